@@ -1,0 +1,125 @@
+//! Assembling the running service: state, HTTP server, background work, shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use poem::Server;
+use poem::listener::{Acceptor, Listener, TcpListener};
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Config, UpstreamMode};
+use crate::db::Db;
+
+/// How long in-flight requests get to finish after a stop signal.
+const GRACE: Duration = Duration::from_secs(10);
+
+/// What every handler can reach.
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub clock: Arc<dyn Clock>,
+    pub started: Instant,
+}
+
+impl AppState {
+    pub fn source_name(&self) -> &'static str {
+        match self.config.upstream.effective_mode() {
+            UpstreamMode::Live => "live",
+            _ => "demo",
+        }
+    }
+}
+
+/// Options tests use to take control of time.
+#[derive(Clone, Default)]
+pub struct BuildOptions {
+    pub clock: Option<Arc<dyn Clock>>,
+}
+
+pub struct Application {
+    addr: SocketAddr,
+    acceptor: poem::listener::TcpAcceptor,
+    state: Arc<AppState>,
+}
+
+impl Application {
+    /// Opens the database and binds the listener (port 0 picks a free port).
+    pub async fn build(config: Config, options: BuildOptions) -> anyhow::Result<Application> {
+        let db_path = config.database.path.clone();
+        let pool_size = config.database.pool_size;
+        let db = tokio::task::spawn_blocking(move || Db::open(&db_path, pool_size))
+            .await?
+            .with_context(|| format!("opening the database {}", config.database.path.display()))?;
+        let acceptor = TcpListener::bind(config.server.bind)
+            .into_acceptor()
+            .await
+            .with_context(|| format!("listening on {}", config.server.bind))?;
+        let addr = acceptor
+            .local_addr()
+            .first()
+            .and_then(|a| a.as_socket_addr().copied())
+            .context("the listener has no address")?;
+        let clock = options.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let state = Arc::new(AppState {
+            config: Arc::new(config),
+            db,
+            clock,
+            started: Instant::now(),
+        });
+        Ok(Application {
+            addr,
+            acceptor,
+            state,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn state(&self) -> Arc<AppState> {
+        self.state.clone()
+    }
+
+    /// Serves until `shutdown` completes, lets in-flight requests finish, then closes
+    /// the database cleanly.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let state = self.state.clone();
+        let routes = crate::http::routes(state.clone());
+        Server::new_with_acceptor(self.acceptor)
+            .run_with_graceful_shutdown(routes, shutdown, Some(GRACE))
+            .await
+            .context("the HTTP server failed")?;
+        let db = state.db.clone();
+        tokio::task::spawn_blocking(move || db.close())
+            .await?
+            .context("closing the database")?;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Completes on SIGINT or SIGTERM.
+pub async fn stop_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("stop signal received, finishing in-flight requests");
+}

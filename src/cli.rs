@@ -1,0 +1,151 @@
+//! The command line. `main.rs` calls [`main`]; everything here parses, loads the
+//! configuration and hands over to the library.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+
+use crate::app::{Application, BuildOptions, stop_signal};
+use crate::config::{Config, DEFAULT_CONFIG_TOML, Sources};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "goated",
+    version,
+    about = "Live monthly wager races for a Goated.com affiliate"
+)]
+pub struct Cli {
+    /// The configuration file (default: ./goated.toml when present; also GOATED_CONFIG).
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    /// Listen address, overriding server.bind.
+    #[arg(long, global = true)]
+    pub bind: Option<String>,
+    /// The SQLite file, overriding database.path.
+    #[arg(long, global = true)]
+    pub db: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Create or upgrade the database schema, then exit.
+    Migrate,
+    /// Write an online, consistent copy of the database to PATH (which must not exist).
+    Backup { path: PathBuf },
+    /// Print the commented default configuration.
+    DefaultConfig,
+    /// Exit 0 when the server at the configured address answers /api/health.
+    Healthcheck,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(Command::DefaultConfig) = cli.command {
+        print!("{DEFAULT_CONFIG_TOML}");
+        return ExitCode::SUCCESS;
+    }
+    let config = match load_config(&cli) {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(cli.command.unwrap_or(Command::Serve), config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!("{err:#}");
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_config(cli: &Cli) -> Result<Config, crate::config::ConfigError> {
+    let sources = Sources::from_process(cli.config.clone(), cli.bind.clone(), cli.db.clone());
+    let loaded = Config::load(&sources)?;
+    crate::telemetry::init(&loaded.config.log.level);
+    for key in &loaded.unknown_keys {
+        tracing::warn!(key = %key, "unknown configuration key ignored");
+    }
+    Ok(loaded.config)
+}
+
+fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => runtime()?.block_on(serve(config)),
+        Command::Migrate => {
+            let db = crate::db::Db::open(&config.database.path, 1)?;
+            println!(
+                "database {} is at schema version {}",
+                db.path().display(),
+                crate::db::SCHEMA_VERSION
+            );
+            Ok(())
+        }
+        Command::Backup { path } => backup(&config.database.path, &path),
+        Command::Healthcheck => healthcheck(&config),
+        Command::DefaultConfig => unreachable!("handled before the configuration is loaded"),
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let app = Application::build(config, BuildOptions::default()).await?;
+    let addr = app.local_addr();
+    tracing::info!(%addr, source = app.state().source_name(), "listening");
+    println!("goated is running at http://{addr}/ (API docs at http://{addr}/docs)");
+    app.run_until_stopped(stop_signal()).await
+}
+
+fn backup(db: &Path, target: &Path) -> anyhow::Result<()> {
+    if target.exists() {
+        bail!("{} already exists; choose a new file", target.display());
+    }
+    if !db.is_file() {
+        bail!("there is no database at {}", db.display());
+    }
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    crate::db::backup(&conn, target).context("writing the backup")?;
+    let size = std::fs::metadata(target)?.len();
+    println!(
+        "backed up {} to {} ({size} bytes)",
+        db.display(),
+        target.display()
+    );
+    Ok(())
+}
+
+fn healthcheck(config: &Config) -> anyhow::Result<()> {
+    let mut addr = config.server.bind;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr.ip() {
+            std::net::IpAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            std::net::IpAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    let url = format!("http://{addr}/api/health");
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(std::time::Duration::from_secs(5)))
+        .build()
+        .into();
+    let resp = agent
+        .get(&url)
+        .call()
+        .with_context(|| format!("{url} did not answer"))?;
+    println!("{url}: {}", resp.status());
+    Ok(())
+}

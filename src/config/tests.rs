@@ -1,0 +1,168 @@
+use std::path::PathBuf;
+
+use super::*;
+
+fn sources_with_file(text: &str) -> (tempfile::TempDir, Sources) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("goated.toml");
+    std::fs::write(&file, text).unwrap();
+    let sources = Sources {
+        explicit_file: Some(file),
+        ..Sources::default()
+    };
+    (dir, sources)
+}
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[test]
+fn the_defaults_are_those_of_the_spec() {
+    let c = Config::defaults();
+    assert_eq!(c.server.bind.to_string(), "127.0.0.1:8080");
+    assert_eq!(c.server.rate_limit_per_minute, 600);
+    assert_eq!(c.server.max_websocket_clients, 10000);
+    assert_eq!(c.database.path, PathBuf::from("goated.db"));
+    assert_eq!(c.upstream.mode, UpstreamMode::Auto);
+    assert_eq!(c.upstream.base_url, "https://api.goated.com");
+    assert_eq!(c.upstream.timeout_secs, 30);
+    assert_eq!(c.upstream.max_retries, 3);
+    assert_eq!(c.upstream.requests_per_minute, 6);
+    assert_eq!(c.sync.leaderboard_cron, "0 */5 * * * *");
+    assert_eq!(c.race.prize_pool, 500.0);
+    assert_eq!(c.race.prize_distribution, vec![0.5, 0.3, 0.1, 0.05, 0.05]);
+    assert_eq!(c.race.transition_hours, 24);
+    assert_eq!(c.admin.allowed_ips.len(), 2);
+    assert!(c.upstream.token.is_none() && c.auth.jwt_secret.is_none());
+    assert_eq!(c.upstream.effective_mode(), UpstreamMode::Demo);
+}
+
+#[test]
+fn a_file_overrides_defaults_an_env_var_overrides_the_file_and_a_flag_overrides_both() {
+    let (_dir, mut sources) =
+        sources_with_file("[server]\nbind = \"127.0.0.1:1111\"\n[race]\nprize_pool = 1000\n");
+    assert_eq!(
+        Config::load(&sources).unwrap().config.server.bind.port(),
+        1111
+    );
+    assert_eq!(
+        Config::load(&sources).unwrap().config.race.prize_pool,
+        1000.0
+    );
+
+    sources.env = env(&[
+        ("GOATED_SERVER__BIND", "127.0.0.1:2222"),
+        ("GOATED_RACE__PRIZE_POOL", "750.5"),
+    ]);
+    let c = Config::load(&sources).unwrap().config;
+    assert_eq!(c.server.bind.port(), 2222);
+    assert_eq!(c.race.prize_pool, 750.5);
+
+    sources.bind = Some("127.0.0.1:3333".into());
+    sources.db = Some(PathBuf::from("/tmp/other.db"));
+    let c = Config::load(&sources).unwrap().config;
+    assert_eq!(c.server.bind.port(), 3333);
+    assert_eq!(c.database.path, PathBuf::from("/tmp/other.db"));
+}
+
+#[test]
+fn env_values_are_typed_by_the_key_they_set() {
+    let sources = Sources {
+        env: env(&[
+            ("GOATED_UPSTREAM__REFERRAL_CODE", "1234567"),
+            ("GOATED_UPSTREAM__TOKEN", "abc.def.ghi"),
+            ("GOATED_RACE__PRIZE_DISTRIBUTION", "[0.6, 0.4]"),
+            ("GOATED_ADMIN__ALLOWED_IPS", "[\"10.0.0.0/8\"]"),
+        ]),
+        ..Sources::default()
+    };
+    let c = Config::load(&sources).unwrap().config;
+    assert_eq!(c.upstream.referral_code.as_deref(), Some("1234567"));
+    assert_eq!(c.upstream.token.as_ref().unwrap().expose(), "abc.def.ghi");
+    assert_eq!(c.race.prize_distribution, vec![0.6, 0.4]);
+    assert_eq!(c.admin.allowed_ips[0].to_string(), "10.0.0.0/8");
+    assert_eq!(c.upstream.effective_mode(), UpstreamMode::Live);
+}
+
+#[test]
+fn unknown_keys_in_the_file_and_environment_are_reported() {
+    let (_dir, mut sources) = sources_with_file("[server]\nbindd = \"x\"\n[nonsense]\na = 1\n");
+    sources.env = env(&[
+        ("GOATED_SERVER__PORT", "1"),
+        ("GOATED_TYPO", "1"),
+        ("GOATED_CONFIG", "x"),
+    ]);
+    let loaded = Config::load(&sources).unwrap();
+    for key in ["server.bindd", "nonsense", "server.port", "GOATED_TYPO"] {
+        assert!(
+            loaded.unknown_keys.iter().any(|k| k == key),
+            "{key} in {:?}",
+            loaded.unknown_keys
+        );
+    }
+    assert_eq!(loaded.unknown_keys.len(), 4);
+}
+
+#[test]
+fn invalid_values_name_their_key() {
+    let cases = [
+        (
+            "[race]\nprize_distribution = [0.5, 0.4]\n",
+            "race.prize_distribution",
+        ),
+        (
+            "[race]\ntimezone_offset_minutes = 2000\n",
+            "race.timezone_offset_minutes",
+        ),
+        ("[race]\nprize_pool = -1\n", "race.prize_pool"),
+        (
+            "[server]\nrate_limit_per_minute = \"many\"\n",
+            "server.rate_limit_per_minute",
+        ),
+        (
+            "[server]\ntrusted_proxies = [\"not-a-cidr\"]\n",
+            "server.trusted_proxies",
+        ),
+        ("[upstream]\nmode = \"sometimes\"\n", "upstream.mode"),
+        ("[upstream]\nbase_url = \"ftp://x\"\n", "upstream.base_url"),
+        (
+            "[sync]\nleaderboard_cron = \"every minute\"\n",
+            "sync.leaderboard_cron",
+        ),
+        ("[auth]\njwt_secret = \"short\"\n", "auth.jwt_secret"),
+    ];
+    for (text, key) in cases {
+        let (_dir, sources) = sources_with_file(text);
+        let err = Config::load(&sources).unwrap_err().to_string();
+        assert!(err.contains(key), "{text:?} gave {err:?}");
+    }
+}
+
+#[test]
+fn a_missing_explicit_file_is_an_error_but_a_missing_implicit_one_is_not() {
+    let missing = PathBuf::from("/definitely/not/here.toml");
+    let explicit = Sources {
+        explicit_file: Some(missing.clone()),
+        ..Sources::default()
+    };
+    assert!(Config::load(&explicit).is_err());
+    let implicit = Sources {
+        implicit_file: Some(missing),
+        ..Sources::default()
+    };
+    assert!(Config::load(&implicit).is_ok());
+}
+
+#[test]
+fn secrets_never_show_in_debug_output() {
+    let sources = Sources {
+        env: env(&[("GOATED_UPSTREAM__TOKEN", "super-secret-token")]),
+        ..Sources::default()
+    };
+    let c = Config::load(&sources).unwrap().config;
+    assert!(!format!("{c:?}").contains("super-secret-token"));
+}

@@ -1,0 +1,129 @@
+//! Start-up checks of values whose type alone does not make them valid.
+
+use std::str::FromStr;
+
+use super::{Config, ConfigError};
+
+/// UTC offsets in use in the world lie within ±14 hours.
+const MAX_OFFSET_MINUTES: i32 = 14 * 60;
+
+impl Config {
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
+        check_cron("sync.leaderboard_cron", &self.sync.leaderboard_cron)?;
+        check_cron("sync.housekeeping_cron", &self.sync.housekeeping_cron)?;
+        self.validate_race()?;
+        self.validate_upstream()?;
+        if self.database.pool_size == 0 {
+            return Err(ConfigError::invalid(
+                "database.pool_size",
+                "must be at least 1",
+            ));
+        }
+        if self.database.path.as_os_str().is_empty() {
+            return Err(ConfigError::invalid("database.path", "must not be empty"));
+        }
+        if let Some(secret) = &self.auth.jwt_secret
+            && secret.expose().len() < 32
+        {
+            return Err(ConfigError::invalid(
+                "auth.jwt_secret",
+                "must be at least 32 characters",
+            ));
+        }
+        if let Some(secret) = &self.admin.signing_secret
+            && secret.expose().len() < 32
+        {
+            return Err(ConfigError::invalid(
+                "admin.signing_secret",
+                "must be at least 32 characters",
+            ));
+        }
+        tracing_subscriber::EnvFilter::try_new(&self.log.level)
+            .map_err(|e| ConfigError::invalid("log.level", e.to_string()))?;
+        Ok(())
+    }
+
+    fn validate_race(&self) -> Result<(), ConfigError> {
+        let race = &self.race;
+        if race.timezone_offset_minutes.abs() > MAX_OFFSET_MINUTES {
+            return Err(ConfigError::invalid(
+                "race.timezone_offset_minutes",
+                format!("must be between -{MAX_OFFSET_MINUTES} and {MAX_OFFSET_MINUTES}"),
+            ));
+        }
+        check_amount("race.prize_pool", race.prize_pool)?;
+        check_amount("race.min_wager", race.min_wager)?;
+        crate::domain::prizes::check_distribution(&race.prize_distribution)
+            .map_err(|message| ConfigError::invalid("race.prize_distribution", message))
+    }
+
+    fn validate_upstream(&self) -> Result<(), ConfigError> {
+        let up = &self.upstream;
+        if !(up.base_url.starts_with("http://") || up.base_url.starts_with("https://")) {
+            return Err(ConfigError::invalid(
+                "upstream.base_url",
+                "must start with http:// or https://",
+            ));
+        }
+        if let Some(code) = &up.referral_code
+            && (code.is_empty()
+                || code.len() > 32
+                || !code.chars().all(|c| c.is_ascii_alphanumeric()))
+        {
+            return Err(ConfigError::invalid(
+                "upstream.referral_code",
+                "must be 1 to 32 letters or digits",
+            ));
+        }
+        if up.timeout_secs == 0 || up.timeout_secs > 600 {
+            return Err(ConfigError::invalid(
+                "upstream.timeout_secs",
+                "must be 1 to 600",
+            ));
+        }
+        if up.max_retries > 10 {
+            return Err(ConfigError::invalid(
+                "upstream.max_retries",
+                "must be 0 to 10",
+            ));
+        }
+        if up.requests_per_minute == 0 {
+            return Err(ConfigError::invalid(
+                "upstream.requests_per_minute",
+                "must be at least 1",
+            ));
+        }
+        if up.demo_players == 0 || up.demo_players > 200_000 {
+            return Err(ConfigError::invalid(
+                "upstream.demo_players",
+                "must be 1 to 200000",
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn check_cron(key: &str, expression: &str) -> Result<(), ConfigError> {
+    cron::Schedule::from_str(expression)
+        .map(|_| ())
+        .map_err(|e| {
+            ConfigError::invalid(
+                key,
+                format!(
+                    "{expression:?} is not a cron expression with seconds \
+                 (sec min hour day month weekday, e.g. \"0 */5 * * * *\"): {e}"
+                ),
+            )
+        })
+}
+
+fn check_amount(key: &str, value: f64) -> Result<(), ConfigError> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(())
+    } else {
+        Err(ConfigError::invalid(
+            key,
+            "must be a non-negative number of dollars",
+        ))
+    }
+}

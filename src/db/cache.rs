@@ -1,0 +1,61 @@
+//! The persistent cache: values that must outlive a restart.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::DbResult;
+
+pub struct Row {
+    pub value: Vec<u8>,
+    pub updated_at: String,
+}
+
+pub fn get(conn: &Connection, key: &str, now: &str) -> DbResult<Option<Row>> {
+    Ok(conn
+        .query_row(
+            "SELECT value, updated_at FROM cache
+             WHERE key = ?1 AND (expires_at IS NULL OR expires_at > ?2)",
+            params![key, now],
+            |r| {
+                Ok(Row {
+                    value: r.get(0)?,
+                    updated_at: r.get(1)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+pub fn put(
+    conn: &Connection,
+    key: &str,
+    value: &[u8],
+    now: &str,
+    expires_at: Option<&str>,
+) -> DbResult<()> {
+    conn.execute(
+        "INSERT INTO cache (key, value, updated_at, expires_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value,
+             updated_at = excluded.updated_at, expires_at = excluded.expires_at",
+        params![key, value, now, expires_at],
+    )?;
+    Ok(())
+}
+
+/// Removes rows whose key starts with `prefix` (all rows for an empty prefix).
+pub fn delete_prefix(conn: &Connection, prefix: &str) -> DbResult<usize> {
+    let pattern = format!(
+        "{}%",
+        prefix
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    );
+    Ok(conn.execute("DELETE FROM cache WHERE key LIKE ?1 ESCAPE '\\'", [pattern])?)
+}
+
+pub fn prune_expired(conn: &Connection, now: &str) -> DbResult<usize> {
+    Ok(conn.execute(
+        "DELETE FROM cache WHERE expires_at IS NOT NULL AND expires_at <= ?1",
+        [now],
+    )?)
+}

@@ -1,0 +1,114 @@
+//! Schema creation and numbered upgrades, tracked in `PRAGMA user_version`.
+
+use rusqlite::Connection;
+
+use super::{DbError, DbResult};
+
+const SCHEMA: &str = include_str!("../../schema.sql");
+
+/// The version `schema.sql` creates. Each later version adds one entry to `UPGRADES`
+/// and changes `schema.sql` to match, so a new database and an upgraded one agree.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// `(version it brings the database to, SQL)`, in order.
+const UPGRADES: &[(i64, &str)] = &[];
+
+pub fn migrate(conn: &mut Connection) -> DbResult<()> {
+    migrate_with(conn, SCHEMA, SCHEMA_VERSION, UPGRADES)
+}
+
+fn migrate_with(
+    conn: &mut Connection,
+    schema: &str,
+    latest: i64,
+    upgrades: &[(i64, &str)],
+) -> DbResult<()> {
+    let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if current > latest {
+        return Err(DbError::TooNew {
+            found: current,
+            known: latest,
+        });
+    }
+    if current == 0 {
+        return in_transaction(conn, schema, latest);
+    }
+    for (version, sql) in upgrades.iter().filter(|(v, _)| *v > current) {
+        tracing::info!(version, "upgrading the database schema");
+        in_transaction(conn, sql, *version)?;
+    }
+    Ok(())
+}
+
+/// One step: its SQL and the new version number commit together or not at all.
+fn in_transaction(conn: &mut Connection, sql: &str, version: i64) -> DbResult<()> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    tx.execute_batch(sql)?;
+    tx.pragma_update(None, "user_version", version)?;
+    tx.commit()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version(conn: &Connection) -> i64 {
+        conn.pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_new_database_gets_the_whole_schema_at_the_latest_version() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        assert_eq!(version(&conn), SCHEMA_VERSION);
+        let tables: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'players'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(tables, 1);
+    }
+
+    #[test]
+    fn upgrades_run_in_order_from_the_current_version_only() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate_with(&mut conn, "CREATE TABLE t (a INTEGER);", 1, &[]).unwrap();
+        let steps = [
+            (2, "ALTER TABLE t ADD COLUMN b INTEGER;"),
+            (3, "ALTER TABLE t ADD COLUMN c INTEGER;"),
+        ];
+        migrate_with(&mut conn, "unused", 3, &steps).unwrap();
+        assert_eq!(version(&conn), 3);
+        conn.execute("INSERT INTO t (a, b, c) VALUES (1, 2, 3)", [])
+            .unwrap();
+        // Running again changes nothing.
+        migrate_with(&mut conn, "unused", 3, &steps).unwrap();
+    }
+
+    #[test]
+    fn a_failed_step_leaves_the_previous_version_intact() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate_with(&mut conn, "CREATE TABLE t (a INTEGER);", 1, &[]).unwrap();
+        let steps = [(2, "ALTER TABLE t ADD COLUMN b INTEGER; THIS IS NOT SQL;")];
+        assert!(migrate_with(&mut conn, "unused", 2, &steps).is_err());
+        assert_eq!(version(&conn), 1);
+        let columns: i64 = conn
+            .query_row("SELECT count(*) FROM pragma_table_info('t')", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(columns, 1);
+    }
+
+    #[test]
+    fn a_database_from_a_newer_binary_is_refused() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+        assert!(matches!(migrate(&mut conn), Err(DbError::TooNew { .. })));
+    }
+}

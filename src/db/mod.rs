@@ -1,0 +1,179 @@
+//! Storage: one SQLite file. Reads go through an r2d2 pool of read-only connections;
+//! every write goes through the one writer connection, inside `BEGIN IMMEDIATE`, so
+//! writers never deadlock on lock upgrades. Blocking work runs off the async runtime.
+
+pub mod cache;
+mod migrate;
+
+pub mod settings;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+
+pub use migrate::{SCHEMA_VERSION, migrate};
+
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("database pool error: {0}")]
+    Pool(#[from] r2d2::Error),
+    #[error(
+        "the database is at schema version {found}, newer than this binary knows ({known}); \
+         run a newer goated or restore a backup"
+    )]
+    TooNew { found: i64, known: i64 },
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("database task failed: {0}")]
+    Task(String),
+}
+
+pub type DbResult<T> = Result<T, DbError>;
+pub type PooledConnection = r2d2::PooledConnection<SqliteConnectionManager>;
+
+#[derive(Clone)]
+pub struct Db {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    pool: r2d2::Pool<SqliteConnectionManager>,
+    writer: Mutex<Connection>,
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(())
+}
+
+impl Db {
+    /// Opens (creating when missing) and migrates the database.
+    pub fn open(path: &Path, pool_size: u32) -> DbResult<Db> {
+        let mut writer = Connection::open(path)?;
+        writer.pragma_update(None, "journal_mode", "WAL")?;
+        configure(&writer)?;
+        migrate(&mut writer)?;
+        let manager = SqliteConnectionManager::file(path)
+            .with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .with_init(|c| {
+                configure(c)?;
+                c.pragma_update(None, "query_only", "ON")
+            });
+        let pool = r2d2::Pool::builder()
+            .max_size(pool_size)
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(10))
+            .build(manager)?;
+        Ok(Db {
+            inner: Arc::new(Inner {
+                path: path.to_path_buf(),
+                pool,
+                writer: Mutex::new(writer),
+            }),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// A read-only connection, for blocking contexts (the scheduler, the CLI).
+    pub fn reader(&self) -> DbResult<PooledConnection> {
+        Ok(self.inner.pool.get()?)
+    }
+
+    /// Runs `f` on a read connection off the async runtime.
+    pub async fn read<T, F>(&self, f: F) -> DbResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> DbResult<T> + Send + 'static,
+    {
+        let db = self.clone();
+        run_blocking(move || f(&*db.reader()?)).await
+    }
+
+    /// Runs `f` in one `BEGIN IMMEDIATE` transaction on the writer, blocking the caller.
+    /// The transaction commits when `f` returns `Ok` and rolls back otherwise.
+    pub fn write_blocking<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> DbResult<T>,
+    ) -> DbResult<T> {
+        let mut conn = self.inner.writer.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// `write_blocking` off the async runtime.
+    pub async fn write<T, F>(&self, f: F) -> DbResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> DbResult<T> + Send + 'static,
+    {
+        let db = self.clone();
+        run_blocking(move || db.write_blocking(f)).await
+    }
+
+    /// An online, consistent copy of the whole database into a new file.
+    pub fn backup_to(&self, target: &Path) -> DbResult<()> {
+        backup(&*self.reader()?, target)
+    }
+
+    /// Size of the database file in bytes (pages in use × page size).
+    pub fn size_bytes(&self) -> DbResult<i64> {
+        let conn = self.reader()?;
+        Ok(conn.query_row(
+            "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Checkpoints the WAL into the main file, so a clean stop leaves one file behind.
+    pub fn close(&self) -> DbResult<()> {
+        let conn = self.inner.writer.lock();
+        conn.execute_batch("PRAGMA optimize;")?;
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+}
+
+/// `VACUUM INTO` reads one snapshot of the database, so the copy is consistent even
+/// while the server keeps writing.
+pub fn backup(conn: &Connection, target: &Path) -> DbResult<()> {
+    let target = target
+        .to_str()
+        .ok_or_else(|| DbError::Task("backup path is not UTF-8".into()))?;
+    conn.execute("VACUUM INTO ?1", [target])?;
+    Ok(())
+}
+
+async fn run_blocking<T: Send + 'static>(
+    f: impl FnOnce() -> DbResult<T> + Send + 'static,
+) -> DbResult<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| DbError::Task(e.to_string()))?
+}
+
+/// The timestamp format used in every table: RFC 3339, UTC, milliseconds.
+pub fn timestamp(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+pub fn parse_timestamp(text: &str) -> DbResult<chrono::DateTime<chrono::Utc>> {
+    text.parse()
+        .map_err(|_| DbError::Corrupt(format!("bad timestamp {text:?}")))
+}

@@ -1,0 +1,11 @@
+//! Pure product logic: no I/O, no HTTP, no SQL. Everything here is deterministic and
+//! tested on its own.
+
+pub mod calendar;
+pub mod money;
+pub mod prizes;
+pub mod ranking;
+pub mod transform;
+
+pub use calendar::{RaceId, RaceStatus};
+pub use money::Cents;

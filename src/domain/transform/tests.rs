@@ -1,0 +1,144 @@
+use super::*;
+use proptest::prelude::*;
+use serde_json::json;
+
+fn run(v: Value) -> Result<Transformed, PayloadError> {
+    transform(&serde_json::to_vec(&v).unwrap())
+}
+
+#[test]
+fn the_documented_shape_is_read() {
+    let out = run(json!({"success": true, "data": [
+        {"uid": "k3Jd8QpL2vXr9TzA1bCe", "name": "LuckyGoat77",
+         "wagered": {"today": 412.55813927, "this_week": 2288.14, "this_month": 9731.6, "all_time": 154220.8}}
+    ]}))
+    .unwrap();
+    assert_eq!(out.players.len(), 1);
+    assert_eq!(out.players[0].wagered.this_month, 9731.6);
+}
+
+#[test]
+fn results_and_bare_arrays_are_accepted_too() {
+    let entry = json!({"uid": "a", "name": "A", "wagered": {"this_month": 1}});
+    assert_eq!(
+        run(json!({"results": [entry.clone()]}))
+            .unwrap()
+            .players
+            .len(),
+        1
+    );
+    assert_eq!(run(json!([entry])).unwrap().players.len(), 1);
+}
+
+#[test]
+fn a_body_that_is_not_a_leaderboard_is_an_error_not_an_empty_list() {
+    assert!(matches!(
+        transform(b"<html>oops</html>"),
+        Err(PayloadError::NotJson(_))
+    ));
+    assert_eq!(run(json!({"message": "hi"})), Err(PayloadError::NoList));
+    assert_eq!(
+        run(json!({"success": false, "data": []})),
+        Err(PayloadError::Unsuccessful)
+    );
+    assert_eq!(run(json!("text")), Err(PayloadError::NoList));
+}
+
+#[test]
+fn numeric_strings_are_read_and_missing_buckets_are_zero() {
+    let out = run(
+        json!([{"uid": "a", "name": "A", "wagered": {"this_month": " 12.5", "all_time": "40"}}]),
+    )
+    .unwrap();
+    assert_eq!(
+        out.players[0].wagered,
+        Buckets {
+            today: 0.0,
+            this_week: 0.0,
+            this_month: 12.5,
+            all_time: 40.0
+        }
+    );
+}
+
+#[test]
+fn bad_entries_are_rejected_and_counted_and_the_rest_kept() {
+    let out = run(json!([
+        {"uid": "ok", "name": "Fine", "wagered": {"this_month": 1}},
+        {"uid": "", "name": "NoUid"},
+        {"name": "MissingUid"},
+        {"uid": "x".repeat(65), "name": "LongUid"},
+        {"uid": "n1", "name": "  "},
+        {"uid": "n2", "name": "Neg", "wagered": {"this_month": -1}},
+        {"uid": "n3", "name": "Str", "wagered": {"today": "lots"}},
+        {"uid": "n4", "name": "Arr", "wagered": [1, 2]},
+        42
+    ]))
+    .unwrap();
+    assert_eq!(out.received, 9);
+    assert_eq!(out.players.len(), 1);
+    assert_eq!(out.rejected, 8);
+    assert_eq!(out.reasons.len(), 8);
+}
+
+#[test]
+fn of_duplicate_uids_the_larger_all_time_is_kept() {
+    let out = run(json!([
+        {"uid": "a", "name": "Old", "wagered": {"all_time": 10}},
+        {"uid": "a", "name": "New", "wagered": {"all_time": 20}},
+        {"uid": "a", "name": "Older", "wagered": {"all_time": 5}}
+    ]))
+    .unwrap();
+    assert_eq!(out.players.len(), 1);
+    assert_eq!(out.players[0].name, "New");
+    assert_eq!(out.duplicates, 2);
+}
+
+#[test]
+fn fewer_than_half_the_last_good_count_is_suspect() {
+    assert!(is_suspect(99, 200));
+    assert!(!is_suspect(100, 200));
+    assert!(!is_suspect(0, 0));
+}
+
+fn raw_entry() -> impl Strategy<Value = Value> {
+    let bucket = prop_oneof![
+        Just(Value::Null),
+        (0.0f64..1e9).prop_map(|f| json!(f)),
+        (-1e6f64..-0.001).prop_map(|f| json!(f)),
+        "[0-9]{1,6}(\\.[0-9]{1,3})?".prop_map(Value::String),
+        "[a-z]{1,4}".prop_map(Value::String),
+    ];
+    (prop::option::of("[A-Za-z0-9]{0,70}"), prop::option::of("[ A-Za-z<>]{0,10}"), bucket.clone(), bucket)
+        .prop_map(|(uid, name, month, all)| {
+            json!({"uid": uid, "name": name, "wagered": {"this_month": month, "all_time": all}})
+        })
+}
+
+proptest! {
+    #[test]
+    fn every_entry_is_either_kept_rejected_or_a_duplicate(list in prop::collection::vec(raw_entry(), 0..60)) {
+        let out = run(Value::Array(list)).unwrap();
+        prop_assert_eq!(out.players.len() + out.rejected + out.duplicates, out.received);
+    }
+
+    #[test]
+    fn kept_players_are_always_valid(list in prop::collection::vec(raw_entry(), 0..60)) {
+        let out = run(json!({"data": list})).unwrap();
+        let mut seen = std::collections::HashSet::new();
+        for p in &out.players {
+            prop_assert!(!p.uid.trim().is_empty() && p.uid.len() <= MAX_UID_LEN);
+            prop_assert!(!p.name.trim().is_empty());
+            let b = p.wagered;
+            for v in [b.today, b.this_week, b.this_month, b.all_time] {
+                prop_assert!(v.is_finite() && v >= 0.0);
+            }
+            prop_assert!(seen.insert(p.uid.clone()), "uids are unique");
+        }
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
+        let _ = transform(&bytes);
+    }
+}

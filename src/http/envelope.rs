@@ -1,0 +1,180 @@
+//! The success half of the envelope: `{"status": "success", "data": …}`, with HTTP
+//! caching (ETag, Cache-Control, 304) built in, and room for bodies prepared once and
+//! sent many times.
+
+use std::marker::PhantomData;
+
+use poem::http::{HeaderValue, StatusCode, header};
+use poem::web::headers::{ETag, HeaderMapExt, IfNoneMatch};
+use poem::{Body, IntoResponse, Request, Response};
+use poem_openapi::registry::{
+    MetaMediaType, MetaResponse, MetaResponses, MetaSchema, MetaSchemaRef, Registry,
+};
+use poem_openapi::types::{ToJSON, Type};
+use poem_openapi::{ApiResponse, Object};
+
+/// How fresh data derived from the upstream is.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct SyncMetadata {
+    /// When the last successful sync started (RFC 3339), null before the first.
+    pub last_synced_at: Option<String>,
+    /// True when the last sync failed or the last success is older than twice the
+    /// sync interval.
+    pub stale: bool,
+    /// `live` or `demo` (simulated data).
+    pub source: String,
+}
+
+/// A success answer whose `data` has the schema of `T`.
+pub struct Success<T> {
+    body: Body,
+    status: StatusCode,
+    etag: Option<HeaderValue>,
+    cache_control: Option<HeaderValue>,
+    _data: PhantomData<fn() -> T>,
+}
+
+impl<T: Type + ToJSON> Success<T> {
+    pub fn new(data: &T) -> Self {
+        Self::from_bytes(envelope_bytes(data, None))
+    }
+
+    pub fn with_metadata(data: &T, metadata: &SyncMetadata) -> Self {
+        Self::from_bytes(envelope_bytes(data, Some(metadata)))
+    }
+}
+
+impl<T> Success<T> {
+    /// A body that is already an envelope, serialized once and shared.
+    pub fn from_bytes(bytes: impl Into<Body>) -> Self {
+        Success {
+            body: bytes.into(),
+            status: StatusCode::OK,
+            etag: None,
+            cache_control: Some(HeaderValue::from_static("no-store")),
+            _data: PhantomData,
+        }
+    }
+
+    pub fn created(mut self) -> Self {
+        self.status = StatusCode::CREATED;
+        self
+    }
+
+    /// Public, cacheable data: answers `If-None-Match` with 304.
+    pub fn cached(mut self, req: &Request, etag: &str, cache_control: HeaderValue) -> Self {
+        self.cache_control = Some(cache_control);
+        let Ok(tag) = etag.parse::<ETag>() else {
+            return self;
+        };
+        if let Some(if_none_match) = req.headers().typed_get::<IfNoneMatch>()
+            && !if_none_match.precondition_passes(&tag)
+        {
+            self.status = StatusCode::NOT_MODIFIED;
+            self.body = Body::empty();
+        }
+        self.etag = HeaderValue::from_str(etag).ok();
+        self
+    }
+}
+
+/// Serializes `{"status":"success","data":…,"metadata":…}` in one buffer.
+pub fn envelope_bytes<T: ToJSON>(data: &T, metadata: Option<&SyncMetadata>) -> Vec<u8> {
+    let data = data.to_json_string();
+    let mut out = Vec::with_capacity(data.len() + 128);
+    out.extend_from_slice(br#"{"status":"success","data":"#);
+    out.extend_from_slice(data.as_bytes());
+    if let Some(meta) = metadata {
+        out.extend_from_slice(br#","metadata":"#);
+        out.extend_from_slice(meta.to_json_string().as_bytes());
+    }
+    out.push(b'}');
+    out
+}
+
+impl<T: Send> IntoResponse for Success<T> {
+    fn into_response(self) -> Response {
+        let mut resp = Response::builder().status(self.status);
+        if self.status != StatusCode::NOT_MODIFIED {
+            resp = resp.content_type("application/json; charset=utf-8");
+        }
+        if let Some(etag) = self.etag {
+            resp = resp.header(header::ETAG, etag);
+        }
+        if let Some(cc) = self.cache_control {
+            resp = resp.header(header::CACHE_CONTROL, cc);
+        }
+        resp.body(self.body)
+    }
+}
+
+fn envelope_schema<T: Type>() -> MetaSchemaRef {
+    let status = MetaSchema {
+        enum_items: vec![serde_json::json!("success")],
+        ..MetaSchema::new("string")
+    };
+    MetaSchemaRef::Inline(Box::new(MetaSchema {
+        required: vec!["status", "data"],
+        properties: vec![
+            ("status", MetaSchemaRef::Inline(Box::new(status))),
+            ("data", T::schema_ref()),
+            ("metadata", SyncMetadata::schema_ref()),
+        ],
+        ..MetaSchema::new("object")
+    }))
+}
+
+impl<T: Type + Send> ApiResponse for Success<T> {
+    fn meta() -> MetaResponses {
+        MetaResponses {
+            responses: vec![
+                MetaResponse {
+                    description: "Success",
+                    status: Some(200),
+                    status_range: None,
+                    content: vec![MetaMediaType {
+                        content_type: "application/json; charset=utf-8",
+                        schema: envelope_schema::<T>(),
+                    }],
+                    headers: vec![],
+                },
+                MetaResponse {
+                    description: "Not modified (the ETag in If-None-Match still matches)",
+                    status: Some(304),
+                    status_range: None,
+                    content: vec![],
+                    headers: vec![],
+                },
+            ],
+        }
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+        SyncMetadata::register(registry);
+    }
+}
+
+/// A success answer with status 201 instead of 200, documented as such.
+pub struct Created<T>(pub Success<T>);
+
+impl<T: Send> IntoResponse for Created<T> {
+    fn into_response(self) -> Response {
+        self.0.created().into_response()
+    }
+}
+
+impl<T: Type + Send> ApiResponse for Created<T> {
+    fn meta() -> MetaResponses {
+        let mut meta = Success::<T>::meta();
+        meta.responses.truncate(1);
+        meta.responses[0].status = Some(201);
+        meta.responses[0].description = "Created";
+        meta
+    }
+
+    fn register(registry: &mut Registry) {
+        Success::<T>::register(registry);
+    }
+}

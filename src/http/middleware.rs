@@ -1,0 +1,200 @@
+//! What every request goes through: a request id, the error envelope for errors raised
+//! anywhere (poem's own 404/405 and parse errors included), security headers, and an
+//! access log line.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use poem::http::{HeaderValue, StatusCode};
+use poem::{Endpoint, IntoResponse, Request, Response};
+
+use super::error::{ApiError, ErrorCode};
+
+tokio::task_local! {
+    static REQUEST_ID: Arc<str>;
+}
+
+/// The id of the request being handled, for error envelopes and log lines.
+pub fn current_request_id() -> String {
+    REQUEST_ID
+        .try_with(|id| id.to_string())
+        .unwrap_or_else(|_| "req_none".to_string())
+}
+
+const MAX_CLIENT_ID_LEN: usize = 64;
+
+/// A client's own id is kept when it is short and plain (no header injection, no log
+/// pollution); otherwise we make one.
+fn client_request_id(req: &Request) -> Option<Arc<str>> {
+    let id = req.headers().get("x-request-id")?.to_str().ok()?;
+    let sane = !id.is_empty()
+        && id.len() <= MAX_CLIENT_ID_LEN
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
+    sane.then(|| Arc::from(id))
+}
+
+fn new_request_id() -> Arc<str> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    static PREFIX: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    let prefix = PREFIX.get_or_init(rand::random);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    Arc::from(format!("req_{prefix:08x}{n:08x}"))
+}
+
+const STRICT_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; \
+     base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+/// Swagger UI is one page with inline script and styles, all served from here.
+const DOCS_CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline'; \
+     style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
+     object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
+fn security_headers(path: &str, resp: &mut Response) {
+    let headers = resp.headers_mut();
+    let csp = if path == "/docs" || path.starts_with("/docs/") {
+        DOCS_CSP
+    } else {
+        STRICT_CSP
+    };
+    headers.insert("content-security-policy", HeaderValue::from_static(csp));
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
+}
+
+/// Errors that escaped the handlers (routing, parameter and body parsing, extractors)
+/// become envelopes here; errors the handlers built are envelopes already.
+pub fn error_response(err: poem::Error) -> Response {
+    if err.is_from_response() {
+        return err.into_response();
+    }
+    let status = err.status();
+    let message = err.to_string();
+    let api = match status {
+        StatusCode::NOT_FOUND => ApiError::not_found("There is nothing at this address."),
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::new(
+            status,
+            ErrorCode::MethodNotAllowed,
+            "This address does not accept this method.",
+        ),
+        StatusCode::BAD_REQUEST => bad_request(&err, message),
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+            status,
+            ErrorCode::PayloadTooLarge,
+            "The request body is too large.",
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::new(
+            status,
+            ErrorCode::UnsupportedMediaType,
+            "The request body must be JSON (Content-Type: application/json).",
+        ),
+        StatusCode::UNAUTHORIZED => {
+            ApiError::new(status, ErrorCode::Unauthorized, "Sign-in is required.")
+        }
+        StatusCode::FORBIDDEN => ApiError::new(status, ErrorCode::Forbidden, "Not allowed."),
+        s if s.is_server_error() => ApiError::internal(message),
+        s => ApiError::new(s, ErrorCode::ValidationError, message),
+    };
+    api.into_response()
+}
+
+fn bad_request(err: &poem::Error, message: String) -> ApiError {
+    use poem_openapi::error::{ParseParamError, ParseRequestPayloadError};
+    if let Some(p) = err.downcast_ref::<ParseParamError>() {
+        return ApiError::validation(p.name, format!("Invalid `{}`: {}", p.name, p.reason));
+    }
+    if let Some(p) = err.downcast_ref::<ParseRequestPayloadError>() {
+        return ApiError::validation("body", format!("Invalid request body: {}", p.reason));
+    }
+    ApiError::validation("request", message)
+}
+
+/// The middleware itself, for `EndpointExt::around`.
+pub async fn around<E: Endpoint>(ep: Arc<E>, req: Request) -> poem::Result<Response> {
+    let id = client_request_id(&req).unwrap_or_else(new_request_id);
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let result = REQUEST_ID.scope(id.clone(), ep.call(req)).await;
+    let mut resp = match result {
+        Ok(resp) => resp.into_response(),
+        Err(err) => REQUEST_ID.sync_scope(id.clone(), || error_response(err)),
+    };
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        resp.headers_mut().insert("x-request-id", value);
+    }
+    security_headers(&path, &mut resp);
+    log_request(&method, &path, resp.status(), started, &id);
+    Ok(resp)
+}
+
+/// Successful reads are logged at debug level so that a traffic spike does not turn
+/// into a logging spike; everything else at info, server errors at error.
+fn log_request(
+    method: &poem::http::Method,
+    path: &str,
+    status: StatusCode,
+    started: Instant,
+    id: &str,
+) {
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    let status = status.as_u16();
+    if status >= 500 {
+        tracing::error!(target: "goated::access", %method, path, status, ms, request_id = id);
+    } else if status >= 400 || method != poem::http::Method::GET {
+        tracing::info!(target: "goated::access", %method, path, status, ms, request_id = id);
+    } else {
+        tracing::debug!(target: "goated::access", %method, path, status, ms, request_id = id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use poem_openapi::error::{ParseParamError, ParseRequestPayloadError};
+
+    use super::*;
+
+    async fn body_of(resp: Response) -> serde_json::Value {
+        serde_json::from_slice(&resp.into_body().into_vec().await.unwrap()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_malformed_json_body_becomes_a_400_validation_error_naming_the_body() {
+        let err = poem::Error::from(ParseRequestPayloadError {
+            reason: "expected value at line 1".into(),
+        });
+        let resp = error_response(err);
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+        let body = body_of(resp).await;
+        assert_eq!(body["error"]["code"], "VALIDATION_ERROR");
+        assert_eq!(body["error"]["details"]["field"], "body");
+    }
+
+    #[tokio::test]
+    async fn a_bad_parameter_names_the_parameter() {
+        let err = poem::Error::from(ParseParamError {
+            name: "page",
+            reason: "not a number".into(),
+        });
+        let body = body_of(error_response(err)).await;
+        assert_eq!(body["error"]["details"]["field"], "page");
+        assert!(body["error"]["message"].as_str().unwrap().contains("page"));
+    }
+
+    #[tokio::test]
+    async fn a_server_error_never_leaks_its_cause() {
+        let err =
+            poem::Error::from_string("disk /var/secret full", StatusCode::INTERNAL_SERVER_ERROR);
+        let resp = error_response(err);
+        assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = body_of(resp).await;
+        assert_eq!(body["error"]["code"], "INTERNAL_ERROR");
+        assert!(!body.to_string().contains("secret"));
+    }
+}

@@ -1,0 +1,17 @@
+//! goated: live monthly wager races for a Goated.com affiliate.
+//!
+//! Layout, outermost first:
+//! - [`cli`]: the command line; [`app`]: assembling and running the service;
+//! - [`http`]: routes, the OpenAPI-documented JSON API, static pages, middleware;
+//! - [`domain`]: pure race logic (calendar, ranking, prizes, payload validation);
+//! - [`db`]: SQLite storage, one function per query;
+//! - [`config`]: layered configuration; [`clock`]: time, replaceable in tests.
+
+pub mod app;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod http;
+pub mod telemetry;

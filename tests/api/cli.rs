@@ -1,0 +1,153 @@
+//! The binary itself, run as a user would.
+
+use std::process::{Command, Output};
+
+use rusqlite::Connection;
+
+use crate::helpers::spawn_app;
+
+fn goated(args: &[&str], env: &[(&str, &str)], dir: &std::path::Path) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_goated"));
+    cmd.args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+#[test]
+fn default_config_prints_the_committed_goated_toml() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = goated(&["default-config"], &[], dir.path());
+    assert!(out.status.success());
+    let committed =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/goated.toml")).unwrap();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), committed);
+}
+
+#[test]
+fn an_invalid_value_stops_the_start_with_a_message_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = goated(
+        &["migrate"],
+        &[("GOATED_RACE__PRIZE_DISTRIBUTION", "[0.5, 0.3]")],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("race.prize_distribution") && err.contains("sum to 1"),
+        "{err}"
+    );
+
+    let out = goated(
+        &["migrate"],
+        &[("GOATED_SYNC__LEADERBOARD_CRON", "*/5 * * * *")],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("sync.leaderboard_cron"), "{err}");
+
+    std::fs::write(
+        dir.path().join("goated.toml"),
+        "[server]\nbind = \"not an address\"\n",
+    )
+    .unwrap();
+    let out = goated(&["migrate"], &[], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("server.bind"), "{err}");
+}
+
+#[test]
+fn migrate_creates_the_database_where_the_db_flag_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = goated(&["migrate", "--db", "custom.db"], &[], dir.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir.path().join("custom.db").exists());
+}
+
+#[test]
+fn backup_copies_a_running_servers_database_consistently() {
+    let app = spawn_app();
+    app.state
+        .db
+        .write_blocking(|tx| {
+            for i in 0..100 {
+                goated::db::settings::set(tx, &format!("k{i}"), "v", "2026-11-23T00:00:00.000Z")?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    let target = app.dir.path().join("backup.db");
+    let db = app.db_path();
+    let out = goated(
+        &[
+            "backup",
+            target.to_str().unwrap(),
+            "--db",
+            db.to_str().unwrap(),
+        ],
+        &[],
+        app.dir.path(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        app.get("/api/health").status,
+        200,
+        "the server kept running"
+    );
+
+    let copy = Connection::open(&target).unwrap();
+    let rows: i64 = copy
+        .query_row("SELECT count(*) FROM settings", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 100);
+    let check: String = copy
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+
+    let again = goated(
+        &[
+            "backup",
+            target.to_str().unwrap(),
+            "--db",
+            db.to_str().unwrap(),
+        ],
+        &[],
+        app.dir.path(),
+    );
+    assert!(
+        !again.status.success(),
+        "an existing file is never overwritten"
+    );
+}
+
+#[test]
+fn healthcheck_exits_zero_only_when_the_server_answers() {
+    let app = spawn_app();
+    let dir = tempfile::tempdir().unwrap();
+    let bind = app.addr.to_string();
+    let ok = goated(&["healthcheck", "--bind", &bind], &[], dir.path());
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    drop(app);
+    let down = goated(&["healthcheck", "--bind", &bind], &[], dir.path());
+    assert!(!down.status.success());
+}

@@ -1,0 +1,97 @@
+use crate::helpers::spawn_app;
+
+#[test]
+fn health_answers_with_version_database_and_source() {
+    let app = spawn_app();
+    let resp = app.get("/api/health");
+    assert_eq!(resp.status, 200);
+    let body = resp.json();
+    assert_eq!(body["status"], "success");
+    assert_eq!(body["data"]["status"], "ok");
+    assert_eq!(body["data"]["databaseOk"], true);
+    assert_eq!(body["data"]["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(body["data"]["source"], "demo");
+    assert!(resp.header("x-request-id").unwrap().starts_with("req_"));
+}
+
+#[test]
+fn a_sane_client_request_id_is_kept_and_a_hostile_one_replaced() {
+    let app = spawn_app();
+    let kept = app.get_with("/api/health", &[("x-request-id", "trace-42.a")]);
+    assert_eq!(kept.header("x-request-id"), Some("trace-42.a"));
+    let long = "x".repeat(200);
+    let replaced = app.get_with("/api/health", &[("x-request-id", &long)]);
+    assert!(replaced.header("x-request-id").unwrap().starts_with("req_"));
+}
+
+#[test]
+fn the_spec_parses_and_documents_the_health_path_and_error_codes() {
+    let app = spawn_app();
+    let resp = app.get("/openapi.json");
+    assert_eq!(resp.status, 200);
+    let spec = resp.json();
+    assert!(spec["openapi"].as_str().unwrap().starts_with("3."));
+    assert!(
+        spec["paths"]["/api/health"]["get"].is_object(),
+        "{}",
+        spec["paths"]
+    );
+    let codes = &spec["components"]["schemas"]["ErrorCode"]["enum"];
+    assert!(
+        codes
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == "VALIDATION_ERROR"),
+        "{codes}"
+    );
+}
+
+#[test]
+fn the_docs_page_is_html_that_needs_no_internet() {
+    let app = spawn_app();
+    let resp = app.get("/docs");
+    assert_eq!(resp.status, 200);
+    assert!(
+        resp.header("content-type")
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let html = resp.text();
+    assert!(html.contains("SwaggerUIBundle"));
+    for cdn in ["unpkg.com", "cdn.jsdelivr", "cdnjs", "googleapis"] {
+        assert!(!html.contains(cdn), "the docs page loads from {cdn}");
+    }
+}
+
+#[test]
+fn the_home_page_is_served_with_security_and_caching_headers() {
+    let app = spawn_app();
+    let resp = app.get("/");
+    assert_eq!(resp.status, 200);
+    assert!(
+        resp.header("content-type")
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let csp = resp.header("content-security-policy").unwrap();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    assert!(csp.contains("frame-ancestors 'none'"));
+    assert_eq!(resp.header("x-content-type-options"), Some("nosniff"));
+    assert!(resp.header("referrer-policy").is_some());
+
+    let js = app.get("/app.js");
+    assert!(js.header("content-type").unwrap().contains("javascript"));
+    assert!(
+        js.text().contains("/api/health"),
+        "the page fetches the health endpoint"
+    );
+    let etag = js.header("etag").unwrap().to_string();
+    assert!(js.header("cache-control").unwrap().contains("max-age"));
+    let again = app.get_with("/app.js", &[("if-none-match", &etag)]);
+    assert_eq!(again.status, 304);
+    assert!(again.body.is_empty());
+}

@@ -1,0 +1,220 @@
+//! `spawn_app()` and typed request helpers.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use goated::app::{AppState, Application, BuildOptions};
+use goated::config::Config;
+use serde_json::Value;
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub config: Config,
+    pub state: Arc<AppState>,
+    pub dir: Arc<tempfile::TempDir>,
+    options: BuildOptions,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<anyhow::Result<()>>>,
+    agent: ureq::Agent,
+}
+
+pub struct TestResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl TestResponse {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// A configuration for tests: a free port, a database in a new temporary folder.
+pub fn test_config(dir: &tempfile::TempDir) -> Config {
+    let mut config = Config::defaults();
+    config.server.bind = "127.0.0.1:0".parse().unwrap();
+    config.database.path = dir.path().join("goated.db");
+    config
+}
+
+pub fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {})
+}
+
+pub fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = Arc::new(tempfile::tempdir().unwrap());
+    let mut config = test_config(&dir);
+    customize(&mut config);
+    start(config, dir, BuildOptions::default())
+}
+
+fn start(config: Config, dir: Arc<tempfile::TempDir>, options: BuildOptions) -> TestApp {
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let cfg = config.clone();
+    let opts = options.clone();
+    let thread = std::thread::spawn(move || -> anyhow::Result<()> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
+        rt.block_on(async move {
+            let app = Application::build(cfg, opts).await?;
+            ready_tx.send((app.local_addr(), app.state())).unwrap();
+            app.run_until_stopped(async {
+                let _ = stop_rx.await;
+            })
+            .await
+        })
+    });
+    let (addr, state) = ready_rx.recv().expect("the app failed to start");
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(std::time::Duration::from_secs(30)))
+        .build()
+        .into();
+    TestApp {
+        addr,
+        config,
+        state,
+        dir,
+        options,
+        stop: Some(stop_tx),
+        thread: Some(thread),
+        agent,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.config.database.path.clone()
+    }
+
+    pub fn get(&self, path: &str) -> TestResponse {
+        self.get_with(path, &[])
+    }
+
+    pub fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> TestResponse {
+        let mut req = self.agent.get(self.url(path));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        collect(req.call().expect("the request failed"))
+    }
+
+    pub fn send(&self, method: &str, path: &str, content_type: &str, body: &[u8]) -> TestResponse {
+        let req = ureq::http::Request::builder()
+            .method(method)
+            .uri(self.url(path))
+            .header("content-type", content_type)
+            .body(body.to_vec())
+            .unwrap();
+        collect(self.agent.run(req).expect("the request failed"))
+    }
+
+    pub fn post_json(&self, path: &str, body: &Value) -> TestResponse {
+        self.send(
+            "POST",
+            path,
+            "application/json",
+            body.to_string().as_bytes(),
+        )
+    }
+
+    /// Stops the server the way SIGTERM does and waits for it to finish.
+    pub fn stop(mut self) -> (Config, Arc<tempfile::TempDir>, BuildOptions) {
+        self.shutdown();
+        (self.config.clone(), self.dir.clone(), self.options.clone())
+    }
+
+    /// Stops and starts again on the same database (on a new port).
+    pub fn restart(self) -> TestApp {
+        let (mut config, dir, options) = self.stop();
+        config.server.bind = "127.0.0.1:0".parse().unwrap();
+        start(config, dir, options)
+    }
+
+    fn shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            thread
+                .join()
+                .expect("the server thread panicked")
+                .expect("the server failed");
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn collect(mut resp: ureq::http::Response<ureq::Body>) -> TestResponse {
+    let status = resp.status().as_u16();
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
+        .collect();
+    let body = resp
+        .body_mut()
+        .with_config()
+        .limit(64 << 20)
+        .read_to_vec()
+        .unwrap();
+    TestResponse {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// Asserts the error envelope and returns its `error` object.
+pub fn assert_error(resp: &TestResponse, status: u16, code: &str) -> Value {
+    let body = resp.json();
+    assert_eq!(resp.status, status, "status; body: {body}");
+    assert_eq!(body["status"], "error", "{body}");
+    assert_eq!(body["error"]["code"], code, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty())
+    );
+    let request_id = body["metadata"]["requestId"].as_str().unwrap();
+    assert_eq!(Some(request_id), resp.header("x-request-id"));
+    assert!(
+        body["metadata"]["timestamp"]
+            .as_str()
+            .unwrap()
+            .ends_with('Z')
+    );
+    body["error"].clone()
+}

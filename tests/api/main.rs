@@ -1,0 +1,8 @@
+//! The one integration test binary: every test talks to a real server on 127.0.0.1:0
+//! with its own temporary database.
+
+mod cli;
+mod database;
+mod errors;
+mod health;
+mod helpers;
