@@ -9,8 +9,13 @@ use poem::Server;
 use poem::listener::{Acceptor, Listener, TcpListener};
 
 use crate::clock::{Clock, SystemClock};
-use crate::config::{Config, UpstreamMode};
+use crate::config::Config;
 use crate::db::Db;
+use crate::events::Events;
+use crate::scheduler::Scheduler;
+use crate::sync::Syncer;
+use crate::sync::status::SharedStatus;
+use crate::upstream::token::TokenStore;
 
 /// How long in-flight requests get to finish after a stop signal.
 const GRACE: Duration = Duration::from_secs(10);
@@ -21,14 +26,15 @@ pub struct AppState {
     pub db: Db,
     pub clock: Arc<dyn Clock>,
     pub started: Instant,
+    pub sync: SharedStatus,
+    pub scheduler: Scheduler,
+    pub tokens: TokenStore,
+    pub events: Events,
 }
 
 impl AppState {
     pub fn source_name(&self) -> &'static str {
-        match self.config.upstream.effective_mode() {
-            UpstreamMode::Live => "live",
-            _ => "demo",
-        }
+        self.sync.read().source.as_str()
     }
 }
 
@@ -62,11 +68,25 @@ impl Application {
             .and_then(|a| a.as_socket_addr().copied())
             .context("the listener has no address")?;
         let clock = options.clock.unwrap_or_else(|| Arc::new(SystemClock));
+        let config = Arc::new(config);
+        let events = crate::events::channel();
+        let syncer = {
+            let (db, config, clock, events) =
+                (db.clone(), config.clone(), clock.clone(), events.clone());
+            tokio::task::spawn_blocking(move || Syncer::new(db, config, clock, events)).await??
+        };
+        let (sync, tokens) = (syncer.status(), syncer.tokens());
+        let scheduler =
+            Scheduler::start(syncer, clock.clone()).context("starting the scheduler")?;
         let state = Arc::new(AppState {
-            config: Arc::new(config),
+            config,
             db,
             clock,
             started: Instant::now(),
+            sync,
+            scheduler,
+            tokens,
+            events,
         });
         Ok(Application {
             addr,
@@ -95,10 +115,13 @@ impl Application {
             .run_with_graceful_shutdown(routes, shutdown, Some(GRACE))
             .await
             .context("the HTTP server failed")?;
-        let db = state.db.clone();
-        tokio::task::spawn_blocking(move || db.close())
-            .await?
-            .context("closing the database")?;
+        let closing = state.clone();
+        tokio::task::spawn_blocking(move || {
+            closing.scheduler.shutdown();
+            closing.db.close()
+        })
+        .await?
+        .context("closing the database")?;
         tracing::info!("stopped");
         Ok(())
     }

@@ -42,6 +42,8 @@ pub enum Command {
     DefaultConfig,
     /// Exit 0 when the server at the configured address answers /api/health.
     Healthcheck,
+    /// Run one sync now, print a summary, and exit non-zero unless it succeeded.
+    Sync,
 }
 
 pub fn main() -> ExitCode {
@@ -91,6 +93,7 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Backup { path } => backup(&config.database.path, &path),
         Command::Healthcheck => healthcheck(&config),
+        Command::Sync => sync_once(config),
         Command::DefaultConfig => unreachable!("handled before the configuration is loaded"),
     }
 }
@@ -148,4 +151,38 @@ fn healthcheck(config: &Config) -> anyhow::Result<()> {
         .with_context(|| format!("{url} did not answer"))?;
     println!("{url}: {}", resp.status());
     Ok(())
+}
+
+fn sync_once(config: Config) -> anyhow::Result<()> {
+    let db = crate::db::Db::open(&config.database.path, 2)?;
+    let clock: std::sync::Arc<dyn crate::clock::Clock> =
+        std::sync::Arc::new(crate::clock::SystemClock);
+    let mut syncer = crate::sync::Syncer::new(
+        db.clone(),
+        std::sync::Arc::new(config),
+        clock,
+        crate::events::channel(),
+    )?;
+    let report = syncer.run(crate::sync::Trigger::Cli)?;
+    let o = &report.outcome;
+    println!(
+        "sync #{} ({}): {}; attempts {}, HTTP status {}, received {}, accepted {}, rejected {}",
+        report.run_id,
+        syncer.current_source().as_str(),
+        o.outcome,
+        o.attempts,
+        o.http_status.map_or("-".into(), |s| s.to_string()),
+        o.received.map_or("-".into(), |n| n.to_string()),
+        o.accepted.map_or("-".into(), |n| n.to_string()),
+        o.rejected.map_or("-".into(), |n| n.to_string()),
+    );
+    for race in &report.finalized {
+        println!("race {race} finalized");
+    }
+    db.close()?;
+    match (&o.error, report.succeeded()) {
+        (_, true) => Ok(()),
+        (Some(err), false) => bail!("{} ({}): {err}", o.outcome, o.error_class.unwrap_or("-")),
+        (None, false) => bail!("{}", o.outcome),
+    }
 }

@@ -5,7 +5,10 @@
 //! - [`http`]: routes, the OpenAPI-documented JSON API, static pages, middleware;
 //! - [`domain`]: pure race logic (calendar, ranking, prizes, payload validation);
 //! - [`db`]: SQLite storage, one function per query;
-//! - [`config`]: layered configuration; [`clock`]: time, replaceable in tests.
+//! - [`sync`]: the sync pipeline and race finalization; [`scheduler`]: the thread that
+//!   runs it; [`upstream`]: the Goated.com client and the demo simulator;
+//! - [`config`]: layered configuration; [`clock`]: time, replaceable in tests;
+//!   [`events`]: what happened, for listeners.
 
 pub mod app;
 pub mod cli;
@@ -13,5 +16,9 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod domain;
+pub mod events;
 pub mod http;
+pub mod scheduler;
+pub mod sync;
 pub mod telemetry;
+pub mod upstream;

@@ -66,29 +66,22 @@ pub struct UpstreamConfig {
     pub timeout_secs: u64,
     pub max_retries: u32,
     pub requests_per_minute: u32,
+    pub retry_base_ms: u64,
+    pub retry_max_secs: u64,
     pub demo_players: u32,
     pub demo_seed: u64,
-}
-
-impl UpstreamConfig {
-    /// `auto` resolves to live only when both credentials are present.
-    pub fn effective_mode(&self) -> UpstreamMode {
-        match self.mode {
-            UpstreamMode::Auto if self.token.is_some() && self.referral_code.is_some() => {
-                UpstreamMode::Live
-            }
-            UpstreamMode::Auto => UpstreamMode::Demo,
-            mode => mode,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct SyncConfig {
     pub leaderboard_cron: String,
+    pub demo_cron: String,
+    pub on_startup: bool,
     pub housekeeping_cron: String,
     pub keep_sync_runs_days: u32,
     pub month_end_minutes: u32,
+    pub breaker_failures: u32,
+    pub breaker_cooldown_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

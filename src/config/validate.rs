@@ -11,6 +11,19 @@ impl Config {
     pub(crate) fn validate(&self) -> Result<(), ConfigError> {
         check_cron("sync.leaderboard_cron", &self.sync.leaderboard_cron)?;
         check_cron("sync.housekeeping_cron", &self.sync.housekeeping_cron)?;
+        check_cron("sync.demo_cron", &self.sync.demo_cron)?;
+        if self.sync.breaker_failures == 0 {
+            return Err(ConfigError::invalid(
+                "sync.breaker_failures",
+                "must be at least 1",
+            ));
+        }
+        if self.sync.month_end_minutes > 120 {
+            return Err(ConfigError::invalid(
+                "sync.month_end_minutes",
+                "must be 0 to 120",
+            ));
+        }
         self.validate_race()?;
         self.validate_upstream()?;
         if self.database.pool_size == 0 {
@@ -75,6 +88,12 @@ impl Config {
                 "must be 1 to 32 letters or digits",
             ));
         }
+        if up.mode == super::UpstreamMode::Live && up.referral_code.is_none() {
+            return Err(ConfigError::invalid(
+                "upstream.referral_code",
+                "is required when upstream.mode is \"live\"",
+            ));
+        }
         if up.timeout_secs == 0 || up.timeout_secs > 600 {
             return Err(ConfigError::invalid(
                 "upstream.timeout_secs",
@@ -91,6 +110,12 @@ impl Config {
             return Err(ConfigError::invalid(
                 "upstream.requests_per_minute",
                 "must be at least 1",
+            ));
+        }
+        if up.retry_base_ms == 0 || up.retry_max_secs == 0 {
+            return Err(ConfigError::invalid(
+                "upstream.retry_base_ms",
+                "retry_base_ms and retry_max_secs must be at least 1",
             ));
         }
         if up.demo_players == 0 || up.demo_players > 200_000 {

@@ -4,6 +4,9 @@
 
 pub mod cache;
 mod migrate;
+pub mod players;
+pub mod races;
+pub mod sync_runs;
 
 pub mod settings;
 

@@ -4,19 +4,72 @@ use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;
 use crate::app::AppState;
+use crate::db::sync_runs::SyncRun;
 use crate::http::envelope::Success;
 use crate::http::error::ApiResult;
 
 #[derive(Debug, Object)]
 #[oai(rename_all = "camelCase")]
 pub struct Health {
-    /// `ok`, or `degraded` when the database does not answer.
+    /// `ok`, or `degraded` when the database does not answer or the upstream refuses
+    /// the token.
     pub status: String,
     pub version: String,
     pub uptime_seconds: u64,
     pub database_ok: bool,
     /// `live` or `demo` (simulated data).
     pub source: String,
+    /// The last sync run, whatever its outcome; null before the first.
+    pub last_sync: Option<LastSync>,
+    /// When the last successful sync started; null before the first.
+    pub last_synced_at: Option<String>,
+    /// True when the data served is older than it should be (see SPEC: twice the sync
+    /// interval) or the last sync failed.
+    pub stale: bool,
+    pub upstream: UpstreamHealth,
+}
+
+#[derive(Debug, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct LastSync {
+    pub id: i64,
+    pub trigger: String,
+    /// `success`, `failed`, `suspect`, `skipped` or `interrupted`.
+    pub outcome: String,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    /// `temporary`, `authentication`, `rate_limit`, `permanent`, `payload` or `circuit_open`.
+    pub error_class: Option<String>,
+    pub accepted: Option<i64>,
+    pub rejected: Option<i64>,
+}
+
+#[derive(Debug, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct UpstreamHealth {
+    /// True when the upstream refused the current token: syncing waits for a new one.
+    pub auth_failed: bool,
+    /// The `exp` of the upstream token, when it has one (live mode).
+    pub token_expires_at: Option<String>,
+    /// True from three days before the token expires.
+    pub token_expires_soon: bool,
+    /// The circuit breaker: `closed`, `open` or `half_open`.
+    pub circuit: String,
+}
+
+impl From<&SyncRun> for LastSync {
+    fn from(r: &SyncRun) -> Self {
+        LastSync {
+            id: r.id,
+            trigger: r.trigger.clone(),
+            outcome: r.outcome.clone(),
+            started_at: r.started_at.clone(),
+            finished_at: r.finished_at.clone(),
+            error_class: r.error_class.clone(),
+            accepted: r.accepted,
+            rejected: r.rejected,
+        }
+    }
 }
 
 pub struct HealthApi {
@@ -25,7 +78,7 @@ pub struct HealthApi {
 
 #[OpenApi(tag = "ApiTags::Health")]
 impl HealthApi {
-    /// Liveness: version, uptime, database state, data source.
+    /// Liveness: version, uptime, database state, data source, last sync, upstream state.
     #[oai(path = "/health", method = "get")]
     async fn health(&self) -> ApiResult<Success<Health>> {
         let database_ok = self
@@ -34,12 +87,29 @@ impl HealthApi {
             .read(|c| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?))
             .await
             .is_ok();
+        let now = self.state.clock.now();
+        let sync = self.state.sync.read().clone();
+        let auth_failed = sync.auth_failure.is_some();
         Ok(Success::new(&Health {
-            status: if database_ok { "ok" } else { "degraded" }.to_string(),
+            status: if database_ok && !auth_failed {
+                "ok"
+            } else {
+                "degraded"
+            }
+            .to_string(),
             version: env!("CARGO_PKG_VERSION").to_string(),
             uptime_seconds: self.state.started.elapsed().as_secs(),
             database_ok,
-            source: self.state.source_name().to_string(),
+            source: sync.source.as_str().to_string(),
+            last_sync: sync.last_run.as_ref().map(LastSync::from),
+            last_synced_at: sync.last_synced_at().map(crate::db::timestamp),
+            stale: sync.is_stale(now),
+            upstream: UpstreamHealth {
+                auth_failed,
+                token_expires_at: sync.token_expires_at.map(crate::db::timestamp),
+                token_expires_soon: sync.token_expires_soon(now),
+                circuit: sync.circuit.to_string(),
+            },
         }))
     }
 }

@@ -1,0 +1,154 @@
+//! The log of sync runs: every attempt, how it ended, and why.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::DbResult;
+
+/// How a finished run is recorded.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    pub outcome: &'static str,
+    pub error_class: Option<&'static str>,
+    pub attempts: u32,
+    pub http_status: Option<u16>,
+    pub received: Option<usize>,
+    pub accepted: Option<usize>,
+    pub rejected: Option<usize>,
+    pub race_id: Option<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyncRun {
+    pub id: i64,
+    pub trigger: String,
+    pub source: String,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub outcome: String,
+    pub error_class: Option<String>,
+    pub attempts: i64,
+    pub http_status: Option<i64>,
+    pub received: Option<i64>,
+    pub accepted: Option<i64>,
+    pub rejected: Option<i64>,
+    pub duration_ms: Option<i64>,
+    pub race_id: Option<String>,
+    pub error: Option<String>,
+}
+
+const COLUMNS: &str =
+    "id, trigger, source, started_at, finished_at, outcome, error_class, attempts,
+    http_status, received, accepted, rejected, duration_ms, race_id, error";
+
+fn read(r: &Row<'_>) -> rusqlite::Result<SyncRun> {
+    Ok(SyncRun {
+        id: r.get(0)?,
+        trigger: r.get(1)?,
+        source: r.get(2)?,
+        started_at: r.get(3)?,
+        finished_at: r.get(4)?,
+        outcome: r.get(5)?,
+        error_class: r.get(6)?,
+        attempts: r.get(7)?,
+        http_status: r.get(8)?,
+        received: r.get(9)?,
+        accepted: r.get(10)?,
+        rejected: r.get(11)?,
+        duration_ms: r.get(12)?,
+        race_id: r.get(13)?,
+        error: r.get(14)?,
+    })
+}
+
+pub fn start(conn: &Connection, trigger: &str, source: &str, started_at: &str) -> DbResult<i64> {
+    conn.execute(
+        "INSERT INTO sync_runs (trigger, source, started_at, outcome) VALUES (?1, ?2, ?3, 'running')",
+        params![trigger, source, started_at],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+pub fn finish(
+    conn: &Connection,
+    id: i64,
+    finished_at: &str,
+    duration_ms: i64,
+    o: &Outcome,
+) -> DbResult<()> {
+    conn.execute(
+        "UPDATE sync_runs SET finished_at = ?2, duration_ms = ?3, outcome = ?4, error_class = ?5,
+             attempts = ?6, http_status = ?7, received = ?8, accepted = ?9, rejected = ?10,
+             race_id = ?11, error = ?12
+         WHERE id = ?1",
+        params![
+            id,
+            finished_at,
+            duration_ms,
+            o.outcome,
+            o.error_class,
+            o.attempts,
+            o.http_status,
+            o.received.map(|n| n as i64),
+            o.accepted.map(|n| n as i64),
+            o.rejected.map(|n| n as i64),
+            o.race_id,
+            o.error,
+        ],
+    )?;
+    Ok(())
+}
+
+/// Runs still marked running when the process starts were cut off by a crash or kill.
+pub fn mark_interrupted(conn: &Connection, now: &str) -> DbResult<usize> {
+    Ok(conn.execute(
+        "UPDATE sync_runs SET outcome = 'interrupted', finished_at = ?1,
+             error = 'the process stopped during this sync'
+         WHERE outcome = 'running'",
+        [now],
+    )?)
+}
+
+pub fn recent(conn: &Connection, limit: u32, offset: u32) -> DbResult<Vec<SyncRun>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM sync_runs ORDER BY id DESC LIMIT ?1 OFFSET ?2"
+    ))?;
+    let rows = stmt.query_map([limit, offset], read)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub fn count(conn: &Connection) -> DbResult<i64> {
+    Ok(conn.query_row("SELECT count(*) FROM sync_runs", [], |r| r.get(0))?)
+}
+
+pub fn last(conn: &Connection) -> DbResult<Option<SyncRun>> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM sync_runs WHERE outcome <> 'running' ORDER BY id DESC LIMIT 1"),
+            [],
+            read,
+        )
+        .optional()?)
+}
+
+pub fn last_success(conn: &Connection) -> DbResult<Option<SyncRun>> {
+    Ok(conn
+        .query_row(
+            &format!(
+                "SELECT {COLUMNS} FROM sync_runs WHERE outcome = 'success' ORDER BY id DESC LIMIT 1"
+            ),
+            [],
+            read,
+        )
+        .optional()?)
+}
+
+pub fn prune(conn: &Connection, before: &str) -> DbResult<usize> {
+    Ok(conn.execute(
+        "DELETE FROM sync_runs WHERE started_at < ?1 AND outcome <> 'running'
+             AND id NOT IN (SELECT sync_run_id FROM race_snapshots)
+             AND id NOT IN (SELECT sync_run_id FROM races WHERE sync_run_id IS NOT NULL)
+             AND id <> (SELECT coalesce(max(id), 0) FROM sync_runs WHERE outcome = 'success')",
+        [before],
+    )?)
+}

@@ -1,0 +1,556 @@
+//! The sync pipeline: fetch → validate → guard → store in one transaction → finalize
+//! due races → tell the rest. `Syncer::run` does one sync and records it, whatever
+//! happens; the scheduler and `goated sync` both call it.
+
+pub mod breaker;
+pub mod finalize;
+pub mod status;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use parking_lot::RwLock;
+
+use self::breaker::{Breaker, Permit};
+use self::status::{AuthFailure, SharedStatus, SyncStatus, cron_interval};
+use crate::clock::Clock;
+use crate::config::{Config, UpstreamMode};
+use crate::db::sync_runs::{self, Outcome};
+use crate::db::{Db, DbResult, cache, players, races, settings, timestamp};
+use crate::domain::Cents;
+use crate::domain::ranking::Entry;
+use crate::domain::transform::{Transformed, is_suspect, transform};
+use crate::events::{Event, Events};
+use crate::upstream::client::LiveClient;
+use crate::upstream::demo::Simulator;
+use crate::upstream::ratelimit::RateLimiter;
+use crate::upstream::token::{self, TokenStore};
+use crate::upstream::{ErrorClass, FetchError, LeaderboardSource, Source, StopFlag};
+
+/// The database cache key of the last good upstream body.
+pub const LAST_GOOD_PAYLOAD: &str = "upstream:last_good";
+const AUTH_FAILED_SETTING: &str = "upstream.auth_failed";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    Schedule,
+    MonthEnd,
+    Forced,
+    Cli,
+    Startup,
+}
+
+impl Trigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Schedule => "schedule",
+            Trigger::MonthEnd => "month_end",
+            Trigger::Forced => "forced",
+            Trigger::Cli => "cli",
+            Trigger::Startup => "startup",
+        }
+    }
+}
+
+/// What one sync did, as recorded in `sync_runs`.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub run_id: i64,
+    pub outcome: Outcome,
+    pub finalized: Vec<String>,
+}
+
+impl Report {
+    pub fn succeeded(&self) -> bool {
+        self.outcome.outcome == "success"
+    }
+}
+
+pub struct Syncer {
+    db: Db,
+    config: Arc<Config>,
+    clock: Arc<dyn Clock>,
+    tokens: TokenStore,
+    stop: StopFlag,
+    demo: Simulator,
+    live: Option<LiveClient>,
+    breaker: Breaker,
+    status: SharedStatus,
+    events: Events,
+}
+
+impl Syncer {
+    pub fn new(
+        db: Db,
+        config: Arc<Config>,
+        clock: Arc<dyn Clock>,
+        events: Events,
+    ) -> DbResult<Self> {
+        let up = &config.upstream;
+        let tokens = TokenStore::new(up.token.clone(), db.clone());
+        let limiter = Arc::new(RateLimiter::new(up.requests_per_minute));
+        let stop = StopFlag::default();
+        let demo = Simulator::new(
+            up.demo_seed,
+            up.demo_players,
+            clock.clone(),
+            config.race.timezone_offset_minutes,
+        );
+        let live = up.referral_code.as_deref().map(|code| {
+            LiveClient::new(
+                up,
+                code,
+                tokens.clone(),
+                limiter.clone(),
+                clock.clone(),
+                stop.clone(),
+            )
+        });
+        let breaker = Breaker::new(
+            config.sync.breaker_failures,
+            std::time::Duration::from_secs(config.sync.breaker_cooldown_secs),
+        );
+        let now = timestamp(clock.now());
+        let (last_run, last_success, auth_failed) = db.write_blocking(|tx| {
+            let interrupted = sync_runs::mark_interrupted(tx, &now)?;
+            if interrupted > 0 {
+                tracing::warn!(interrupted, "sync runs were cut off by the last stop");
+            }
+            Ok((
+                sync_runs::last(tx)?,
+                sync_runs::last_success(tx)?,
+                settings::get(tx, AUTH_FAILED_SETTING)?,
+            ))
+        })?;
+        let mut syncer = Syncer {
+            status: Arc::new(RwLock::new(SyncStatus {
+                source: Source::Demo,
+                last_run,
+                last_success,
+                circuit: "closed",
+                circuit_open_until: None,
+                auth_failure: auth_failed.map(|fingerprint| AuthFailure {
+                    at: clock.now(),
+                    fingerprint,
+                    message: "the upstream refused this token before the last restart".into(),
+                }),
+                token_expires_at: None,
+                interval: cron_interval(&Self::cron_for(&config, Source::Demo)),
+            })),
+            db,
+            config,
+            clock,
+            tokens,
+            stop,
+            demo,
+            live,
+            breaker,
+            events,
+        };
+        syncer.refresh_source();
+        Ok(syncer)
+    }
+
+    pub fn status(&self) -> SharedStatus {
+        self.status.clone()
+    }
+
+    pub fn stop_flag(&self) -> StopFlag {
+        self.stop.clone()
+    }
+
+    pub fn tokens(&self) -> TokenStore {
+        self.tokens.clone()
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The cron expression the leaderboard sync follows for a source.
+    pub fn cron_for(config: &Config, source: Source) -> String {
+        match source {
+            Source::Demo => config.sync.demo_cron.clone(),
+            Source::Live => config.sync.leaderboard_cron.clone(),
+        }
+    }
+
+    /// Live when configured so, or in auto mode once a referral code and a token exist.
+    pub fn current_source(&self) -> Source {
+        let up = &self.config.upstream;
+        match up.mode {
+            UpstreamMode::Live => Source::Live,
+            UpstreamMode::Demo => Source::Demo,
+            UpstreamMode::Auto if up.referral_code.is_some() && self.tokens.current().is_some() => {
+                Source::Live
+            }
+            UpstreamMode::Auto => Source::Demo,
+        }
+    }
+
+    /// Re-reads the token (it may have been replaced) and what follows from it.
+    pub fn refresh_source(&mut self) -> Source {
+        let source = self.current_source();
+        let expires = self.tokens.current().as_ref().and_then(token::expiry);
+        let mut status = self.status.write();
+        status.source = source;
+        status.interval = cron_interval(&Self::cron_for(&self.config, source));
+        status.token_expires_at = if source == Source::Live {
+            expires
+        } else {
+            None
+        };
+        source
+    }
+
+    /// One sync, start to finish, recorded in `sync_runs` whatever happens.
+    pub fn run(&mut self, trigger: Trigger) -> DbResult<Report> {
+        let source = self.refresh_source();
+        let started = self.clock.now();
+        let started_at = timestamp(started);
+        let timer = Instant::now();
+        let run_id = self.db.write_blocking(|tx| {
+            sync_runs::start(tx, trigger.as_str(), source.as_str(), &started_at)
+        })?;
+        let outcome = match self.fetch_and_store(source, run_id, started) {
+            Ok(outcome) => outcome,
+            Err(Stop::Recorded(outcome)) => *outcome,
+            Err(Stop::Db(err)) => {
+                tracing::error!(error = %err, "sync could not be stored");
+                failed(
+                    ErrorClass::Permanent,
+                    format!("storing the sync failed: {err}"),
+                    0,
+                    None,
+                )
+            }
+        };
+        let finished = timestamp(self.clock.now());
+        let duration = timer.elapsed().as_millis() as i64;
+        if outcome.outcome != "success" {
+            self.db.write_blocking(|tx| {
+                sync_runs::finish(tx, run_id, &finished, duration, &outcome)
+            })?;
+        }
+        self.after_run(run_id, &outcome, started)?;
+        let finalized = self.finalize_due()?;
+        Ok(Report {
+            run_id,
+            outcome,
+            finalized,
+        })
+    }
+
+    fn fetch_and_store(
+        &mut self,
+        source: Source,
+        run_id: i64,
+        started: DateTime<Utc>,
+    ) -> Result<Outcome, Stop> {
+        if source == Source::Live {
+            self.check_token()?;
+        }
+        let permit = match source {
+            Source::Demo => Permit::Call,
+            Source::Live => self.breaker.permit(Instant::now()),
+        };
+        if let Permit::Wait(wait) = permit {
+            return Err(Stop::recorded(Outcome {
+                outcome: "skipped",
+                error_class: Some("circuit_open"),
+                error: Some(format!(
+                    "the upstream failed repeatedly; next try in {}s",
+                    wait.as_secs() + 1
+                )),
+                ..Outcome::default()
+            }));
+        }
+        let fetched = self.source_mut(source)?.fetch(permit == Permit::Trial);
+        let fetched = match fetched {
+            Ok(f) => f,
+            Err(err) => return Err(Stop::recorded(self.fetch_failed(source, err))),
+        };
+        let mut outcome = Outcome {
+            attempts: fetched.attempts,
+            http_status: fetched.http_status,
+            ..Outcome::default()
+        };
+        let data = match transform(&fetched.body) {
+            Ok(data) => data,
+            Err(err) => {
+                let class = Some(ErrorClass::Payload.as_str());
+                return Err(Stop::recorded(Outcome {
+                    outcome: "failed",
+                    error_class: class,
+                    error: Some(err.to_string()),
+                    ..outcome
+                }));
+            }
+        };
+        outcome.received = Some(data.received);
+        outcome.accepted = Some(data.players.len());
+        outcome.rejected = Some(data.rejected);
+        if !data.reasons.is_empty() {
+            tracing::warn!(rejected = data.rejected, first = %data.reasons[0], "upstream entries rejected");
+            outcome.error = Some(data.reasons.join("; "));
+        }
+        let last_good = self
+            .status
+            .read()
+            .last_success
+            .as_ref()
+            .and_then(|r| r.accepted)
+            .unwrap_or(0) as usize;
+        if is_suspect(data.players.len(), last_good) {
+            outcome.outcome = "suspect";
+            outcome.error_class = Some(ErrorClass::Payload.as_str());
+            outcome.error = Some(format!(
+                "only {} players where the last good sync had {last_good}: not applied",
+                data.players.len()
+            ));
+            return Err(Stop::recorded(outcome));
+        }
+        let race = finalize::calendar(&self.config.race).race_at(started);
+        outcome.outcome = "success";
+        outcome.race_id = Some(race.to_string());
+        let finished = timestamp(self.clock.now());
+        self.store(run_id, started, &finished, &fetched.body, &data, &outcome)
+            .map_err(Stop::Db)?;
+        Ok(outcome)
+    }
+
+    /// Players, the race snapshot, history samples, the last good body and the run's
+    /// record: one transaction, so a crash leaves either all of it or none.
+    fn store(
+        &self,
+        run_id: i64,
+        started: DateTime<Utc>,
+        finished: &str,
+        body: &[u8],
+        data: &Transformed,
+        outcome: &Outcome,
+    ) -> DbResult<()> {
+        let started_at = timestamp(started);
+        let calendar = finalize::calendar(&self.config.race);
+        let race_id = calendar.race_at(started).to_string();
+        let local_day = (started
+            + chrono::Duration::minutes(i64::from(self.config.race.timezone_offset_minutes)))
+        .format("%Y-%m-%d")
+        .to_string();
+        let entries: Vec<Entry> = data
+            .players
+            .iter()
+            .map(|p| Entry {
+                uid: p.uid.clone(),
+                name: p.name.clone(),
+                wagered: Cents::from_dollars(p.wagered.this_month),
+            })
+            .collect();
+        let duration = (self.clock.now() - started).num_milliseconds().max(0);
+        self.db.write_blocking(|tx| {
+            players::apply(tx, &data.players, &started_at)?;
+            players::record_history(tx, &data.players, &local_day)?;
+            races::replace_snapshot(tx, &race_id, run_id, &started_at, &entries)?;
+            cache::put(tx, LAST_GOOD_PAYLOAD, body, finished, None)?;
+            sync_runs::finish(tx, run_id, finished, duration, outcome)
+        })
+    }
+
+    fn source_mut(&mut self, source: Source) -> Result<&mut dyn LeaderboardSource, Stop> {
+        match source {
+            Source::Demo => Ok(&mut self.demo),
+            Source::Live => match self.live.as_mut() {
+                Some(live) => Ok(live),
+                None => Err(Stop::recorded(failed(
+                    ErrorClass::Permanent,
+                    "upstream.referral_code is not set".into(),
+                    0,
+                    None,
+                ))),
+            },
+        }
+    }
+
+    /// After the upstream refused a token, do not call again until the token changes.
+    fn check_token(&self) -> Result<(), Stop> {
+        let Some(token) = self.tokens.current() else {
+            return Err(Stop::recorded(failed(
+                ErrorClass::Authentication,
+                "no upstream token is set".into(),
+                0,
+                None,
+            )));
+        };
+        let failure = self.status.read().auth_failure.clone();
+        match failure {
+            Some(f) if f.fingerprint == token::fingerprint(&token) => {
+                Err(Stop::recorded(Outcome {
+                    outcome: "skipped",
+                    error_class: Some(ErrorClass::Authentication.as_str()),
+                    error: Some(
+                        "the upstream refused the current token; waiting for a new one".into(),
+                    ),
+                    ..Outcome::default()
+                }))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn fetch_failed(&mut self, source: Source, err: FetchError) -> Outcome {
+        tracing::warn!(
+            class = err.class.as_str(),
+            status = err.http_status,
+            attempts = err.attempts,
+            "sync failed: {}",
+            err.message
+        );
+        if source == Source::Live && err.class == ErrorClass::Authentication {
+            self.record_auth_failure(&err.message);
+        }
+        failed(err.class, err.message, err.attempts, err.http_status)
+    }
+
+    fn record_auth_failure(&mut self, message: &str) {
+        let Some(token) = self.tokens.current() else {
+            return;
+        };
+        let fingerprint = token::fingerprint(&token);
+        tracing::error!(token = %fingerprint, "the upstream refused the token; syncing stops until it is replaced");
+        let now = self.clock.now();
+        let ts = timestamp(now);
+        if let Err(err) = self
+            .db
+            .write_blocking(|tx| settings::set(tx, AUTH_FAILED_SETTING, &fingerprint, &ts))
+        {
+            tracing::error!(error = %err, "could not persist the authentication failure");
+        }
+        self.status.write().auth_failure = Some(AuthFailure {
+            at: now,
+            fingerprint,
+            message: message.to_string(),
+        });
+    }
+
+    /// Updates the breaker, the shared status and listeners after a run.
+    fn after_run(
+        &mut self,
+        run_id: i64,
+        outcome: &Outcome,
+        started: DateTime<Utc>,
+    ) -> DbResult<()> {
+        let success = outcome.outcome == "success";
+        let counts_for_breaker =
+            outcome.outcome != "skipped" && outcome.error_class != Some("authentication");
+        if self.status.read().source == Source::Live && (success || counts_for_breaker) {
+            self.breaker.record(success, Instant::now());
+        }
+        if success && self.status.read().auth_failure.is_some() {
+            self.db.write_blocking(|tx| {
+                Ok(tx.execute("DELETE FROM settings WHERE key = ?1", [AUTH_FAILED_SETTING])?)
+            })?;
+            self.status.write().auth_failure = None;
+        }
+        let (last_run, last_success) = {
+            let conn = self.db.reader()?;
+            (sync_runs::last(&conn)?, sync_runs::last_success(&conn)?)
+        };
+        {
+            let mut status = self.status.write();
+            status.last_run = last_run;
+            status.last_success = last_success;
+            let (circuit, until) = match self.breaker.state() {
+                breaker::State::Closed => ("closed", None),
+                breaker::State::HalfOpen => ("half_open", None),
+                breaker::State::Open { until } => {
+                    let left = until.saturating_duration_since(Instant::now());
+                    (
+                        "open",
+                        chrono::Duration::from_std(left)
+                            .ok()
+                            .map(|d| self.clock.now() + d),
+                    )
+                }
+            };
+            status.circuit = circuit;
+            status.circuit_open_until = until;
+        }
+        if success {
+            let race_id = finalize::calendar(&self.config.race)
+                .race_at(started)
+                .to_string();
+            let _ = self.events.send(Event::LeaderboardUpdated {
+                race_id,
+                version: run_id,
+            });
+        }
+        Ok(())
+    }
+
+    /// Stores the final result of every race that has ended; tells listeners.
+    pub fn finalize_due(&self) -> DbResult<Vec<String>> {
+        let done = finalize::finalize_due(&self.db, &self.config.race, self.clock.now())?;
+        for race_id in &done {
+            let _ = self.events.send(Event::RaceCompleted {
+                race_id: race_id.clone(),
+            });
+        }
+        Ok(done)
+    }
+
+    /// Housekeeping: prune old runs and expired cache rows, and warn about the token.
+    pub fn housekeeping(&mut self) -> DbResult<()> {
+        let now = self.clock.now();
+        let keep = chrono::Duration::days(i64::from(self.config.sync.keep_sync_runs_days));
+        let (before, now_ts) = (timestamp(now - keep), timestamp(now));
+        let (runs, rows) = self.db.write_blocking(|tx| {
+            Ok((
+                sync_runs::prune(tx, &before)?,
+                cache::prune_expired(tx, &now_ts)?,
+            ))
+        })?;
+        tracing::debug!(runs, cache_rows = rows, "housekeeping pruned");
+        self.check_token_expiry();
+        Ok(())
+    }
+
+    pub fn check_token_expiry(&mut self) {
+        self.refresh_source();
+        let status = self.status.read();
+        let now = self.clock.now();
+        if let Some(exp) = status
+            .token_expires_at
+            .filter(|_| status.token_expires_soon(now))
+        {
+            if exp <= now {
+                tracing::error!(expired_at = %exp, "the upstream token has expired; replace it");
+            } else {
+                tracing::warn!(expires_at = %exp, "the upstream token expires soon; replace it");
+            }
+        }
+    }
+}
+
+/// Why a sync ended early: recorded as such, or a storage failure.
+enum Stop {
+    Recorded(Box<Outcome>),
+    Db(crate::db::DbError),
+}
+
+impl Stop {
+    fn recorded(outcome: Outcome) -> Stop {
+        Stop::Recorded(Box::new(outcome))
+    }
+}
+
+fn failed(class: ErrorClass, error: String, attempts: u32, http_status: Option<u16>) -> Outcome {
+    Outcome {
+        outcome: "failed",
+        error_class: Some(class.as_str()),
+        attempts,
+        http_status,
+        error: Some(error),
+        ..Outcome::default()
+    }
+}

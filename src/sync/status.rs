@@ -1,0 +1,79 @@
+//! What the rest of the product knows about syncing: shared, cheap to read.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use parking_lot::RwLock;
+
+use crate::db::sync_runs::SyncRun;
+use crate::upstream::Source;
+
+#[derive(Debug, Clone)]
+pub struct AuthFailure {
+    pub at: DateTime<Utc>,
+    /// Which token failed (a fingerprint, never the token).
+    pub fingerprint: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct SyncStatus {
+    pub source: Source,
+    pub last_run: Option<SyncRun>,
+    pub last_success: Option<SyncRun>,
+    /// `closed`, `open` or `half_open`.
+    pub circuit: &'static str,
+    pub circuit_open_until: Option<DateTime<Utc>>,
+    pub auth_failure: Option<AuthFailure>,
+    pub token_expires_at: Option<DateTime<Utc>>,
+    /// The leaderboard sync's interval, for deciding staleness.
+    pub interval: Duration,
+}
+
+pub type SharedStatus = Arc<RwLock<SyncStatus>>;
+
+impl SyncStatus {
+    /// The id of the sync run whose data is being served; 0 before any.
+    pub fn data_version(&self) -> i64 {
+        self.last_success.as_ref().map_or(0, |r| r.id)
+    }
+
+    pub fn last_synced_at(&self) -> Option<DateTime<Utc>> {
+        self.last_success
+            .as_ref()
+            .and_then(|r| r.started_at.parse().ok())
+    }
+
+    /// Stale: never synced, the last sync did not succeed, or the last success is older
+    /// than twice the interval.
+    pub fn is_stale(&self, now: DateTime<Utc>) -> bool {
+        let Some(last) = self.last_synced_at() else {
+            return true;
+        };
+        let failed = self
+            .last_run
+            .as_ref()
+            .is_some_and(|r| r.outcome != "success");
+        let limit = chrono::Duration::from_std(self.interval * 2).unwrap_or(chrono::Duration::MAX);
+        failed || now - last > limit
+    }
+
+    pub fn token_expires_soon(&self, now: DateTime<Utc>) -> bool {
+        self.token_expires_at
+            .is_some_and(|exp| exp - now < chrono::Duration::days(3))
+    }
+}
+
+/// The time between two ticks of a cron expression (validated at start-up).
+pub fn cron_interval(expression: &str) -> Duration {
+    use std::str::FromStr;
+    let Ok(schedule) = cron::Schedule::from_str(expression) else {
+        return Duration::from_secs(300);
+    };
+    let mut ticks = schedule.upcoming(Utc).take(2);
+    match (ticks.next(), ticks.next()) {
+        (Some(a), Some(b)) => (b - a).to_std().unwrap_or(Duration::from_secs(300)),
+        _ => Duration::from_secs(300),
+    }
+}

@@ -1,0 +1,228 @@
+//! The Goated.com client: one endpoint, bearer token, retries that respect the upstream.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ureq::http::Response;
+
+use super::backoff::{full_jitter, retry_after};
+use super::ratelimit::RateLimiter;
+use super::token::TokenStore;
+use super::{ErrorClass, FetchError, Fetched, LeaderboardSource, Source, StopFlag};
+use crate::clock::Clock;
+use crate::config::UpstreamConfig;
+
+/// 100,000 players are about 11 MB; leave room, but not unbounded.
+const MAX_BODY: u64 = 128 << 20;
+/// A `Retry-After` longer than this ends the sync instead of holding the scheduler.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
+
+pub struct LiveClient {
+    agent: ureq::Agent,
+    url: String,
+    tokens: TokenStore,
+    limiter: Arc<RateLimiter>,
+    clock: Arc<dyn Clock>,
+    stop: StopFlag,
+    max_retries: u32,
+    retry_base: Duration,
+    retry_cap: Duration,
+}
+
+/// One failed attempt, before deciding whether to retry.
+struct Failure {
+    class: ErrorClass,
+    message: String,
+    status: Option<u16>,
+    wait: Option<Duration>,
+}
+
+impl LiveClient {
+    pub fn new(
+        config: &UpstreamConfig,
+        referral_code: &str,
+        tokens: TokenStore,
+        limiter: Arc<RateLimiter>,
+        clock: Arc<dyn Clock>,
+        stop: StopFlag,
+    ) -> Self {
+        let timeout = Duration::from_secs(config.timeout_secs);
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(timeout))
+            .timeout_connect(Some(timeout.min(Duration::from_secs(10))))
+            .user_agent(concat!("goated/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .into();
+        LiveClient {
+            agent,
+            url: format!(
+                "{}/user2/affiliate/referral-leaderboard/{referral_code}",
+                config.base_url.trim_end_matches('/')
+            ),
+            tokens,
+            limiter,
+            clock,
+            stop,
+            max_retries: config.max_retries,
+            retry_base: Duration::from_millis(config.retry_base_ms),
+            retry_cap: Duration::from_secs(config.retry_max_secs),
+        }
+    }
+
+    fn attempt(&self, token: &str) -> Result<(Vec<u8>, u16), Failure> {
+        let result = self
+            .agent
+            .get(&self.url)
+            .header("Authorization", format!("Bearer {token}"))
+            .header("Accept", "application/json")
+            .call();
+        match result {
+            Ok(resp) => self.read(resp),
+            Err(err) => Err(transport_failure(err)),
+        }
+    }
+
+    fn read(&self, mut resp: Response<ureq::Body>) -> Result<(Vec<u8>, u16), Failure> {
+        let status = resp.status().as_u16();
+        let wait = resp
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| retry_after(v, self.clock.now()));
+        let class = match status {
+            200..=299 => None,
+            401 | 403 => Some(ErrorClass::Authentication),
+            429 => Some(ErrorClass::RateLimit),
+            408 | 425 | 500..=599 => Some(ErrorClass::Temporary),
+            _ => Some(ErrorClass::Permanent),
+        };
+        if let Some(class) = class {
+            let message = format!("the upstream answered HTTP {status}");
+            return Err(Failure {
+                class,
+                message,
+                status: Some(status),
+                wait,
+            });
+        }
+        match resp.body_mut().with_config().limit(MAX_BODY).read_to_vec() {
+            Ok(body) => Ok((body, status)),
+            Err(err) => {
+                let mut failure = transport_failure(err);
+                failure.status = Some(status);
+                Err(failure)
+            }
+        }
+    }
+
+    /// How long to wait before retry number `retry`, or `None` to give up.
+    fn wait_before(&self, retry: u32, failure: &Failure) -> Option<Duration> {
+        match failure.wait {
+            Some(wait) if wait > MAX_RETRY_AFTER => None,
+            Some(wait) => Some(wait),
+            None => Some(full_jitter(
+                retry,
+                self.retry_base,
+                self.retry_cap,
+                rand::random(),
+            )),
+        }
+    }
+}
+
+fn transport_failure(err: ureq::Error) -> Failure {
+    let class = match err {
+        ureq::Error::Timeout(_)
+        | ureq::Error::Io(_)
+        | ureq::Error::ConnectionFailed
+        | ureq::Error::HostNotFound
+        | ureq::Error::Protocol(_) => ErrorClass::Temporary,
+        ureq::Error::BodyExceedsLimit(_) => ErrorClass::Payload,
+        _ => ErrorClass::Permanent,
+    };
+    Failure {
+        class,
+        message: format!("request failed: {err}"),
+        status: None,
+        wait: None,
+    }
+}
+
+impl LeaderboardSource for LiveClient {
+    fn fetch(&mut self, single_attempt: bool) -> Result<Fetched, FetchError> {
+        let no_token = || FetchError {
+            class: ErrorClass::Authentication,
+            message: "no upstream token is set".into(),
+            http_status: None,
+            attempts: 0,
+        };
+        let mut token = self.tokens.current().ok_or_else(no_token)?;
+        let mut attempts = 0u32;
+        let mut retries = 0u32;
+        let mut reread_token = false;
+        loop {
+            if let Err(wait) = self.limiter.acquire(self.retry_cap, &self.stop) {
+                return Err(FetchError {
+                    class: ErrorClass::RateLimit,
+                    message: format!(
+                        "the outgoing limit of upstream requests is reached; next slot in {}s",
+                        wait.as_secs() + 1
+                    ),
+                    http_status: None,
+                    attempts,
+                });
+            }
+            attempts += 1;
+            let failure = match self.attempt(token.expose()) {
+                Ok((body, status)) => {
+                    return Ok(Fetched {
+                        body,
+                        http_status: Some(status),
+                        attempts,
+                    });
+                }
+                Err(failure) => failure,
+            };
+            let give_up = |f: Failure| FetchError {
+                class: f.class,
+                message: f.message,
+                http_status: f.status,
+                attempts,
+            };
+            if failure.class == ErrorClass::Authentication {
+                // The token may have been replaced since this sync began: one more try
+                // with whatever is current now, then stop.
+                if reread_token || single_attempt {
+                    return Err(give_up(failure));
+                }
+                reread_token = true;
+                token = self.tokens.current().ok_or_else(no_token)?;
+                continue;
+            }
+            let retryable = matches!(failure.class, ErrorClass::Temporary | ErrorClass::RateLimit);
+            if !retryable || single_attempt || retries >= self.max_retries {
+                return Err(give_up(failure));
+            }
+            retries += 1;
+            let Some(wait) = self.wait_before(retries, &failure) else {
+                return Err(give_up(failure));
+            };
+            tracing::warn!(
+                class = failure.class.as_str(),
+                status = failure.status,
+                wait_ms = wait.as_millis() as u64,
+                retry = retries,
+                "upstream request failed, retrying: {}",
+                failure.message
+            );
+            if !self.stop.sleep(wait) {
+                return Err(give_up(failure));
+            }
+        }
+    }
+
+    fn source(&self) -> Source {
+        Source::Live
+    }
+}
