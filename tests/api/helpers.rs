@@ -6,8 +6,12 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use goated::app::{AppState, Application, BuildOptions};
-use goated::config::Config;
+use goated::clock::ManualClock;
+use goated::config::{Config, Secret, UpstreamMode};
+use goated::sync::{Report, Trigger};
 use serde_json::Value;
+
+use crate::fake_upstream::{self, FakeUpstream};
 
 pub struct TestApp {
     pub addr: SocketAddr,
@@ -63,6 +67,61 @@ pub fn spawn_app_with(customize: impl FnOnce(&mut Config)) -> TestApp {
     start(config, dir, BuildOptions::default())
 }
 
+/// A configuration pointed at a fake upstream, with every automatic sync off so that
+/// each test decides when syncs happen, and quick retries.
+pub fn live_config(config: &mut Config, upstream: &FakeUpstream) {
+    config.upstream.mode = UpstreamMode::Live;
+    config.upstream.base_url = upstream.base_url();
+    config.upstream.referral_code = Some(fake_upstream::REFERRAL_CODE.to_string());
+    config.upstream.token = Some(Secret::new(fake_upstream::GOOD_TOKEN));
+    config.upstream.retry_base_ms = 20;
+    config.upstream.retry_max_secs = 2;
+    config.upstream.requests_per_minute = 1000;
+    config.sync.on_startup = false;
+    config.sync.leaderboard_cron = NEVER.into();
+    config.sync.housekeeping_cron = NEVER.into();
+    config.sync.month_end_minutes = 0;
+}
+
+/// A cron expression that does not fire in any test's lifetime.
+pub const NEVER: &str = "0 0 0 1 1 * 2099";
+
+pub fn spawn_live_app(upstream: &FakeUpstream, customize: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_app_with(|c| {
+        live_config(c, upstream);
+        customize(c);
+    })
+}
+
+/// Like `spawn_live_app`, with a clock the test moves by hand.
+pub fn spawn_app_at(
+    clock: &ManualClock,
+    upstream: &FakeUpstream,
+    customize: impl FnOnce(&mut Config),
+) -> TestApp {
+    let dir = Arc::new(tempfile::tempdir().unwrap());
+    let mut config = test_config(&dir);
+    live_config(&mut config, upstream);
+    customize(&mut config);
+    start(
+        config,
+        dir,
+        BuildOptions {
+            clock: Some(Arc::new(clock.clone())),
+        },
+    )
+}
+
+/// Starts an app on what an earlier one left behind.
+pub fn start_again(
+    mut config: Config,
+    dir: Arc<tempfile::TempDir>,
+    options: BuildOptions,
+) -> TestApp {
+    config.server.bind = "127.0.0.1:0".parse().unwrap();
+    start(config, dir, options)
+}
+
 fn start(config: Config, dir: Arc<tempfile::TempDir>, options: BuildOptions) -> TestApp {
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -103,6 +162,28 @@ fn start(config: Config, dir: Arc<tempfile::TempDir>, options: BuildOptions) -> 
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
+    }
+
+    /// A forced sync, run by the scheduler thread; waits for its report.
+    pub fn sync(&self) -> Report {
+        self.state
+            .scheduler
+            .sync_now(Trigger::Forced)
+            .blocking_recv()
+            .expect("the scheduler answers")
+    }
+
+    /// A read connection on the app's database, for checking what was stored.
+    pub fn db(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open_with_flags(
+            &self.config.database.path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap()
+    }
+
+    pub fn count(&self, sql: &str) -> i64 {
+        self.db().query_row(sql, [], |r| r.get(0)).unwrap()
     }
 
     pub fn db_path(&self) -> PathBuf {
@@ -148,9 +229,8 @@ impl TestApp {
 
     /// Stops and starts again on the same database (on a new port).
     pub fn restart(self) -> TestApp {
-        let (mut config, dir, options) = self.stop();
-        config.server.bind = "127.0.0.1:0".parse().unwrap();
-        start(config, dir, options)
+        let (config, dir, options) = self.stop();
+        start_again(config, dir, options)
     }
 
     fn shutdown(&mut self) {

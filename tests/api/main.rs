@@ -4,5 +4,8 @@
 mod cli;
 mod database;
 mod errors;
+mod fake_upstream;
 mod health;
 mod helpers;
+mod month_boundary;
+mod sync;

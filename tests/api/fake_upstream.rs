@@ -1,0 +1,196 @@
+//! A fake Goated.com: a real HTTP server on 127.0.0.1:0 serving the documented shape,
+//! with faults a test can queue.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use poem::http::StatusCode;
+use poem::listener::{Acceptor, Listener, TcpListener};
+use poem::web::{Data, Path};
+use poem::{EndpointExt, Request, Response, Route, Server, handler};
+use serde_json::{Value, json};
+
+pub const REFERRAL_CODE: &str = "TEST123";
+pub const GOOD_TOKEN: &str = "good-token";
+
+/// What the next request gets instead of the leaderboard.
+#[derive(Debug, Clone)]
+pub enum Fault {
+    Status(u16),
+    StatusWithRetryAfter(u16, u64),
+    Garbage,
+    /// Answer normally, but only after this long.
+    Slow(Duration),
+    /// This JSON instead of the players.
+    Body(Value),
+}
+
+#[derive(Default)]
+pub struct FakeState {
+    pub players: Vec<Value>,
+    pub faults: VecDeque<Fault>,
+    /// Every fault is repeated for every request while set.
+    pub sticky: Option<Fault>,
+    pub valid_tokens: Vec<String>,
+    pub requests: Vec<(Instant, Option<String>)>,
+}
+
+pub struct FakeUpstream {
+    pub addr: SocketAddr,
+    pub state: Arc<Mutex<FakeState>>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+pub fn player(uid: &str, name: &str, this_month: f64) -> Value {
+    json!({"uid": uid, "name": name, "wagered": {
+        "today": this_month / 10.0, "this_week": this_month / 2.0,
+        "this_month": this_month, "all_time": this_month * 10.0 + 1.0,
+    }})
+}
+
+impl FakeUpstream {
+    pub fn start(players: Vec<Value>) -> FakeUpstream {
+        let state = Arc::new(Mutex::new(FakeState {
+            players,
+            valid_tokens: vec![GOOD_TOKEN.to_string()],
+            ..FakeState::default()
+        }));
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let shared = state.clone();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let acceptor = TcpListener::bind("127.0.0.1:0")
+                    .into_acceptor()
+                    .await
+                    .unwrap();
+                let addr = *acceptor.local_addr()[0].as_socket_addr().unwrap();
+                ready_tx.send(addr).unwrap();
+                let app = Route::new()
+                    .at("/user2/affiliate/referral-leaderboard/:code", leaderboard)
+                    .data(shared);
+                Server::new_with_acceptor(acceptor)
+                    .run_with_graceful_shutdown(
+                        app,
+                        async {
+                            let _ = stop_rx.await;
+                        },
+                        Some(Duration::from_secs(1)),
+                    )
+                    .await
+                    .unwrap();
+            });
+        });
+        let addr = ready_rx.recv().unwrap();
+        FakeUpstream {
+            addr,
+            state,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        }
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn push_fault(&self, fault: Fault) {
+        self.state.lock().faults.push_back(fault);
+    }
+
+    pub fn set_sticky(&self, fault: Option<Fault>) {
+        self.state.lock().sticky = fault;
+    }
+
+    pub fn set_players(&self, players: Vec<Value>) {
+        self.state.lock().players = players;
+    }
+
+    pub fn request_count(&self) -> usize {
+        self.state.lock().requests.len()
+    }
+
+    pub fn accept_token(&self, token: &str) {
+        self.state.lock().valid_tokens.push(token.to_string());
+    }
+
+    pub fn reject_all_tokens(&self) {
+        self.state.lock().valid_tokens.clear();
+    }
+}
+
+impl Drop for FakeUpstream {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+#[handler]
+async fn leaderboard(
+    req: &Request,
+    Path(code): Path<String>,
+    state: Data<&Arc<Mutex<FakeState>>>,
+) -> Response {
+    let token = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_string);
+    let (fault, authorized, players) = {
+        let mut s = state.lock();
+        s.requests.push((Instant::now(), token.clone()));
+        let authorized = token.as_ref().is_some_and(|t| s.valid_tokens.contains(t));
+        let fault = s.sticky.clone().or_else(|| s.faults.pop_front());
+        (fault, authorized, s.players.clone())
+    };
+    if code != REFERRAL_CODE {
+        return Response::builder()
+            .status(StatusCode::NOT_FOUND)
+            .body("unknown code");
+    }
+    if !authorized {
+        return Response::builder()
+            .status(StatusCode::UNAUTHORIZED)
+            .body("{\"message\":\"unauthorized\"}");
+    }
+    let ok = |v: Value| {
+        Response::builder()
+            .content_type("application/json; charset=utf-8")
+            .header("etag", "W/\"abc\"")
+            .body(v.to_string())
+    };
+    match fault {
+        None => ok(json!({"success": true, "data": players})),
+        Some(Fault::Status(code)) => Response::builder()
+            .status(StatusCode::from_u16(code).unwrap())
+            .body("fault"),
+        Some(Fault::StatusWithRetryAfter(code, secs)) => Response::builder()
+            .status(StatusCode::from_u16(code).unwrap())
+            .header("retry-after", secs.to_string())
+            .body("slow down"),
+        Some(Fault::Garbage) => Response::builder()
+            .content_type("application/json")
+            .body("<html><body>Bad gateway</body></html>"),
+        Some(Fault::Slow(delay)) => {
+            tokio::time::sleep(delay).await;
+            ok(json!({"success": true, "data": players}))
+        }
+        Some(Fault::Body(v)) => ok(v),
+    }
+}
