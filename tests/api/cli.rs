@@ -151,3 +151,42 @@ fn healthcheck_exits_zero_only_when_the_server_answers() {
     let down = goated(&["healthcheck", "--bind", &bind], &[], dir.path());
     assert!(!down.status.success());
 }
+
+#[test]
+fn sync_runs_once_prints_a_summary_and_fails_loudly() {
+    use crate::fake_upstream::{FakeUpstream, Fault, GOOD_TOKEN, REFERRAL_CODE, player};
+    let upstream = FakeUpstream::start(vec![player("u1", "One", 10.0), player("u2", "Two", 20.0)]);
+    let dir = tempfile::tempdir().unwrap();
+    let url = upstream.base_url();
+    let env = [
+        ("GOATED_UPSTREAM__BASE_URL", url.as_str()),
+        ("GOATED_UPSTREAM__REFERRAL_CODE", REFERRAL_CODE),
+        ("GOATED_UPSTREAM__TOKEN", GOOD_TOKEN),
+        ("GOATED_UPSTREAM__MAX_RETRIES", "0"),
+    ];
+    let ok = goated(&["sync"], &env, dir.path());
+    let stdout = String::from_utf8_lossy(&ok.stdout);
+    assert!(
+        ok.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(
+        stdout.contains("(live): success") && stdout.contains("accepted 2"),
+        "{stdout}"
+    );
+
+    upstream.set_sticky(Some(Fault::Status(500)));
+    let failed = goated(&["sync"], &env, dir.path());
+    assert!(!failed.status.success());
+    assert!(String::from_utf8_lossy(&failed.stderr).contains("temporary"));
+    let logs = format!(
+        "{}{}",
+        String::from_utf8_lossy(&failed.stdout),
+        String::from_utf8_lossy(&failed.stderr)
+    );
+    assert!(
+        !logs.contains(GOOD_TOKEN),
+        "the token never reaches the output"
+    );
+}

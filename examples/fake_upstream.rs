@@ -1,0 +1,52 @@
+//! A stand-in Goated.com for benchmarks and the soak script: the same fake the tests
+//! use, serving N generated players on 127.0.0.1 until killed.
+//!
+//!     cargo run --release --example fake_upstream -- 100000
+//!
+//! Prints `http://127.0.0.1:PORT` on its first line; the referral code is TEST123 and
+//! the accepted token `good-token`.
+
+#[allow(dead_code)]
+#[path = "../tests/api/fake_upstream.rs"]
+mod fake_upstream;
+
+use fake_upstream::{FakeUpstream, player};
+
+/// Deterministic players: about 60 % never wagered, the rest with spread-out amounts.
+fn players(count: usize) -> Vec<serde_json::Value> {
+    let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    (0..count)
+        .map(|i| {
+            let r = next();
+            let amount = if r % 10 < 6 {
+                0.0
+            } else {
+                (next() % 5_000_000) as f64 / 100.0 + 0.123456789
+            };
+            player(
+                &format!("u{i:019}"),
+                &format!("Player{}", r % 1_000_000),
+                amount,
+            )
+        })
+        .collect()
+}
+
+fn main() {
+    let count = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(2500);
+    let upstream = FakeUpstream::start(players(count));
+    println!("{}", upstream.base_url());
+    eprintln!("fake upstream: {count} players, referral code TEST123, token good-token");
+    loop {
+        std::thread::park();
+    }
+}
