@@ -12,6 +12,9 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::db::Db;
 use crate::events::Events;
+use crate::http::cache::ResponseCache;
+use crate::http::ws::Feed;
+use crate::read::ReadModel;
 use crate::scheduler::Scheduler;
 use crate::sync::Syncer;
 use crate::sync::status::SharedStatus;
@@ -30,6 +33,9 @@ pub struct AppState {
     pub scheduler: Scheduler,
     pub tokens: TokenStore,
     pub events: Events,
+    pub read: Arc<ReadModel>,
+    pub responses: Arc<ResponseCache>,
+    pub feed: Arc<Feed>,
 }
 
 impl AppState {
@@ -78,6 +84,14 @@ impl Application {
         let (sync, tokens) = (syncer.status(), syncer.tokens());
         let scheduler =
             Scheduler::start(syncer, clock.clone()).context("starting the scheduler")?;
+        let read = Arc::new(ReadModel::new(
+            db.clone(),
+            config.clone(),
+            clock.clone(),
+            sync.clone(),
+        ));
+        let feed = Feed::new(config.server.max_websocket_clients);
+        feed.spawn(events.subscribe(), read.clone());
         let state = Arc::new(AppState {
             config,
             db,
@@ -87,6 +101,9 @@ impl Application {
             scheduler,
             tokens,
             events,
+            read,
+            responses: Arc::new(ResponseCache::new("responses")),
+            feed,
         });
         Ok(Application {
             addr,

@@ -4,6 +4,7 @@
 //! - [`cli`]: the command line; [`app`]: assembling and running the service;
 //! - [`http`]: routes, the OpenAPI-documented JSON API, static pages, middleware;
 //! - [`domain`]: pure race logic (calendar, ranking, prizes, payload validation);
+//! - [`read`]: the read side, public views computed once per data version;
 //! - [`db`]: SQLite storage, one function per query;
 //! - [`sync`]: the sync pipeline and race finalization; [`scheduler`]: the thread that
 //!   runs it; [`upstream`]: the Goated.com client and the demo simulator;
@@ -18,6 +19,7 @@ pub mod db;
 pub mod domain;
 pub mod events;
 pub mod http;
+pub mod read;
 pub mod scheduler;
 pub mod sync;
 pub mod telemetry;

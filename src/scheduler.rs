@@ -40,9 +40,12 @@ impl Scheduler {
     pub fn start(syncer: Syncer, clock: Arc<dyn Clock>) -> std::io::Result<Scheduler> {
         let (commands, inbox) = mpsc::channel();
         let stop = syncer.stop_flag();
+        // Planned here, not in the thread, so the first ticks follow from the moment
+        // of start-up whenever the thread gets to run.
+        let planned = Loop::new(syncer, clock);
         let thread = std::thread::Builder::new()
             .name("goated-scheduler".into())
-            .spawn(move || Loop::new(syncer, clock).run(inbox))?;
+            .spawn(move || planned.run(inbox))?;
         Ok(Scheduler {
             commands,
             thread: Mutex::new(Some(thread)),
@@ -174,6 +177,8 @@ impl Loop {
         }
     }
 
+    /// Next ticks count from when this round began: a tick that fell due while a job
+    /// ran is run once right after it; any more that were missed are skipped.
     fn run_due_jobs(&mut self) {
         let now = self.clock.now();
         let race = self.calendar.race_at(now);
@@ -190,15 +195,15 @@ impl Loop {
         }
         if self.next_month_end.is_some_and(|t| t <= now) {
             self.sync(Trigger::MonthEnd);
-            self.next_month_end = self.month_end_after(self.clock.now());
+            self.next_month_end = self.month_end_after(now);
         }
         if self.next_sync.is_some_and(|t| t <= now) {
             self.sync(Trigger::Schedule);
-            self.next_sync = self.leaderboard.after(&self.clock.now()).next();
+            self.next_sync = self.leaderboard.after(&now).next();
         }
         if self.next_housekeeping.is_some_and(|t| t <= now) {
             self.job("housekeeping", Syncer::housekeeping);
-            self.next_housekeeping = self.housekeeping.after(&self.clock.now()).next();
+            self.next_housekeeping = self.housekeeping.after(&now).next();
         }
     }
 

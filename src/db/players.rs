@@ -80,3 +80,72 @@ pub fn get(conn: &Connection, uid: &str) -> DbResult<Option<Player>> {
         )
         .optional()?)
 }
+
+/// Players whose name contains `query` (ASCII case-insensitive): exact matches first,
+/// then names starting with it, then by all-time amount. Returns the total too.
+pub fn search(
+    conn: &Connection,
+    query: &str,
+    limit: u32,
+    offset: u64,
+) -> DbResult<(u64, Vec<Player>)> {
+    let escaped = query
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    let contains = format!("%{escaped}%");
+    let prefix = format!("{escaped}%");
+    let total: i64 = conn.query_row(
+        "SELECT count(*) FROM players WHERE name LIKE ?1 ESCAPE '\\'",
+        [&contains],
+        |r| r.get(0),
+    )?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT uid, name, today, this_week, this_month, all_time FROM players
+         WHERE name LIKE ?1 ESCAPE '\\'
+         ORDER BY lower(name) = lower(?2) DESC, name LIKE ?3 ESCAPE '\\' DESC, all_time DESC,
+                  name COLLATE NOCASE, uid
+         LIMIT ?4 OFFSET ?5",
+    )?;
+    let rows = stmt.query_map(
+        params![contains, query, prefix, limit, offset as i64],
+        |r| {
+            Ok(Player {
+                uid: r.get(0)?,
+                name: r.get(1)?,
+                wagered: Buckets {
+                    today: r.get(2)?,
+                    this_week: r.get(3)?,
+                    this_month: r.get(4)?,
+                    all_time: r.get(5)?,
+                },
+            })
+        },
+    )?;
+    Ok((total as u64, rows.collect::<Result<_, _>>()?))
+}
+
+/// One point per day, oldest first, from `since` (a `YYYY-MM-DD` day) on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DailySample {
+    pub day: String,
+    pub today: f64,
+    pub this_month: f64,
+    pub all_time: f64,
+}
+
+pub fn history(conn: &Connection, uid: &str, since: &str) -> DbResult<Vec<DailySample>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT day, today, this_month, all_time FROM player_history
+         WHERE uid = ?1 AND day >= ?2 ORDER BY day",
+    )?;
+    let rows = stmt.query_map(params![uid, since], |r| {
+        Ok(DailySample {
+            day: r.get(0)?,
+            today: r.get(1)?,
+            this_month: r.get(2)?,
+            all_time: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

@@ -254,3 +254,42 @@ pub fn final_race_ids(conn: &Connection) -> DbResult<Vec<String>> {
     let rows = stmt.query_map([], |r| r.get(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
+
+/// The top three positions of a final race (more rows when tied).
+pub fn podium(conn: &Connection, race_id: &str) -> DbResult<Vec<Standing>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT uid, name, position, wagered_cents, prize_cents FROM race_results
+         WHERE race_id = ?1 AND position <= 3 ORDER BY seq",
+    )?;
+    let rows = stmt.query_map([race_id], |r| {
+        Ok(Standing {
+            uid: r.get(0)?,
+            name: r.get(1)?,
+            position: r.get(2)?,
+            wagered: Cents(r.get(3)?),
+            prize: Cents(r.get(4)?),
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// A player's results in every final race, newest first.
+pub fn player_results(conn: &Connection, uid: &str) -> DbResult<Vec<(String, Standing)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT race_id, uid, name, position, wagered_cents, prize_cents FROM race_results
+         WHERE uid = ?1 ORDER BY race_id DESC",
+    )?;
+    let rows = stmt.query_map([uid], |r| {
+        Ok((
+            r.get(0)?,
+            Standing {
+                uid: r.get(1)?,
+                name: r.get(2)?,
+                position: r.get(3)?,
+                wagered: Cents(r.get(4)?),
+                prize: Cents(r.get(5)?),
+            },
+        ))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

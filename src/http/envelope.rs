@@ -57,6 +57,11 @@ impl<T> Success<T> {
         }
     }
 
+    /// A prepared answer: shares its bytes, carries its ETag.
+    pub fn from_prepared(prepared: &super::cache::Prepared) -> Self {
+        Self::from_bytes(prepared.body.clone())
+    }
+
     pub fn created(mut self) -> Self {
         self.status = StatusCode::CREATED;
         self

@@ -2,9 +2,11 @@
 
 pub mod api;
 pub mod assets;
+pub mod cache;
 pub mod envelope;
 pub mod error;
 pub mod middleware;
+pub mod ws;
 
 use std::sync::Arc;
 
@@ -14,14 +16,16 @@ use crate::app::AppState;
 
 /// The whole site: API, its spec and docs, static pages.
 pub fn routes(state: Arc<AppState>) -> impl Endpoint {
-    let api = api::service(state);
+    let api = api::service(state.clone());
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
     Route::new()
         .nest("/api", api)
         .at("/openapi.json", spec)
         .nest("/docs", docs)
+        .at("/ws", ws::connect)
         .at("/", assets::serve)
         .at("/*path", assets::serve)
+        .data(state)
         .around(middleware::around)
 }

@@ -8,4 +8,6 @@ mod fake_upstream;
 mod health;
 mod helpers;
 mod month_boundary;
+mod read_api;
 mod sync;
+mod websocket;

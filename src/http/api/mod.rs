@@ -1,6 +1,10 @@
 //! The JSON API, described with poem-openapi: one module per resource.
 
+mod affiliate;
 mod health;
+mod races;
+pub mod shapes;
+mod users;
 
 use std::sync::Arc;
 
@@ -12,18 +16,41 @@ use crate::app::AppState;
 pub enum ApiTags {
     /// Liveness and service status.
     Health,
+    /// Monthly wager races: live standings, finished results, schedule.
+    Races,
+    /// The affiliate program: totals and leaderboards by period.
+    Affiliate,
+    /// Players by Goated uid: search, profiles, statistics.
+    Users,
 }
 
-pub fn service(state: Arc<AppState>) -> OpenApiService<health::HealthApi, ()> {
-    OpenApiService::new(
-        health::HealthApi { state },
-        "goated",
-        env!("CARGO_PKG_VERSION"),
-    )
-    .description(
-        "Live monthly wager races for a Goated.com affiliate. Every JSON answer is an \
+type Apis = (
+    health::HealthApi,
+    races::RacesApi,
+    affiliate::AffiliateApi,
+    users::UsersApi,
+);
+
+pub fn service(state: Arc<AppState>) -> OpenApiService<Apis, ()> {
+    let apis = (
+        health::HealthApi {
+            state: state.clone(),
+        },
+        races::RacesApi {
+            state: state.clone(),
+        },
+        affiliate::AffiliateApi {
+            state: state.clone(),
+        },
+        users::UsersApi { state },
+    );
+    OpenApiService::new(apis, "goated", env!("CARGO_PKG_VERSION"))
+        .description(
+            "Live monthly wager races for a Goated.com affiliate. Every JSON answer is an \
              envelope: `{\"status\": \"success\", \"data\": …}` or `{\"status\": \"error\", \
-             \"error\": {code, message, details}, \"metadata\": {requestId, timestamp}}`.",
-    )
-    .url_prefix("/api")
+             \"error\": {code, message, details}, \"metadata\": {requestId, timestamp}}`. \
+             Data derived from syncs says how fresh it is (`lastSyncedAt`, `stale`, `source`). \
+             Public GETs carry `ETag` and `Cache-Control` and answer `If-None-Match` with 304.",
+        )
+        .url_prefix("/api")
 }

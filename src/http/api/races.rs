@@ -1,0 +1,386 @@
+//! `/api/wager-races/*`: the live race, finished races, the schedule.
+
+use std::sync::Arc;
+
+use poem::Request;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::{Enum, Object, OpenApi};
+
+use super::ApiTags;
+use super::shapes::{
+    Pagination, cache_control, cache_control_final, default_page, money, paginated, prepare,
+    sync_metadata, ttl,
+};
+use crate::app::AppState;
+use crate::db::{races as db_races, timestamp};
+use crate::domain::{RaceId, RaceStatus};
+use crate::http::cache::Prepared;
+use crate::http::envelope::{Success, envelope_bytes};
+use crate::http::error::{ApiError, ApiResult};
+use crate::read::RaceView;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum Status {
+    Upcoming,
+    Live,
+    Transition,
+    Completed,
+}
+
+impl From<RaceStatus> for Status {
+    fn from(s: RaceStatus) -> Self {
+        match s {
+            RaceStatus::Upcoming => Status::Upcoming,
+            RaceStatus::Live => Status::Live,
+            RaceStatus::Transition => Status::Transition,
+            RaceStatus::Completed => Status::Completed,
+        }
+    }
+}
+
+/// One place in a race.
+#[derive(Debug, Clone, Object)]
+pub struct Participant {
+    /// The Goated uid.
+    pub uid: String,
+    pub name: String,
+    /// Wagered this race, in dollars (to the cent).
+    pub wagered: f64,
+    /// Ties share a position (1, 2, 2, 4).
+    pub position: u32,
+    /// Dollars; tied players share the prizes of the places they occupy.
+    pub prize: f64,
+}
+
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct RaceMetadata {
+    /// When the results stop being "in transition".
+    pub transition_ends: String,
+    pub next_race_starts: String,
+    /// Shares of the prize pool by place.
+    pub prize_distribution: Vec<f64>,
+    /// When the sync whose data this is started; null before the first.
+    pub last_synced_at: Option<String>,
+    pub stale: bool,
+    /// `live`, or `demo` for simulated data.
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct Race {
+    /// `YYYYMM`.
+    pub id: String,
+    pub status: Status,
+    /// The first instant of the month (inclusive).
+    pub start_date: String,
+    /// The first instant of the next month (exclusive).
+    pub end_date: String,
+    pub prize_pool: f64,
+    /// Best first; at most `limit` of them.
+    pub participants: Vec<Participant>,
+    pub total_wagered: f64,
+    /// All participants, however many are listed.
+    pub participant_count: u32,
+    pub metadata: RaceMetadata,
+}
+
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct ScheduledRace {
+    pub id: String,
+    pub start_date: String,
+    pub end_date: String,
+    pub prize_pool: f64,
+    pub prize_distribution: Vec<f64>,
+    pub status: Status,
+}
+
+/// A finished race in the history list, with its podium.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct RaceSummary {
+    pub id: String,
+    pub status: Status,
+    pub start_date: String,
+    pub end_date: String,
+    pub prize_pool: f64,
+    pub total_wagered: f64,
+    pub participant_count: u32,
+    /// The top three places (more when tied).
+    pub winners: Vec<Participant>,
+}
+
+paginated!(RaceHistoryPage, RaceSummary);
+
+const MAX_PARTICIPANTS: u32 = 1000;
+const SCHEDULED_RACES: usize = 3;
+
+fn default_participants() -> u32 {
+    100
+}
+
+fn default_history_limit() -> u32 {
+    12
+}
+
+pub struct RacesApi {
+    pub state: Arc<AppState>,
+}
+
+#[OpenApi(prefix_path = "/wager-races", tag = "ApiTags::Races")]
+impl RacesApi {
+    /// The live race: this month's standings as of the last good sync, with prizes.
+    #[oai(path = "/current", method = "get")]
+    async fn current(
+        &self,
+        req: &Request,
+        /// How many participants to list (1–1000).
+        #[oai(
+            default = "default_participants",
+            validator(minimum(value = "1"), maximum(value = "1000"))
+        )]
+        limit: Query<u32>,
+    ) -> ApiResult<Success<Race>> {
+        self.live_race(req, limit.0).await
+    }
+
+    /// The final results of the last finished race (`transition` for `race.transition_hours`
+    /// after it ends, then `completed`). 404 until a race has finished with data.
+    #[oai(path = "/previous", method = "get")]
+    async fn previous(
+        &self,
+        req: &Request,
+        /// How many participants to list (1–1000).
+        #[oai(
+            default = "default_participants",
+            validator(minimum(value = "1"), maximum(value = "1000"))
+        )]
+        limit: Query<u32>,
+    ) -> ApiResult<Success<Race>> {
+        let race = self.state.read.current_race_id().previous();
+        self.final_race(req, race, limit.0).await
+    }
+
+    /// The next races (at least three), with their prize pools.
+    #[oai(path = "/schedule", method = "get")]
+    async fn schedule(&self) -> ApiResult<Success<Vec<ScheduledRace>>> {
+        let read = &self.state.read;
+        let calendar = read.calendar();
+        let mut race = read.current_race_id();
+        let mut ids = Vec::new();
+        for _ in 0..SCHEDULED_RACES {
+            race = race.next();
+            ids.push(race);
+        }
+        let race_config = self.state.config.race.clone();
+        let prizes = self
+            .state
+            .db
+            .read(move |c| {
+                ids.into_iter()
+                    .map(|id| {
+                        Ok((
+                            id,
+                            crate::sync::finalize::prizes_for(c, &race_config, &id.to_string())?,
+                        ))
+                    })
+                    .collect::<crate::db::DbResult<Vec<_>>>()
+            })
+            .await
+            .map_err(ApiError::internal)?;
+        let races = prizes
+            .into_iter()
+            .map(|(id, (pool, shares))| ScheduledRace {
+                id: id.to_string(),
+                start_date: timestamp(calendar.start(id)),
+                end_date: timestamp(calendar.end(id)),
+                prize_pool: money(pool),
+                prize_distribution: shares,
+                status: Status::Upcoming,
+            })
+            .collect();
+        Ok(Success::new(&races))
+    }
+
+    /// Finished races, newest first, each with its podium.
+    #[oai(path = "/history", method = "get")]
+    async fn history(
+        &self,
+        req: &Request,
+        #[oai(
+            default = "default_page",
+            validator(minimum(value = "1"), maximum(value = "100000"))
+        )]
+        page: Query<u32>,
+        #[oai(
+            default = "default_history_limit",
+            validator(minimum(value = "1"), maximum(value = "100"))
+        )]
+        limit: Query<u32>,
+    ) -> ApiResult<Success<RaceHistoryPage>> {
+        let (page, limit) = (page.0, limit.0);
+        let calendar = self.state.read.calendar();
+        let now = self.state.clock.now();
+        let (total, rows) = self
+            .state
+            .db
+            .read(move |c| {
+                let ids = db_races::final_race_ids(c)?;
+                let pagination = Pagination::new(page, limit, ids.len());
+                let mut rows = Vec::new();
+                for id in &ids[pagination.range()] {
+                    if let Some(race) = db_races::final_race(c, id)? {
+                        rows.push((race, db_races::podium(c, id)?));
+                    }
+                }
+                Ok((ids.len(), rows))
+            })
+            .await
+            .map_err(ApiError::internal)?;
+        let results = rows
+            .into_iter()
+            .filter_map(|(race, podium)| {
+                let id = RaceId::parse(&race.race_id)?;
+                Some(RaceSummary {
+                    id: race.race_id,
+                    status: calendar.status(id, now).into(),
+                    start_date: race.start_date,
+                    end_date: race.end_date,
+                    prize_pool: money(race.prize_pool),
+                    total_wagered: money(race.total_wagered),
+                    participant_count: race.participant_count as u32,
+                    winners: podium.iter().map(participant).collect(),
+                })
+            })
+            .collect();
+        let data = RaceHistoryPage {
+            results,
+            pagination: Pagination::new(page, limit, total),
+        };
+        let prepared = prepare(&data);
+        Ok(Success::from_prepared(&prepared).cached(req, &prepared.etag, cache_control_final()))
+    }
+
+    /// One race by id: the live race, or a finished race's stored result.
+    #[oai(path = "/:race_id", method = "get")]
+    async fn by_id(
+        &self,
+        req: &Request,
+        /// `YYYYMM`.
+        #[oai(validator(pattern = "^[0-9]{6}$"))]
+        race_id: Path<String>,
+        /// How many participants to list (1–1000).
+        #[oai(
+            default = "default_participants",
+            validator(minimum(value = "1"), maximum(value = "1000"))
+        )]
+        limit: Query<u32>,
+    ) -> ApiResult<Success<Race>> {
+        let race = RaceId::parse(&race_id.0).ok_or_else(|| {
+            ApiError::validation("raceId", "raceId must be a month as YYYYMM, e.g. 202611")
+        })?;
+        if race == self.state.read.current_race_id() {
+            return self.live_race(req, limit.0).await;
+        }
+        self.final_race(req, race, limit.0).await
+    }
+}
+
+impl RacesApi {
+    async fn live_race(&self, req: &Request, limit: u32) -> ApiResult<Success<Race>> {
+        let state = self.state.clone();
+        let version = state.read.version();
+        let race = state.read.current_race_id();
+        let key = format!("race:{race}@{version}:{limit}");
+        let prepared = self
+            .state
+            .responses
+            .get_or_make(key, ttl(&version), move || async move {
+                let view = state
+                    .read
+                    .current_race()
+                    .await
+                    .map_err(ApiError::internal)?;
+                Ok(render(&state, &view, limit))
+            })
+            .await?;
+        Ok(Success::from_prepared(&prepared).cached(req, &prepared.etag, cache_control(&version)))
+    }
+
+    async fn final_race(
+        &self,
+        req: &Request,
+        race: RaceId,
+        limit: u32,
+    ) -> ApiResult<Success<Race>> {
+        let state = self.state.clone();
+        let status = state.read.calendar().status(race, state.clock.now());
+        let version = state.read.version();
+        let key = format!(
+            "race:{race}:final:{}@{}:{limit}",
+            status.as_str(),
+            version.generation
+        );
+        let prepared = self
+            .state
+            .responses
+            .get_or_make(key, ttl(&version), move || async move {
+                let view = state
+                    .read
+                    .final_race(race)
+                    .await
+                    .map_err(ApiError::internal)?;
+                let view = view.ok_or_else(|| {
+                    ApiError::not_found(format!("Race {race} has no final result."))
+                })?;
+                Ok(render(&state, &view, limit))
+            })
+            .await?;
+        Ok(Success::from_prepared(&prepared).cached(req, &prepared.etag, cache_control_final()))
+    }
+}
+
+fn participant(s: &crate::domain::ranking::Standing) -> Participant {
+    Participant {
+        uid: s.uid.clone(),
+        name: s.name.clone(),
+        wagered: money(s.wagered),
+        position: s.position,
+        prize: money(s.prize),
+    }
+}
+
+/// The race as an answer; its ETag ignores when the data was synced.
+fn render(state: &AppState, view: &RaceView, limit: u32) -> Prepared {
+    let meta = sync_metadata(state);
+    let calendar = state.read.calendar();
+    let limit = limit.min(MAX_PARTICIPANTS) as usize;
+    let mut race = Race {
+        id: view.id.to_string(),
+        status: view.status(&calendar, state.clock.now()).into(),
+        start_date: timestamp(view.start),
+        end_date: timestamp(view.end),
+        prize_pool: money(view.prize_pool),
+        participants: view.standings.iter().take(limit).map(participant).collect(),
+        total_wagered: money(view.total_wagered),
+        participant_count: view.standings.len() as u32,
+        metadata: RaceMetadata {
+            transition_ends: timestamp(view.transition_end),
+            next_race_starts: timestamp(view.end),
+            prize_distribution: view.distribution.clone(),
+            last_synced_at: None,
+            stale: !view.is_final && meta.stale,
+            source: meta.source,
+        },
+    };
+    let identity = envelope_bytes(&race, None);
+    race.metadata.last_synced_at = if view.is_final {
+        view.synced_at.clone()
+    } else {
+        meta.last_synced_at
+    };
+    Prepared::new(envelope_bytes(&race, None), &identity)
+}

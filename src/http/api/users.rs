@@ -1,0 +1,348 @@
+//! `/api/users/*`: players by Goated uid — search, profiles, statistics.
+
+use std::sync::Arc;
+
+use poem::Request;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::{Object, OpenApi};
+
+use super::ApiTags;
+use super::shapes::{
+    Pagination, PeriodAmounts, PeriodRanks, cache_control, default_page, default_page_limit, money,
+    paginated, prepare, ttl,
+};
+use crate::app::AppState;
+use crate::db::players::{self, DailySample};
+use crate::db::races as db_races;
+use crate::domain::Cents;
+use crate::domain::transform::Player;
+use crate::http::envelope::Success;
+use crate::http::error::{ApiError, ApiResult};
+use crate::read::rankings::{PlayerRanks, Rankings};
+
+const MAX_BATCH: usize = 100;
+/// How far back the daily chart goes.
+const HISTORY_DAYS: i64 = 90;
+
+#[derive(Debug, Clone, Object)]
+pub struct SearchResult {
+    pub uid: String,
+    pub name: String,
+    pub wagered: PeriodAmounts,
+}
+
+paginated!(SearchPage, SearchResult);
+
+#[derive(Debug, Clone, Object)]
+pub struct Profile {
+    pub uid: String,
+    pub name: String,
+    /// Dollars per period, as last synced.
+    pub wagered: PeriodAmounts,
+    /// Leaderboard position per period.
+    pub rank: PeriodRanks,
+    /// True when a site account has proven it owns this player.
+    pub verified: bool,
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct BatchProfiles {
+    pub results: Vec<Profile>,
+    /// Requested ids that are not synced players.
+    pub unknown: Vec<String>,
+}
+
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct RaceResult {
+    pub race_id: String,
+    pub position: u32,
+    pub wagered: f64,
+    pub prize: f64,
+}
+
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct Totals {
+    pub races_entered: u32,
+    pub wins: u32,
+    /// Finishes in the top three.
+    pub podiums: u32,
+    pub total_won: f64,
+}
+
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct DailyPoint {
+    /// `YYYY-MM-DD` at the race time zone.
+    pub day: String,
+    pub today: f64,
+    pub this_month: f64,
+    pub all_time: f64,
+}
+
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct PlayerStats {
+    pub uid: String,
+    pub name: String,
+    pub wagered: PeriodAmounts,
+    pub rank: PeriodRanks,
+    /// Finished races the player placed in, newest first.
+    pub race_history: Vec<RaceResult>,
+    pub totals: Totals,
+    /// One point per day for the last 90 days, oldest first.
+    pub daily: Vec<DailyPoint>,
+}
+
+fn cents(amount: f64) -> f64 {
+    money(Cents::from_dollars(amount))
+}
+
+fn amounts(w: &[f64; 4]) -> PeriodAmounts {
+    PeriodAmounts {
+        today: cents(w[0]),
+        this_week: cents(w[1]),
+        this_month: cents(w[2]),
+        all_time: cents(w[3]),
+    }
+}
+
+fn ranks(p: &[Option<u32>; 4]) -> PeriodRanks {
+    PeriodRanks {
+        today: p[0],
+        this_week: p[1],
+        this_month: p[2],
+        all_time: p[3],
+    }
+}
+
+fn profile(uid: &str, p: &PlayerRanks) -> Profile {
+    Profile {
+        uid: uid.to_string(),
+        name: p.name.clone(),
+        wagered: amounts(&p.wagered),
+        rank: ranks(&p.positions),
+        verified: false,
+    }
+}
+
+fn find<'a>(rankings: &'a Rankings, uid: &str) -> ApiResult<&'a PlayerRanks> {
+    rankings
+        .players
+        .get(uid)
+        .ok_or_else(|| ApiError::not_found(format!("No player with uid {uid}.")))
+}
+
+pub struct UsersApi {
+    pub state: Arc<AppState>,
+}
+
+#[OpenApi(prefix_path = "/users", tag = "ApiTags::Users")]
+impl UsersApi {
+    /// Players whose name contains `q` (case-insensitive for ASCII), best matches first.
+    #[oai(path = "/search", method = "get")]
+    async fn search(
+        &self,
+        /// 2 to 32 characters.
+        #[oai(validator(min_length = 2, max_length = 32))]
+        q: Query<String>,
+        #[oai(
+            default = "default_page",
+            validator(minimum(value = "1"), maximum(value = "100000"))
+        )]
+        page: Query<u32>,
+        #[oai(
+            default = "default_page_limit",
+            validator(minimum(value = "1"), maximum(value = "100"))
+        )]
+        limit: Query<u32>,
+    ) -> ApiResult<Success<SearchPage>> {
+        let query = q.0.trim().to_string();
+        if query.chars().count() < 2 {
+            return Err(ApiError::validation(
+                "q",
+                "q must hold at least 2 characters besides spaces",
+            ));
+        }
+        let (page, limit) = (page.0, limit.0);
+        let offset = u64::from(page - 1) * u64::from(limit);
+        let (total, found) = self
+            .state
+            .db
+            .read(move |c| players::search(c, &query, limit, offset))
+            .await
+            .map_err(ApiError::internal)?;
+        let results = found
+            .into_iter()
+            .map(|p: Player| {
+                let w = p.wagered;
+                SearchResult {
+                    uid: p.uid,
+                    name: p.name,
+                    wagered: amounts(&[w.today, w.this_week, w.this_month, w.all_time]),
+                }
+            })
+            .collect();
+        Ok(Success::new(&SearchPage {
+            results,
+            pagination: Pagination::new(page, limit, total as usize),
+        }))
+    }
+
+    /// Up to 100 profiles in one call: `ids=a,b,c`. Unknown ids are listed apart.
+    #[oai(path = "/batch", method = "get")]
+    async fn batch(
+        &self,
+        /// Comma-separated Goated uids, 1 to 100 of them.
+        #[oai(validator(min_length = 1, max_length = 6600))]
+        ids: Query<String>,
+    ) -> ApiResult<Success<BatchProfiles>> {
+        let wanted = parse_ids(&ids.0)?;
+        let rankings = self
+            .state
+            .read
+            .rankings()
+            .await
+            .map_err(ApiError::internal)?;
+        let (mut results, mut unknown) = (Vec::new(), Vec::new());
+        for uid in wanted {
+            match rankings.players.get(&uid) {
+                Some(p) => results.push(profile(&uid, p)),
+                None => unknown.push(uid),
+            }
+        }
+        Ok(Success::new(&BatchProfiles { results, unknown }))
+    }
+
+    /// A player's public profile by Goated uid.
+    #[oai(path = "/:user_id", method = "get")]
+    async fn profile(
+        &self,
+        req: &Request,
+        #[oai(validator(pattern = "^[A-Za-z0-9_.:-]{1,64}$"))] user_id: Path<String>,
+    ) -> ApiResult<Success<Profile>> {
+        let state = self.state.clone();
+        let version = state.read.version();
+        let uid = user_id.0;
+        let key = format!("user:{uid}@{version}");
+        let prepared = self
+            .state
+            .responses
+            .get_or_make(key, ttl(&version), move || async move {
+                let rankings = state.read.rankings().await.map_err(ApiError::internal)?;
+                Ok(prepare(&profile(&uid, find(&rankings, &uid)?)))
+            })
+            .await?;
+        Ok(Success::from_prepared(&prepared).cached(req, &prepared.etag, cache_control(&version)))
+    }
+
+    /// A player's statistics: amounts and ranks per period, race history, totals won,
+    /// and a daily series for charts.
+    #[oai(path = "/:id/stats", method = "get")]
+    async fn stats(
+        &self,
+        #[oai(validator(pattern = "^[A-Za-z0-9_.:-]{1,64}$"))] id: Path<String>,
+    ) -> ApiResult<Success<PlayerStats>> {
+        let uid = id.0;
+        let rankings = self
+            .state
+            .read
+            .rankings()
+            .await
+            .map_err(ApiError::internal)?;
+        let player = find(&rankings, &uid)?.clone();
+        let since = (self.state.clock.now() - chrono::Duration::days(HISTORY_DAYS))
+            .format("%Y-%m-%d")
+            .to_string();
+        let key = uid.clone();
+        let (results, daily) = self
+            .state
+            .db
+            .read(move |c| {
+                Ok((
+                    db_races::player_results(c, &key)?,
+                    players::history(c, &key, &since)?,
+                ))
+            })
+            .await
+            .map_err(ApiError::internal)?;
+        let totals = Totals {
+            races_entered: results.len() as u32,
+            wins: results.iter().filter(|(_, s)| s.position == 1).count() as u32,
+            podiums: results.iter().filter(|(_, s)| s.position <= 3).count() as u32,
+            total_won: money(Cents(results.iter().map(|(_, s)| s.prize.0).sum())),
+        };
+        Ok(Success::new(&PlayerStats {
+            uid,
+            name: player.name.clone(),
+            wagered: amounts(&player.wagered),
+            rank: ranks(&player.positions),
+            race_history: results
+                .into_iter()
+                .map(|(race_id, s)| RaceResult {
+                    race_id,
+                    position: s.position,
+                    wagered: money(s.wagered),
+                    prize: money(s.prize),
+                })
+                .collect(),
+            totals,
+            daily: daily.into_iter().map(daily_point).collect(),
+        }))
+    }
+}
+
+fn daily_point(d: DailySample) -> DailyPoint {
+    DailyPoint {
+        day: d.day,
+        today: cents(d.today),
+        this_month: cents(d.this_month),
+        all_time: cents(d.all_time),
+    }
+}
+
+fn parse_ids(raw: &str) -> ApiResult<Vec<String>> {
+    let pattern_ok = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 64
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_.:-".contains(&b))
+    };
+    let mut ids: Vec<String> = Vec::new();
+    for id in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        if !pattern_ok(id) {
+            return Err(ApiError::validation(
+                "ids",
+                format!("{id:?} is not a Goated uid"),
+            ));
+        }
+        if !ids.iter().any(|known| known == id) {
+            ids.push(id.to_string());
+        }
+    }
+    if ids.is_empty() || ids.len() > MAX_BATCH {
+        return Err(ApiError::validation(
+            "ids",
+            format!("ids must list 1 to {MAX_BATCH} uids"),
+        ));
+    }
+    Ok(ids)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_ids_are_trimmed_deduplicated_and_bounded() {
+        assert_eq!(parse_ids(" a, b ,a,,c").unwrap(), vec!["a", "b", "c"]);
+        assert!(parse_ids(",,").is_err());
+        assert!(parse_ids("a,<script>").is_err());
+        let many = (0..101)
+            .map(|i| format!("u{i}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        assert!(parse_ids(&many).is_err());
+    }
+}

@@ -1,0 +1,188 @@
+//! Ready-to-send answers in memory. Keys carry the data version, so a sync landing (or
+//! anything else that changes the data) makes new keys and old answers are never
+//! served as new. Within a version, an entry past its time-to-live is still served
+//! while one background refresh runs (stale-while-revalidate). Concurrent misses of
+//! one key compute it once.
+
+use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+
+use super::error::ApiResult;
+
+/// How many answers are kept (each a few KB to a few hundred KB).
+const CAPACITY: usize = 2048;
+
+#[derive(Debug)]
+pub struct Prepared {
+    pub body: Bytes,
+    pub etag: String,
+    made: Instant,
+}
+
+impl Prepared {
+    /// `identity` is what the ETag stands for: the data, without the moment it was
+    /// synced, so a sync that changed nothing keeps the ETag.
+    pub fn new(body: Vec<u8>, identity: &[u8]) -> Self {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        identity.hash(&mut hasher);
+        Prepared {
+            body: Bytes::from(body),
+            etag: format!("W/\"{:016x}\"", hasher.finish()),
+            made: Instant::now(),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct CacheStats {
+    pub hits: AtomicU64,
+    pub misses: AtomicU64,
+    /// Served past their time-to-live while a refresh ran.
+    pub stale_hits: AtomicU64,
+}
+
+pub struct ResponseCache {
+    name: &'static str,
+    entries: quick_cache::sync::Cache<String, Arc<Prepared>>,
+    refreshing: Mutex<HashSet<String>>,
+    pub stats: CacheStats,
+}
+
+impl ResponseCache {
+    pub fn new(name: &'static str) -> Self {
+        ResponseCache {
+            name,
+            entries: quick_cache::sync::Cache::new(CAPACITY),
+            refreshing: Mutex::new(HashSet::new()),
+            stats: CacheStats::default(),
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    pub async fn get_or_make<F, Fut>(
+        self: &Arc<Self>,
+        key: String,
+        ttl: Duration,
+        make: F,
+    ) -> ApiResult<Arc<Prepared>>
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = ApiResult<Prepared>> + Send + 'static,
+    {
+        if let Some(found) = self.entries.get(&key) {
+            if found.made.elapsed() < ttl {
+                self.stats.hits.fetch_add(1, Ordering::Relaxed);
+            } else {
+                self.stats.stale_hits.fetch_add(1, Ordering::Relaxed);
+                self.refresh_in_background(key, make);
+            }
+            return Ok(found);
+        }
+        self.stats.misses.fetch_add(1, Ordering::Relaxed);
+        self.entries
+            .get_or_insert_async(&key, async move { make().await.map(Arc::new) })
+            .await
+    }
+
+    fn refresh_in_background<F, Fut>(self: &Arc<Self>, key: String, make: F)
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = ApiResult<Prepared>> + Send + 'static,
+    {
+        if !self.refreshing.lock().insert(key.clone()) {
+            return;
+        }
+        let cache = self.clone();
+        tokio::spawn(async move {
+            if let Ok(fresh) = make().await {
+                cache.entries.insert(key.clone(), Arc::new(fresh));
+            }
+            cache.refreshing.lock().remove(&key);
+        });
+    }
+
+    /// Drops entries whose key starts with `prefix` (all for ""); returns how many.
+    pub fn flush(&self, prefix: &str) -> usize {
+        let before = self.entries.len();
+        self.entries.retain(|k, _| !k.starts_with(prefix));
+        before - self.entries.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn concurrent_misses_of_one_key_compute_once() {
+        let cache = Arc::new(ResponseCache::new("test"));
+        let calls = Arc::new(AtomicUsize::new(0));
+        let tasks: Vec<_> = (0..16)
+            .map(|_| {
+                let (cache, calls) = (cache.clone(), calls.clone());
+                tokio::spawn(async move {
+                    cache
+                        .get_or_make("k@1".into(), Duration::from_secs(60), move || async move {
+                            calls.fetch_add(1, Ordering::SeqCst);
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            Ok(Prepared::new(b"body".to_vec(), b"body"))
+                        })
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        for t in tasks {
+            assert_eq!(&t.await.unwrap().body[..], b"body");
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert_eq!(
+            cache.stats.misses.load(Ordering::SeqCst) + cache.stats.hits.load(Ordering::SeqCst),
+            16
+        );
+    }
+
+    #[tokio::test]
+    async fn an_expired_entry_is_served_while_one_refresh_runs() {
+        let cache = Arc::new(ResponseCache::new("test"));
+        let make = |text: &'static str| {
+            move || async move { Ok(Prepared::new(text.as_bytes().to_vec(), text.as_bytes())) }
+        };
+        cache
+            .get_or_make("k".into(), Duration::ZERO, make("old"))
+            .await
+            .unwrap();
+        let served = cache
+            .get_or_make("k".into(), Duration::ZERO, make("new"))
+            .await
+            .unwrap();
+        assert_eq!(&served.body[..], b"old", "the stale entry answers at once");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let refreshed = cache
+            .get_or_make("k".into(), Duration::from_secs(60), make("newer"))
+            .await
+            .unwrap();
+        assert_eq!(&refreshed.body[..], b"new");
+        assert_eq!(cache.stats.stale_hits.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn the_etag_follows_the_identity_not_the_body() {
+        let a = Prepared::new(b"x synced at 1".to_vec(), b"data");
+        let b = Prepared::new(b"x synced at 2".to_vec(), b"data");
+        let c = Prepared::new(b"x synced at 2".to_vec(), b"other data");
+        assert_eq!(a.etag, b.etag);
+        assert_ne!(a.etag, c.etag);
+    }
+}

@@ -1,0 +1,144 @@
+//! The read side: what the public API shows, computed from SQLite once per data version
+//! and kept in memory. Handlers ask here; nothing here knows about HTTP.
+
+pub mod races;
+pub mod rankings;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use parking_lot::Mutex;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::db::{Db, DbResult};
+use crate::domain::RaceId;
+use crate::domain::calendar::Calendar;
+use crate::sync::finalize;
+use crate::sync::status::SharedStatus;
+
+pub use races::RaceView;
+pub use rankings::{Period, Rankings};
+
+pub struct ReadModel {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub clock: Arc<dyn Clock>,
+    pub sync: SharedStatus,
+    rankings: tokio::sync::Mutex<Option<Arc<Rankings>>>,
+    current_race: tokio::sync::Mutex<Option<Arc<RaceView>>>,
+    /// Bumped when something other than a sync changes what is shown (a prize override,
+    /// a cache flush), so versioned caches recompute.
+    generation: Mutex<u64>,
+}
+
+/// Identifies the data an answer was computed from. Answers are cached under it, so a
+/// new sync, a race changing status, or data turning stale all make new answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataVersion {
+    pub sync_run: i64,
+    pub stale: bool,
+    pub generation: u64,
+}
+
+impl std::fmt::Display for DataVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}.{}.{}",
+            self.sync_run,
+            u8::from(self.stale),
+            self.generation
+        )
+    }
+}
+
+impl ReadModel {
+    pub fn new(db: Db, config: Arc<Config>, clock: Arc<dyn Clock>, sync: SharedStatus) -> Self {
+        ReadModel {
+            db,
+            config,
+            clock,
+            sync,
+            rankings: tokio::sync::Mutex::new(None),
+            current_race: tokio::sync::Mutex::new(None),
+            generation: Mutex::new(0),
+        }
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    pub fn calendar(&self) -> Calendar {
+        finalize::calendar(&self.config.race)
+    }
+
+    pub fn current_race_id(&self) -> RaceId {
+        self.calendar().race_at(self.now())
+    }
+
+    pub fn version(&self) -> DataVersion {
+        let sync = self.sync.read();
+        DataVersion {
+            sync_run: sync.data_version(),
+            stale: sync.is_stale(self.now()),
+            generation: *self.generation.lock(),
+        }
+    }
+
+    /// Makes every versioned answer recompute (an admin changed something, or flushed).
+    pub fn invalidate(&self) {
+        *self.generation.lock() += 1;
+    }
+
+    /// Players ranked in every period, as of the last good sync.
+    pub async fn rankings(&self) -> DbResult<Arc<Rankings>> {
+        let version = self.version();
+        let mut cached = self.rankings.lock().await;
+        if let Some(r) = cached
+            .as_ref()
+            .filter(|r| r.version == (version.sync_run, version.generation))
+        {
+            return Ok(r.clone());
+        }
+        let fresh = Arc::new(
+            self.db
+                .read(move |c| rankings::load(c, (version.sync_run, version.generation)))
+                .await?,
+        );
+        *cached = Some(fresh.clone());
+        Ok(fresh)
+    }
+
+    /// The live race (the month now running) with its standings as of the last good sync.
+    pub async fn current_race(&self) -> DbResult<Arc<RaceView>> {
+        let race = self.current_race_id();
+        let version = self.version();
+        let mut cached = self.current_race.lock().await;
+        if let Some(view) = cached
+            .as_ref()
+            .filter(|v| v.id == race && v.version == version)
+        {
+            return Ok(view.clone());
+        }
+        let (race_config, calendar) = (self.config.race.clone(), self.calendar());
+        let v = version.clone();
+        let view = self
+            .db
+            .read(move |c| races::live(c, &race_config, calendar, race, v))
+            .await?;
+        let view = Arc::new(view);
+        *cached = Some(view.clone());
+        Ok(view)
+    }
+
+    /// A finished race's stored result.
+    pub async fn final_race(&self, race: RaceId) -> DbResult<Option<RaceView>> {
+        let calendar = self.calendar();
+        let version = self.version();
+        self.db
+            .read(move |c| races::stored(c, calendar, race, version))
+            .await
+    }
+}

@@ -1,0 +1,153 @@
+//! Players ranked by each period, with ties sharing positions.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use poem_openapi::Enum;
+use rusqlite::Connection;
+
+use crate::db::DbResult;
+use crate::domain::Cents;
+use crate::domain::ranking::{Entry, rank};
+
+/// A wager period, as the upstream buckets them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum Period {
+    Today,
+    ThisWeek,
+    ThisMonth,
+    AllTime,
+}
+
+impl Period {
+    pub const ALL: [Period; 4] = [
+        Period::Today,
+        Period::ThisWeek,
+        Period::ThisMonth,
+        Period::AllTime,
+    ];
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Period::Today => "today",
+            Period::ThisWeek => "this_week",
+            Period::ThisMonth => "this_month",
+            Period::AllTime => "all_time",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ranked {
+    pub position: u32,
+    pub uid: String,
+    pub name: String,
+    pub wagered: Cents,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PeriodTotals {
+    /// Players with a wager in the period.
+    pub active: usize,
+    pub total: Cents,
+}
+
+/// A player's amounts (exact, as synced) and positions in every period.
+#[derive(Debug, Clone)]
+pub struct PlayerRanks {
+    pub name: String,
+    pub wagered: [f64; 4],
+    pub positions: [Option<u32>; 4],
+}
+
+#[derive(Debug)]
+pub struct Rankings {
+    /// (sync run, generation) this was computed from.
+    pub version: (i64, u64),
+    /// Players with a wager in each period, best first.
+    pub periods: [Arc<Vec<Ranked>>; 4],
+    pub totals: [PeriodTotals; 4],
+    pub players: HashMap<String, PlayerRanks>,
+}
+
+impl Rankings {
+    pub fn period(&self, period: Period) -> &Arc<Vec<Ranked>> {
+        &self.periods[period.index()]
+    }
+
+    pub fn referred(&self) -> usize {
+        self.players.len()
+    }
+}
+
+pub fn load(conn: &Connection, version: (i64, u64)) -> DbResult<Rankings> {
+    let mut stmt = conn
+        .prepare_cached("SELECT uid, name, today, this_week, this_month, all_time FROM players")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            [r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?],
+        ))
+    })?;
+    let mut players: HashMap<String, PlayerRanks> = HashMap::new();
+    let mut entries: [Vec<Entry>; 4] = Default::default();
+    for row in rows {
+        let (uid, name, wagered): (String, String, [f64; 4]) = row?;
+        for (i, amount) in wagered.iter().enumerate() {
+            let cents = Cents::from_dollars(*amount);
+            if cents.0 > 0 {
+                entries[i].push(Entry {
+                    uid: uid.clone(),
+                    name: name.clone(),
+                    wagered: cents,
+                });
+            }
+        }
+        players.insert(
+            uid,
+            PlayerRanks {
+                name,
+                wagered,
+                positions: [None; 4],
+            },
+        );
+    }
+    let mut totals: [PeriodTotals; 4] = Default::default();
+    let periods = entries.map(rank);
+    for (i, ranked) in periods.iter().enumerate() {
+        totals[i] = PeriodTotals {
+            active: ranked.len(),
+            total: Cents(ranked.iter().map(|(_, e)| e.wagered.0).sum()),
+        };
+        for (position, entry) in ranked {
+            if let Some(p) = players.get_mut(&entry.uid) {
+                p.positions[i] = Some(*position);
+            }
+        }
+    }
+    let periods = periods.map(|ranked| {
+        Arc::new(
+            ranked
+                .into_iter()
+                .map(|(position, e)| Ranked {
+                    position,
+                    uid: e.uid,
+                    name: e.name,
+                    wagered: e.wagered,
+                })
+                .collect(),
+        )
+    });
+    Ok(Rankings {
+        version,
+        periods,
+        totals,
+        players,
+    })
+}
