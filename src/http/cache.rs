@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use parking_lot::Mutex;
+use poem::http::HeaderValue;
+use poem::web::headers::ETag;
 
 use super::error::ApiResult;
 
@@ -22,6 +24,10 @@ const CAPACITY: usize = 2048;
 pub struct Prepared {
     pub body: Bytes,
     pub etag: String,
+    /// The ETag ready for the header and for comparing with `If-None-Match`, so no
+    /// request parses it again.
+    pub etag_header: HeaderValue,
+    pub etag_tag: ETag,
     made: Instant,
 }
 
@@ -31,9 +37,12 @@ impl Prepared {
     pub fn new(body: Vec<u8>, identity: &[u8]) -> Self {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         identity.hash(&mut hasher);
+        let etag = format!("W/\"{:016x}\"", hasher.finish());
         Prepared {
             body: Bytes::from(body),
-            etag: format!("W/\"{:016x}\"", hasher.finish()),
+            etag_header: HeaderValue::from_str(&etag).expect("hex is a valid header"),
+            etag_tag: etag.parse().expect("a weak quoted hex tag is a valid ETag"),
+            etag,
             made: Instant::now(),
         }
     }

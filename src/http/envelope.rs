@@ -5,13 +5,15 @@
 use std::marker::PhantomData;
 
 use poem::http::{HeaderValue, StatusCode, header};
-use poem::web::headers::{ETag, HeaderMapExt, IfNoneMatch};
+use poem::web::headers::{HeaderMapExt, IfNoneMatch};
 use poem::{Body, IntoResponse, Request, Response};
 use poem_openapi::registry::{
     MetaMediaType, MetaResponse, MetaResponses, MetaSchema, MetaSchemaRef, Registry,
 };
 use poem_openapi::types::{ToJSON, Type};
 use poem_openapi::{ApiResponse, Object};
+
+const JSON: &str = "application/json; charset=utf-8";
 
 /// How fresh data derived from the upstream is.
 #[derive(Debug, Clone, Object)]
@@ -57,29 +59,26 @@ impl<T> Success<T> {
         }
     }
 
-    /// A prepared answer: shares its bytes, carries its ETag.
-    pub fn from_prepared(prepared: &super::cache::Prepared) -> Self {
-        Self::from_bytes(prepared.body.clone())
+    /// A prepared answer: shares its bytes and compares its ready-made ETag.
+    pub fn prepared(
+        prepared: &super::cache::Prepared,
+        req: &Request,
+        cache_control: HeaderValue,
+    ) -> Self {
+        let mut out = Self::from_bytes(prepared.body.clone());
+        out.cache_control = Some(cache_control);
+        out.etag = Some(prepared.etag_header.clone());
+        if let Some(if_none_match) = req.headers().typed_get::<IfNoneMatch>()
+            && !if_none_match.precondition_passes(&prepared.etag_tag)
+        {
+            out.status = StatusCode::NOT_MODIFIED;
+            out.body = Body::empty();
+        }
+        out
     }
 
     pub fn created(mut self) -> Self {
         self.status = StatusCode::CREATED;
-        self
-    }
-
-    /// Public, cacheable data: answers `If-None-Match` with 304.
-    pub fn cached(mut self, req: &Request, etag: &str, cache_control: HeaderValue) -> Self {
-        self.cache_control = Some(cache_control);
-        let Ok(tag) = etag.parse::<ETag>() else {
-            return self;
-        };
-        if let Some(if_none_match) = req.headers().typed_get::<IfNoneMatch>()
-            && !if_none_match.precondition_passes(&tag)
-        {
-            self.status = StatusCode::NOT_MODIFIED;
-            self.body = Body::empty();
-        }
-        self.etag = HeaderValue::from_str(etag).ok();
         self
     }
 }
@@ -102,7 +101,7 @@ impl<T: Send> IntoResponse for Success<T> {
     fn into_response(self) -> Response {
         let mut resp = Response::builder().status(self.status);
         if self.status != StatusCode::NOT_MODIFIED {
-            resp = resp.content_type("application/json; charset=utf-8");
+            resp = resp.header(header::CONTENT_TYPE, HeaderValue::from_static(JSON));
         }
         if let Some(etag) = self.etag {
             resp = resp.header(header::ETAG, etag);

@@ -81,10 +81,32 @@ pub struct ErrorMetadata {
 
 /// `{"status": "error", "error": {...}, "metadata": {...}}`
 #[derive(Debug, Clone, Object)]
+#[oai(example)]
 pub struct ErrorEnvelope {
     pub status: ErrorStatus,
     pub error: ErrorBody,
     pub metadata: ErrorMetadata,
+}
+
+impl poem_openapi::types::Example for ErrorEnvelope {
+    fn example() -> Self {
+        ErrorEnvelope {
+            status: ErrorStatus::Error,
+            error: ErrorBody {
+                code: ErrorCode::ValidationError,
+                message: "Invalid `limit`: must be at most 1000".into(),
+                details: ErrorDetails {
+                    retryable: false,
+                    suggested_action: SuggestedAction::FixRequest,
+                    field: Some("limit".into()),
+                },
+            },
+            metadata: ErrorMetadata {
+                request_id: "req_1f2e3d4c00000001".into(),
+                timestamp: "2026-11-23T10:00:00.000Z".into(),
+            },
+        }
+    }
 }
 
 /// An error answer: status, code, a message for people, and what to do about it.

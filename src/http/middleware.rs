@@ -52,13 +52,9 @@ const DOCS_CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline'; \
      style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
      object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
-fn security_headers(path: &str, resp: &mut Response) {
+fn security_headers(is_docs: bool, resp: &mut Response) {
     let headers = resp.headers_mut();
-    let csp = if path == "/docs" || path.starts_with("/docs/") {
-        DOCS_CSP
-    } else {
-        STRICT_CSP
-    };
+    let csp = if is_docs { DOCS_CSP } else { STRICT_CSP };
     headers.insert("content-security-policy", HeaderValue::from_static(csp));
     headers.insert(
         "x-content-type-options",
@@ -120,7 +116,9 @@ pub async fn around<E: Endpoint>(ep: Arc<E>, req: Request) -> poem::Result<Respo
     let id = client_request_id(&req).unwrap_or_else(new_request_id);
     let started = Instant::now();
     let method = req.method().clone();
-    let path = req.uri().path().to_string();
+    // A cheap clone (shared bytes): the path is only read for the log line.
+    let uri = req.uri().clone();
+    let is_docs = uri.path() == "/docs" || uri.path().starts_with("/docs/");
     let result = REQUEST_ID.scope(id.clone(), ep.call(req)).await;
     let mut resp = match result {
         Ok(resp) => resp.into_response(),
@@ -129,8 +127,8 @@ pub async fn around<E: Endpoint>(ep: Arc<E>, req: Request) -> poem::Result<Respo
     if let Ok(value) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert("x-request-id", value);
     }
-    security_headers(&path, &mut resp);
-    log_request(&method, &path, resp.status(), started, &id);
+    security_headers(is_docs, &mut resp);
+    log_request(&method, uri.path(), resp.status(), started, &id);
     Ok(resp)
 }
 

@@ -23,9 +23,8 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
         .nest("/api", api)
         .at("/openapi.json", spec)
         .nest("/docs", docs)
-        .at("/ws", ws::connect)
+        .at("/ws", ws::connect.data(state))
         .at("/", assets::serve)
         .at("/*path", assets::serve)
-        .data(state)
         .around(middleware::around)
 }

@@ -7,7 +7,7 @@ pub mod rankings;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use parking_lot::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::clock::Clock;
 use crate::config::Config;
@@ -29,7 +29,7 @@ pub struct ReadModel {
     current_race: tokio::sync::Mutex<Option<Arc<RaceView>>>,
     /// Bumped when something other than a sync changes what is shown (a prize override,
     /// a cache flush), so versioned caches recompute.
-    generation: Mutex<u64>,
+    generation: AtomicU64,
 }
 
 /// Identifies the data an answer was computed from. Answers are cached under it, so a
@@ -62,7 +62,7 @@ impl ReadModel {
             sync,
             rankings: tokio::sync::Mutex::new(None),
             current_race: tokio::sync::Mutex::new(None),
-            generation: Mutex::new(0),
+            generation: AtomicU64::new(0),
         }
     }
 
@@ -83,13 +83,13 @@ impl ReadModel {
         DataVersion {
             sync_run: sync.data_version(),
             stale: sync.is_stale(self.now()),
-            generation: *self.generation.lock(),
+            generation: self.generation.load(Ordering::Relaxed),
         }
     }
 
     /// Makes every versioned answer recompute (an admin changed something, or flushed).
     pub fn invalidate(&self) {
-        *self.generation.lock() += 1;
+        self.generation.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Players ranked in every period, as of the last good sync.

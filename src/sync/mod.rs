@@ -127,7 +127,8 @@ impl Syncer {
             status: Arc::new(RwLock::new(SyncStatus {
                 source: Source::Demo,
                 last_run,
-                last_success,
+                last_success_at: None,
+                last_success: None,
                 circuit: "closed",
                 circuit_open_until: None,
                 auth_failure: auth_failed.map(|fingerprint| AuthFailure {
@@ -148,6 +149,7 @@ impl Syncer {
             breaker,
             events,
         };
+        syncer.status.write().set_last_success(last_success);
         syncer.refresh_source();
         Ok(syncer)
     }
@@ -459,7 +461,7 @@ impl Syncer {
         {
             let mut status = self.status.write();
             status.last_run = last_run;
-            status.last_success = last_success;
+            status.set_last_success(last_success);
             let (circuit, until) = match self.breaker.state() {
                 breaker::State::Closed => ("closed", None),
                 breaker::State::HalfOpen => ("half_open", None),

@@ -22,6 +22,8 @@ pub struct SyncStatus {
     pub source: Source,
     pub last_run: Option<SyncRun>,
     pub last_success: Option<SyncRun>,
+    /// `last_success.started_at`, parsed once: read on every request.
+    pub last_success_at: Option<DateTime<Utc>>,
     /// `closed`, `open` or `half_open`.
     pub circuit: &'static str,
     pub circuit_open_until: Option<DateTime<Utc>>,
@@ -40,9 +42,13 @@ impl SyncStatus {
     }
 
     pub fn last_synced_at(&self) -> Option<DateTime<Utc>> {
-        self.last_success
-            .as_ref()
-            .and_then(|r| r.started_at.parse().ok())
+        self.last_success_at
+    }
+
+    /// Records the last successful run (and its start, parsed once).
+    pub fn set_last_success(&mut self, run: Option<SyncRun>) {
+        self.last_success_at = run.as_ref().and_then(|r| r.started_at.parse().ok());
+        self.last_success = run;
     }
 
     /// Stale: never synced, the last sync did not succeed, or the last success is older

@@ -95,3 +95,38 @@ fn the_home_page_is_served_with_security_and_caching_headers() {
     assert_eq!(again.status, 304);
     assert!(again.body.is_empty());
 }
+
+#[test]
+fn the_spec_documents_every_public_operation_with_its_errors_and_examples() {
+    let app = spawn_app();
+    let spec = app.get("/openapi.json").json();
+    let paths = &spec["paths"];
+    for path in [
+        "/api/wager-races/current",
+        "/api/wager-races/previous",
+        "/api/wager-races/schedule",
+        "/api/wager-races/history",
+        "/api/wager-races/{race_id}",
+        "/api/affiliate/stats",
+        "/api/affiliate/leaderboard",
+        "/api/users/search",
+        "/api/users/batch",
+        "/api/users/{user_id}",
+        "/api/users/{id}/stats",
+    ] {
+        let op = &paths[path]["get"];
+        assert!(op.is_object(), "{path} is documented");
+        for status in ["200", "400", "404", "500"] {
+            assert!(
+                op["responses"][status].is_object(),
+                "{path} documents {status}"
+            );
+        }
+    }
+    let schemas = &spec["components"]["schemas"];
+    assert!(schemas["Race"]["example"]["participants"].is_array());
+    assert_eq!(
+        schemas["ErrorEnvelope"]["example"]["error"]["code"],
+        "VALIDATION_ERROR"
+    );
+}

@@ -18,6 +18,7 @@ use crate::read::Period;
 use crate::read::rankings::{Ranked, Rankings};
 
 #[derive(Debug, Clone, Object)]
+#[oai(example)]
 pub struct LeaderboardEntry {
     /// Ties share a position.
     pub position: u32,
@@ -28,6 +29,17 @@ pub struct LeaderboardEntry {
 }
 
 paginated!(LeaderboardPage, LeaderboardEntry);
+
+impl poem_openapi::types::Example for LeaderboardEntry {
+    fn example() -> Self {
+        LeaderboardEntry {
+            position: 1,
+            uid: "k3Jd8QpL2vXr9TzA1bCe".into(),
+            name: "LuckyGoat77".into(),
+            wagered: 9731.6,
+        }
+    }
+}
 
 #[derive(Debug, Clone, Object)]
 #[oai(rename_all = "camelCase")]
@@ -124,7 +136,7 @@ impl AffiliateApi {
                 Ok(prepare_with_metadata(&data, &meta))
             })
             .await?;
-        Ok(Success::from_prepared(&prepared).cached(req, &prepared.etag, cache_control(&version)))
+        Ok(Success::prepared(&prepared, req, cache_control(&version)))
     }
 
     /// Players with a wager in the period, best first; ties share a position.
@@ -170,7 +182,7 @@ impl AffiliateApi {
                 ))
             })
             .await?;
-        Ok(Success::from_prepared(&prepared).cached(req, &prepared.etag, cache_control(&version)))
+        Ok(Success::prepared(&prepared, req, cache_control(&version)))
     }
 }
 

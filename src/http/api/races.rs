@@ -69,7 +69,7 @@ pub struct RaceMetadata {
 }
 
 #[derive(Debug, Clone, Object)]
-#[oai(rename_all = "camelCase")]
+#[oai(rename_all = "camelCase", example)]
 pub struct Race {
     /// `YYYYMM`.
     pub id: String,
@@ -114,6 +114,40 @@ pub struct RaceSummary {
 }
 
 paginated!(RaceHistoryPage, RaceSummary);
+
+impl poem_openapi::types::Example for Race {
+    fn example() -> Self {
+        let p = |uid: &str, name: &str, wagered, position, prize| Participant {
+            uid: uid.into(),
+            name: name.into(),
+            wagered,
+            position,
+            prize,
+        };
+        Race {
+            id: "202611".into(),
+            status: Status::Live,
+            start_date: "2026-11-01T00:00:00.000Z".into(),
+            end_date: "2026-12-01T00:00:00.000Z".into(),
+            prize_pool: 500.0,
+            participants: vec![
+                p("k3Jd8QpL2vXr9TzA1bCe", "LuckyGoat77", 9731.6, 1, 250.0),
+                p("mN5bV7cX9zL1kJ3hG5fD", "Quietone", 5120.0, 2, 100.0),
+                p("a8Hn2LkQ0pWx7RtY4uIo", "WildWhale12", 5120.0, 2, 100.0),
+            ],
+            total_wagered: 19971.6,
+            participant_count: 3,
+            metadata: RaceMetadata {
+                transition_ends: "2026-12-02T00:00:00.000Z".into(),
+                next_race_starts: "2026-12-01T00:00:00.000Z".into(),
+                prize_distribution: vec![0.5, 0.3, 0.1, 0.05, 0.05],
+                last_synced_at: Some("2026-11-23T10:00:00.000Z".into()),
+                stale: false,
+                source: "live".into(),
+            },
+        }
+    }
+}
 
 const MAX_PARTICIPANTS: u32 = 1000;
 const SCHEDULED_RACES: usize = 3;
@@ -261,7 +295,7 @@ impl RacesApi {
             pagination: Pagination::new(page, limit, total),
         };
         let prepared = prepare(&data);
-        Ok(Success::from_prepared(&prepared).cached(req, &prepared.etag, cache_control_final()))
+        Ok(Success::prepared(&prepared, req, cache_control_final()))
     }
 
     /// One race by id: the live race, or a finished race's stored result.
@@ -307,7 +341,7 @@ impl RacesApi {
                 Ok(render(&state, &view, limit))
             })
             .await?;
-        Ok(Success::from_prepared(&prepared).cached(req, &prepared.etag, cache_control(&version)))
+        Ok(Success::prepared(&prepared, req, cache_control(&version)))
     }
 
     async fn final_race(
@@ -339,7 +373,7 @@ impl RacesApi {
                 Ok(render(&state, &view, limit))
             })
             .await?;
-        Ok(Success::from_prepared(&prepared).cached(req, &prepared.etag, cache_control_final()))
+        Ok(Success::prepared(&prepared, req, cache_control_final()))
     }
 }
 

@@ -234,7 +234,7 @@ impl UsersApi {
                 Ok(prepare(&profile(&uid, find(&rankings, &uid)?)))
             })
             .await?;
-        Ok(Success::from_prepared(&prepared).cached(req, &prepared.etag, cache_control(&version)))
+        Ok(Success::prepared(&prepared, req, cache_control(&version)))
     }
 
     /// A player's statistics: amounts and ranks per period, race history, totals won,

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Throughput and latency of the hot public endpoints against nginx serving the very
+# same bytes, with the same wrk settings, on loopback.
+#   scripts/bench.sh [SECONDS]   (default 15 per run)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs="${1:-15}"
+threads=2
+conns=64
+
+if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null; then
+  apt-get update -qq && apt-get install -y -qq wrk nginx-light >/dev/null
+fi
+cargo build --release --quiet --bin goated --example fake_upstream
+
+work="$(mktemp -d)"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; nginx -c "$work/nginx.conf" -s stop 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+target/release/examples/fake_upstream 2500 > "$work/fake.out" 2>/dev/null &
+pids+=($!)
+for _ in $(seq 100); do [ -s "$work/fake.out" ] && break; sleep 0.1; done
+upstream="$(head -n1 "$work/fake.out")"
+
+start_goated() { # $1 = port, $2 = leaderboard cron
+  GOATED_UPSTREAM__MODE=live GOATED_UPSTREAM__BASE_URL="$upstream" \
+  GOATED_UPSTREAM__REFERRAL_CODE=TEST123 GOATED_UPSTREAM__TOKEN=good-token \
+  GOATED_UPSTREAM__REQUESTS_PER_MINUTE=1000 GOATED_SERVER__RATE_LIMIT_PER_MINUTE=0 \
+  GOATED_SYNC__LEADERBOARD_CRON="$2" GOATED_LOG__LEVEL=warn \
+    target/release/goated serve --bind "127.0.0.1:$1" --db "$work/goated-$1.db" >/dev/null 2>&1 &
+  pids+=($!)
+  until curl -fs "http://127.0.0.1:$1/api/health" | grep -q '"outcome":"success"'; do sleep 0.1; done
+}
+
+api=18181
+start_goated "$api" "0 0 0 1 1 * 2099"
+current="/api/wager-races/current"
+board="/api/affiliate/leaderboard?period=this_month&page=1&limit=30"
+mkdir -p "$work/www/api/wager-races" "$work/www/board"
+curl -fs "http://127.0.0.1:$api$current" > "$work/www/api/wager-races/current"
+curl -fs "http://127.0.0.1:$api$board" > "$work/www/board/page1"
+
+cat > "$work/nginx.conf" <<NGINX
+worker_processes 2;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  default_type application/json;
+  server {
+    listen 127.0.0.1:18182;
+    root $work/www;
+    location = /board { try_files /board/page1 =404; }
+  }
+}
+NGINX
+nginx -c "$work/nginx.conf"
+
+run() { # $1 = label, $2 = url
+  local out rps p99
+  out="$(wrk -t"$threads" -c"$conns" -d"${secs}s" --latency "$2")"
+  rps="$(awk '/Requests\/sec/ {print $2}' <<<"$out")"
+  p99="$(awk '$1 == "99%" {print $2}' <<<"$out")"
+  printf '%-44s %10s req/s   p99 %8s\n' "$1" "$rps" "$p99"
+  echo "$rps $p99" > "$work/last"
+}
+
+echo "body sizes: current $(wc -c < "$work/www/api/wager-races/current") B, leaderboard page $(wc -c < "$work/www/board/page1") B"
+echo "wrk -t$threads -c$conns -d${secs}s on $(nproc) cores, everything on loopback"
+run "nginx: current race bytes" "http://127.0.0.1:18182$current";  nginx_current="$(cat "$work/last")"
+run "goated: $current" "http://127.0.0.1:$api$current";            api_current="$(cat "$work/last")"
+run "nginx: leaderboard page bytes" "http://127.0.0.1:18182/board"; nginx_board="$(cat "$work/last")"
+run "goated: leaderboard page 1" "http://127.0.0.1:$api$board";     api_board="$(cat "$work/last")"
+
+busy=18183
+start_goated "$busy" "* * * * * *"
+run "goated: $current, syncing every second" "http://127.0.0.1:$busy$current"; busy_current="$(cat "$work/last")"
+syncs="$(curl -fs "http://127.0.0.1:$busy/api/health" | sed 's/.*"lastSync":{[^}]*"id":\([0-9]*\).*/\1/')"
+echo "syncs landed on the busy server by the end: $syncs"
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f%%", 100 * a / b }'; }
+ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) { sub(/us$/, "", v); print v / 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v); print v } else { sub(/s$/, "", v); print v * 1000 } }'; }
+read -r nc_rps _ <<<"$nginx_current"; read -r ac_rps ac_p99 <<<"$api_current"
+read -r nb_rps _ <<<"$nginx_board"; read -r ab_rps _ <<<"$api_board"
+read -r _ bc_p99 <<<"$busy_current"
+echo "current race: $(ratio "$ac_rps" "$nc_rps") of nginx; leaderboard: $(ratio "$ab_rps" "$nb_rps") of nginx"
+echo "p99 while syncing / idle p99: $(awk -v a="$(ms "$bc_p99")" -v b="$(ms "$ac_p99")" 'BEGIN { printf "%.2f", a / b }')"
