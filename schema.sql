@@ -114,3 +114,58 @@ CREATE TABLE race_results (
     PRIMARY KEY (race_id, uid)
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX race_results_uid ON race_results (uid);
+
+-- Site accounts. usernames are unique ignoring case (username_key is the lowercase
+-- form); a verified account is linked to at most one Goated player, and a player to
+-- at most one account.
+CREATE TABLE accounts (
+    id            INTEGER PRIMARY KEY,
+    username      TEXT NOT NULL,
+    username_key  TEXT NOT NULL UNIQUE,
+    email         TEXT UNIQUE,             -- lowercase
+    password_hash TEXT NOT NULL,           -- argon2id PHC string
+    role          TEXT NOT NULL DEFAULT 'user' CHECK (role IN ('user', 'admin')),
+    goated_uid    TEXT UNIQUE,
+    bio           TEXT NOT NULL DEFAULT '',
+    profile_color TEXT,
+    created_at    TEXT NOT NULL,
+    updated_at    TEXT NOT NULL
+) STRICT;
+
+-- Refresh tokens: only a hash is stored. Each login starts a family; each refresh uses
+-- one token up and issues the next. Presenting a used token again revokes the family.
+CREATE TABLE refresh_tokens (
+    token_hash TEXT PRIMARY KEY,
+    account_id INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    family     TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    used_at    TEXT,
+    revoked_at TEXT
+) STRICT;
+CREATE INDEX refresh_tokens_family ON refresh_tokens (family);
+
+-- Claims of Goated players by accounts, and what an admin decided.
+CREATE TABLE verification_requests (
+    id          INTEGER PRIMARY KEY,
+    account_id  INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    goated_uid  TEXT NOT NULL,
+    goated_name TEXT NOT NULL,
+    status      TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'rejected')),
+    created_at  TEXT NOT NULL,
+    decided_at  TEXT,
+    decided_by  INTEGER REFERENCES accounts (id),
+    note        TEXT
+) STRICT;
+CREATE UNIQUE INDEX verification_one_pending ON verification_requests (account_id) WHERE status = 'pending';
+
+-- Every admin action: who, from where, what.
+CREATE TABLE audit_log (
+    id        INTEGER PRIMARY KEY,
+    at        TEXT NOT NULL,
+    actor     TEXT NOT NULL,               -- account:<id> | signed-request
+    client_ip TEXT,
+    action    TEXT NOT NULL,
+    target    TEXT,
+    detail    TEXT
+) STRICT;

@@ -8,6 +8,7 @@ use anyhow::Context;
 use poem::Server;
 use poem::listener::{Acceptor, Listener, TcpListener};
 
+use crate::auth::Auth;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::db::Db;
@@ -36,6 +37,7 @@ pub struct AppState {
     pub read: Arc<ReadModel>,
     pub responses: Arc<ResponseCache>,
     pub feed: Arc<Feed>,
+    pub auth: Arc<Auth>,
 }
 
 impl AppState {
@@ -82,6 +84,10 @@ impl Application {
             tokio::task::spawn_blocking(move || Syncer::new(db, config, clock, events)).await??
         };
         let (sync, tokens) = (syncer.status(), syncer.tokens());
+        let auth = {
+            let (config, db, now) = (config.clone(), db.clone(), clock.now());
+            Arc::new(tokio::task::spawn_blocking(move || Auth::load(&config, &db, now)).await??)
+        };
         let scheduler =
             Scheduler::start(syncer, clock.clone()).context("starting the scheduler")?;
         let read = Arc::new(ReadModel::new(
@@ -104,6 +110,7 @@ impl Application {
             read,
             responses: Arc::new(ResponseCache::new("responses")),
             feed,
+            auth,
         });
         Ok(Application {
             addr,

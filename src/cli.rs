@@ -44,6 +44,16 @@ pub enum Command {
     Healthcheck,
     /// Run one sync now, print a summary, and exit non-zero unless it succeeded.
     Sync,
+    /// Manage admin accounts.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an admin account, or make an existing account an admin and set its
+    /// password. The password is read from standard input, or GOATED_ADMIN_PASSWORD.
+    Create { username: String },
 }
 
 pub fn main() -> ExitCode {
@@ -94,6 +104,7 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Backup { path } => backup(&config.database.path, &path),
         Command::Healthcheck => healthcheck(&config),
         Command::Sync => sync_once(config),
+        Command::Admin(AdminCommand::Create { username }) => create_admin(&config, &username),
         Command::DefaultConfig => unreachable!("handled before the configuration is loaded"),
     }
 }
@@ -185,4 +196,46 @@ fn sync_once(config: Config) -> anyhow::Result<()> {
         (Some(err), false) => bail!("{} ({}): {err}", o.outcome, o.error_class.unwrap_or("-")),
         (None, false) => bail!("{}", o.outcome),
     }
+}
+
+fn create_admin(config: &Config, username: &str) -> anyhow::Result<()> {
+    use crate::auth::password::{check_strength, hash_now};
+    use crate::db::accounts;
+    let valid_name = (3..=32).contains(&username.len())
+        && username
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+    if !valid_name {
+        bail!("a username is 3 to 32 of letters, digits, '_', '.', '-'");
+    }
+    let password = match std::env::var("GOATED_ADMIN_PASSWORD") {
+        Ok(p) => p,
+        Err(_) => {
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .context("reading the password from standard input")?;
+            line.trim_end_matches(['\r', '\n']).to_string()
+        }
+    };
+    check_strength(&password, username).map_err(|m| anyhow::anyhow!(m))?;
+    let hash = hash_now(&password).map_err(|e| anyhow::anyhow!(e))?;
+    let db = crate::db::Db::open(&config.database.path, 1)?;
+    let now = crate::db::timestamp(chrono::Utc::now());
+    let created = db.write_blocking(|tx| match accounts::by_login(tx, username)? {
+        Some(existing) => {
+            accounts::set_password_and_role(tx, existing.id, &hash, "admin", &now)?;
+            Ok(false)
+        }
+        None => {
+            accounts::create(tx, username, None, &hash, "admin", &now)?;
+            Ok(true)
+        }
+    })?;
+    db.close()?;
+    println!(
+        "{} admin {username}",
+        if created { "created" } else { "promoted" }
+    );
+    Ok(())
 }

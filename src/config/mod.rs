@@ -96,6 +96,7 @@ pub struct RaceConfig {
 #[derive(Debug, Clone, Deserialize)]
 pub struct AuthConfig {
     pub jwt_secret: Option<Secret>,
+    pub password_hash_concurrency: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]

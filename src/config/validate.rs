@@ -51,6 +51,12 @@ impl Config {
                 "must be at least 32 characters",
             ));
         }
+        if !(1..=64).contains(&self.auth.password_hash_concurrency) {
+            return Err(ConfigError::invalid(
+                "auth.password_hash_concurrency",
+                "must be 1 to 64",
+            ));
+        }
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| ConfigError::invalid("log.level", e.to_string()))?;
         Ok(())

@@ -2,11 +2,15 @@
 //! every write goes through the one writer connection, inside `BEGIN IMMEDIATE`, so
 //! writers never deadlock on lock upgrades. Blocking work runs off the async runtime.
 
+pub mod accounts;
+pub mod audit;
 pub mod cache;
 mod migrate;
 pub mod players;
 pub mod races;
+pub mod refresh_tokens;
 pub mod sync_runs;
+pub mod verification;
 
 pub mod settings;
 

@@ -149,3 +149,11 @@ pub fn history(conn: &Connection, uid: &str, since: &str) -> DbResult<Vec<DailyS
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
+
+/// Players whose name is `name` ignoring ASCII case: (uid, name).
+pub fn by_name(conn: &Connection, name: &str) -> DbResult<Vec<(String, String)>> {
+    let mut stmt = conn
+        .prepare_cached("SELECT uid, name FROM players WHERE name = ?1 COLLATE NOCASE LIMIT 5")?;
+    let rows = stmt.query_map([name], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

@@ -34,6 +34,7 @@ pub struct Success<T> {
     status: StatusCode,
     etag: Option<HeaderValue>,
     cache_control: Option<HeaderValue>,
+    extra: Vec<(&'static str, HeaderValue)>,
     _data: PhantomData<fn() -> T>,
 }
 
@@ -55,6 +56,7 @@ impl<T> Success<T> {
             status: StatusCode::OK,
             etag: None,
             cache_control: Some(HeaderValue::from_static("no-store")),
+            extra: Vec::new(),
             _data: PhantomData,
         }
     }
@@ -75,6 +77,12 @@ impl<T> Success<T> {
             out.body = Body::empty();
         }
         out
+    }
+
+    /// An extra header, e.g. `Set-Cookie`.
+    pub fn with_header(mut self, name: &'static str, value: HeaderValue) -> Self {
+        self.extra.push((name, value));
+        self
     }
 
     pub fn created(mut self) -> Self {
@@ -108,6 +116,9 @@ impl<T: Send> IntoResponse for Success<T> {
         }
         if let Some(cc) = self.cache_control {
             resp = resp.header(header::CACHE_CONTROL, cc);
+        }
+        for (name, value) in self.extra {
+            resp = resp.header(name, value);
         }
         resp.body(self.body)
     }

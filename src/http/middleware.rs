@@ -9,6 +9,7 @@ use std::time::Instant;
 use poem::http::{HeaderValue, StatusCode};
 use poem::{Endpoint, IntoResponse, Request, Response};
 
+use super::client::{ClientLimiter, client_ip};
 use super::error::{ApiError, ErrorCode};
 
 tokio::task_local! {
@@ -111,17 +112,120 @@ fn bad_request(err: &poem::Error, message: String) -> ApiError {
     ApiError::validation("request", message)
 }
 
+/// Set on a request to `/api/admin/*` whose HMAC signature checked out.
+#[derive(Debug, Clone, Copy)]
+pub struct SignedRequest;
+
+/// What is checked before a request reaches the API: the per-client rate limit, and
+/// for `/api/admin/*` the address allow-list and, when present, the request signature.
+pub struct Gate {
+    pub limiter: ClientLimiter,
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    pub admin_ips: Vec<ipnet::IpNet>,
+    pub signer: Arc<crate::auth::signing::Signer>,
+    pub clock: Arc<dyn crate::clock::Clock>,
+}
+
+/// The largest body a signed admin request may carry.
+const MAX_SIGNED_BODY: usize = 1 << 20;
+
+impl Gate {
+    async fn admit(&self, req: &mut Request) -> Result<(), ApiError> {
+        let path = req.uri().path();
+        if !path.starts_with("/api/") {
+            return Ok(());
+        }
+        let admin = path.starts_with("/api/admin/") || path == "/api/admin";
+        if self.limiter.enabled() || admin {
+            let ip = client_ip(req, &self.trusted_proxies);
+            if self.limiter.enabled()
+                && let Err(wait) = self.limiter.check(ip)
+            {
+                return Err(ApiError::rate_limited(wait.as_secs() + 1));
+            }
+            if admin && !self.admin_ips.iter().any(|net| net.contains(&ip)) {
+                tracing::warn!(%ip, path, "admin request from an address not allowed");
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    ErrorCode::Forbidden,
+                    "The admin API cannot be reached from this address.",
+                ));
+            }
+        }
+        if admin && req.headers().contains_key(SIGNATURE_HEADER) {
+            self.check_signature(req).await?;
+        }
+        Ok(())
+    }
+
+    async fn check_signature(&self, req: &mut Request) -> Result<(), ApiError> {
+        let unauthorized =
+            |msg: String| ApiError::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, msg);
+        let body = req
+            .take_body()
+            .into_bytes_limit(MAX_SIGNED_BODY)
+            .await
+            .map_err(|_| {
+                ApiError::validation("body", "The body of a signed request must be under 1 MiB.")
+            })?;
+        let header = |name: &str| {
+            req.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let path = req
+            .uri()
+            .path_and_query()
+            .map_or(req.uri().path(), |p| p.as_str())
+            .to_string();
+        let verdict = self.signer.verify(
+            req.method().as_str(),
+            &path,
+            header("x-goated-timestamp").as_deref(),
+            header("x-goated-nonce").as_deref(),
+            &header(SIGNATURE_HEADER).unwrap_or_default(),
+            &body,
+            self.clock.now().timestamp(),
+        );
+        match verdict {
+            Ok(()) => {
+                req.extensions_mut().insert(SignedRequest);
+                req.set_body(body);
+                Ok(())
+            }
+            Err(err) => {
+                tracing::warn!(path, error = %err, "signed admin request refused");
+                Err(unauthorized(format!("Signed request refused: {err}.")))
+            }
+        }
+    }
+}
+
+pub const SIGNATURE_HEADER: &str = "x-goated-signature";
+
 /// The middleware itself, for `EndpointExt::around`.
-pub async fn around<E: Endpoint>(ep: Arc<E>, req: Request) -> poem::Result<Response> {
+pub async fn around<E: Endpoint>(
+    ep: Arc<E>,
+    mut req: Request,
+    gate: Arc<Gate>,
+) -> poem::Result<Response> {
     let id = client_request_id(&req).unwrap_or_else(new_request_id);
     let started = Instant::now();
     let method = req.method().clone();
     // A cheap clone (shared bytes): the path is only read for the log line.
     let uri = req.uri().clone();
     let is_docs = uri.path() == "/docs" || uri.path().starts_with("/docs/");
-    let result = REQUEST_ID.scope(id.clone(), ep.call(req)).await;
+    let result = REQUEST_ID
+        .scope(id.clone(), async move {
+            match gate.admit(&mut req).await {
+                Ok(()) => ep.call(req).await.map(IntoResponse::into_response),
+                Err(refused) => Ok(refused.into_response()),
+            }
+        })
+        .await;
     let mut resp = match result {
-        Ok(resp) => resp.into_response(),
+        Ok(resp) => resp,
         Err(err) => REQUEST_ID.sync_scope(id.clone(), || error_response(err)),
     };
     if let Ok(value) = HeaderValue::from_str(&id) {

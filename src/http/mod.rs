@@ -3,6 +3,7 @@
 pub mod api;
 pub mod assets;
 pub mod cache;
+pub mod client;
 pub mod envelope;
 pub mod error;
 pub mod middleware;
@@ -16,6 +17,14 @@ use crate::app::AppState;
 
 /// The whole site: API, its spec and docs, static pages.
 pub fn routes(state: Arc<AppState>) -> impl Endpoint {
+    let config = &state.config;
+    let gate = Arc::new(middleware::Gate {
+        limiter: client::ClientLimiter::new(config.server.rate_limit_per_minute),
+        trusted_proxies: config.server.trusted_proxies.clone(),
+        admin_ips: config.admin.allowed_ips.clone(),
+        signer: state.auth.signer.clone(),
+        clock: state.clock.clone(),
+    });
     let api = api::service(state.clone());
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
@@ -26,5 +35,5 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
         .at("/ws", ws::connect.data(state))
         .at("/", assets::serve)
         .at("/*path", assets::serve)
-        .around(middleware::around)
+        .around(move |ep, req| middleware::around(ep, req, gate.clone()))
 }

@@ -111,10 +111,18 @@ fn backup_copies_a_running_servers_database_consistently() {
     );
 
     let copy = Connection::open(&target).unwrap();
-    let rows: i64 = copy
-        .query_row("SELECT count(*) FROM settings", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(rows, 100);
+    let count = |c: &Connection, sql: &str| -> i64 { c.query_row(sql, [], |r| r.get(0)).unwrap() };
+    let source = app.db();
+    for sql in [
+        "SELECT count(*) FROM settings",
+        "SELECT count(*) FROM settings WHERE key LIKE 'k%'",
+    ] {
+        assert_eq!(count(&copy, sql), count(&source, sql), "{sql}");
+    }
+    assert_eq!(
+        count(&copy, "SELECT count(*) FROM settings WHERE key LIKE 'k%'"),
+        100
+    );
     let check: String = copy
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();

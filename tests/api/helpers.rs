@@ -212,6 +212,46 @@ impl TestApp {
         collect(self.agent.run(req).expect("the request failed"))
     }
 
+    /// Any method, any headers, an optional JSON body.
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> TestResponse {
+        let mut req = ureq::http::Request::builder()
+            .method(method)
+            .uri(self.url(path));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let bytes = match body {
+            Some(b) => {
+                req = req.header("content-type", "application/json");
+                b.to_string().into_bytes()
+            }
+            None => Vec::new(),
+        };
+        collect(
+            self.agent
+                .run(req.body(bytes).unwrap())
+                .expect("the request failed"),
+        )
+    }
+
+    /// With `Authorization: Bearer {token}`.
+    pub fn authed(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: Option<&Value>,
+    ) -> TestResponse {
+        let auth = format!("Bearer {token}");
+        self.request(method, path, &[("authorization", &auth)], body)
+    }
+
     pub fn post_json(&self, path: &str, body: &Value) -> TestResponse {
         self.send(
             "POST",

@@ -1,6 +1,7 @@
 //! The one integration test binary: every test talks to a real server on 127.0.0.1:0
 //! with its own temporary database.
 
+mod accounts;
 mod cli;
 mod database;
 mod errors;
@@ -9,5 +10,6 @@ mod health;
 mod helpers;
 mod month_boundary;
 mod read_api;
+mod secrets;
 mod sync;
 mod websocket;

@@ -1,10 +1,14 @@
 //! The JSON API, described with poem-openapi: one module per resource.
 
+mod admin;
 mod affiliate;
+mod auth;
 mod health;
 mod races;
+mod session;
 pub mod shapes;
 mod users;
+mod verification;
 
 use std::sync::Arc;
 
@@ -20,8 +24,14 @@ pub enum ApiTags {
     Races,
     /// The affiliate program: totals and leaderboards by period.
     Affiliate,
-    /// Players by Goated uid: search, profiles, statistics.
+    /// Players by Goated uid: search, profiles, statistics, profile editing.
     Users,
+    /// Site accounts: register, sign in, refresh, sign out.
+    Auth,
+    /// Proving an account is a Goated player.
+    Verification,
+    /// Operating the site: only from allowed addresses, only for admins.
+    Admin,
 }
 
 type Apis = (
@@ -29,6 +39,9 @@ type Apis = (
     races::RacesApi,
     affiliate::AffiliateApi,
     users::UsersApi,
+    auth::AuthApi,
+    verification::VerificationApi,
+    admin::AdminApi,
 );
 
 pub fn service(state: Arc<AppState>) -> OpenApiService<Apis, ()> {
@@ -42,7 +55,16 @@ pub fn service(state: Arc<AppState>) -> OpenApiService<Apis, ()> {
         affiliate::AffiliateApi {
             state: state.clone(),
         },
-        users::UsersApi { state },
+        users::UsersApi {
+            state: state.clone(),
+        },
+        auth::AuthApi {
+            state: state.clone(),
+        },
+        verification::VerificationApi {
+            state: state.clone(),
+        },
+        admin::AdminApi { state },
     );
     OpenApiService::new(apis, "goated", env!("CARGO_PKG_VERSION"))
         .description(

@@ -6,14 +6,21 @@ use poem::Request;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::{Object, OpenApi};
 
+use std::collections::HashMap;
+
+use poem_openapi::payload::Json;
+
 use super::ApiTags;
+use super::session::{BearerAuth, audit, forbidden, signed_in};
 use super::shapes::{
     Pagination, PeriodAmounts, PeriodRanks, cache_control, default_page, default_page_limit, money,
     paginated, prepare, ttl,
 };
 use crate::app::AppState;
+use crate::db::accounts::{self, Account};
 use crate::db::players::{self, DailySample};
 use crate::db::races as db_races;
+use crate::db::timestamp;
 use crate::domain::Cents;
 use crate::domain::transform::Player;
 use crate::http::envelope::Success;
@@ -43,6 +50,28 @@ pub struct Profile {
     pub rank: PeriodRanks,
     /// True when a site account has proven it owns this player.
     pub verified: bool,
+    /// The verified owner's public fields; null when unverified.
+    pub account: Option<PublicAccount>,
+}
+
+/// What anyone may see of the account that owns a player.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct PublicAccount {
+    pub username: String,
+    pub bio: String,
+    pub profile_color: Option<String>,
+}
+
+#[derive(Debug, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct ProfileUpdate {
+    /// Up to 500 characters.
+    #[oai(validator(max_length = 500))]
+    pub bio: Option<String>,
+    /// `#RRGGBB`.
+    #[oai(validator(pattern = "^#[0-9A-Fa-f]{6}$"))]
+    pub profile_color: Option<String>,
 }
 
 #[derive(Debug, Clone, Object)]
@@ -117,14 +146,35 @@ fn ranks(p: &[Option<u32>; 4]) -> PeriodRanks {
     }
 }
 
-fn profile(uid: &str, p: &PlayerRanks) -> Profile {
+fn profile(uid: &str, p: &PlayerRanks, owner: Option<&Account>) -> Profile {
     Profile {
         uid: uid.to_string(),
         name: p.name.clone(),
         wagered: amounts(&p.wagered),
         rank: ranks(&p.positions),
-        verified: false,
+        verified: owner.is_some(),
+        account: owner.map(|a| PublicAccount {
+            username: a.username.clone(),
+            bio: a.bio.clone(),
+            profile_color: a.profile_color.clone(),
+        }),
     }
+}
+
+async fn owners(state: &AppState, uids: Vec<String>) -> ApiResult<HashMap<String, Account>> {
+    state
+        .db
+        .read(move |c| {
+            let mut found = HashMap::new();
+            for uid in uids {
+                if let Some(a) = accounts::by_goated_uid(c, &uid)? {
+                    found.insert(uid, a);
+                }
+            }
+            Ok(found)
+        })
+        .await
+        .map_err(ApiError::internal)
 }
 
 fn find<'a>(rankings: &'a Rankings, uid: &str) -> ApiResult<&'a PlayerRanks> {
@@ -205,10 +255,11 @@ impl UsersApi {
             .rankings()
             .await
             .map_err(ApiError::internal)?;
+        let linked = owners(&self.state, wanted.clone()).await?;
         let (mut results, mut unknown) = (Vec::new(), Vec::new());
         for uid in wanted {
             match rankings.players.get(&uid) {
-                Some(p) => results.push(profile(&uid, p)),
+                Some(p) => results.push(profile(&uid, p, linked.get(&uid))),
                 None => unknown.push(uid),
             }
         }
@@ -231,10 +282,80 @@ impl UsersApi {
             .responses
             .get_or_make(key, ttl(&version), move || async move {
                 let rankings = state.read.rankings().await.map_err(ApiError::internal)?;
-                Ok(prepare(&profile(&uid, find(&rankings, &uid)?)))
+                let player = find(&rankings, &uid)?;
+                let linked = owners(&state, vec![uid.clone()]).await?;
+                Ok(prepare(&profile(&uid, player, linked.get(&uid))))
             })
             .await?;
         Ok(Success::prepared(&prepared, req, cache_control(&version)))
+    }
+
+    /// Updates the public profile of a player: only its verified owner or an admin.
+    #[oai(path = "/:user_id", method = "patch")]
+    async fn update(
+        &self,
+        req: &Request,
+        auth: BearerAuth,
+        #[oai(validator(pattern = "^[A-Za-z0-9_.:-]{1,64}$"))] user_id: Path<String>,
+        body: Json<ProfileUpdate>,
+    ) -> ApiResult<Success<Profile>> {
+        let caller = signed_in(&self.state, &auth).await?;
+        let uid = user_id.0;
+        let is_owner = caller.goated_uid.as_deref() == Some(uid.as_str());
+        if !is_owner && !caller.is_admin() {
+            return Err(forbidden(
+                "Only the verified owner of this player or an admin can edit its profile.",
+            ));
+        }
+        let ProfileUpdate { bio, profile_color } = body.0;
+        let (key, now) = (uid.clone(), timestamp(self.state.clock.now()));
+        let updated = self
+            .state
+            .db
+            .write(move |tx| {
+                let Some(owner) = accounts::by_goated_uid(tx, &key)? else {
+                    return Ok(false);
+                };
+                let bio = bio.unwrap_or(owner.bio);
+                let color = profile_color.or(owner.profile_color);
+                accounts::update_profile(tx, owner.id, bio.trim(), color.as_deref(), &now)?;
+                Ok(true)
+            })
+            .await
+            .map_err(ApiError::internal)?;
+        if !updated {
+            return Err(ApiError::not_found(
+                "No account is verified as this player.",
+            ));
+        }
+        if !is_owner {
+            let actor = super::session::Actor {
+                label: format!("account:{}", caller.id),
+                account: Some(caller),
+            };
+            audit(
+                &self.state,
+                req,
+                &actor,
+                "profile.update",
+                Some(uid.clone()),
+                None,
+            )
+            .await?;
+        }
+        self.state.read.invalidate();
+        let rankings = self
+            .state
+            .read
+            .rankings()
+            .await
+            .map_err(ApiError::internal)?;
+        let linked = owners(&self.state, vec![uid.clone()]).await?;
+        Ok(Success::new(&profile(
+            &uid,
+            find(&rankings, &uid)?,
+            linked.get(&uid),
+        )))
     }
 
     /// A player's statistics: amounts and ranks per period, race history, totals won,

@@ -1,0 +1,152 @@
+//! Site accounts.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::DbResult;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Account {
+    pub id: i64,
+    pub username: String,
+    pub email: Option<String>,
+    pub password_hash: String,
+    pub role: String,
+    pub goated_uid: Option<String>,
+    pub bio: String,
+    pub profile_color: Option<String>,
+    pub created_at: String,
+}
+
+impl Account {
+    pub fn is_admin(&self) -> bool {
+        self.role == "admin"
+    }
+}
+
+const COLUMNS: &str =
+    "id, username, email, password_hash, role, goated_uid, bio, profile_color, created_at";
+
+fn read(r: &Row<'_>) -> rusqlite::Result<Account> {
+    Ok(Account {
+        id: r.get(0)?,
+        username: r.get(1)?,
+        email: r.get(2)?,
+        password_hash: r.get(3)?,
+        role: r.get(4)?,
+        goated_uid: r.get(5)?,
+        bio: r.get(6)?,
+        profile_color: r.get(7)?,
+        created_at: r.get(8)?,
+    })
+}
+
+pub fn create(
+    conn: &Connection,
+    username: &str,
+    email: Option<&str>,
+    password_hash: &str,
+    role: &str,
+    now: &str,
+) -> DbResult<i64> {
+    conn.execute(
+        "INSERT INTO accounts (username, username_key, email, password_hash, role, created_at, updated_at)
+         VALUES (?1, lower(?1), ?2, ?3, ?4, ?5, ?5)",
+        params![username, email, password_hash, role, now],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+pub fn by_id(conn: &Connection, id: i64) -> DbResult<Option<Account>> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM accounts WHERE id = ?1"),
+            [id],
+            read,
+        )
+        .optional()?)
+}
+
+/// By username (any case) or email.
+pub fn by_login(conn: &Connection, login: &str) -> DbResult<Option<Account>> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM accounts WHERE username_key = lower(?1) OR email = lower(?1) LIMIT 1"),
+            [login],
+            read,
+        )
+        .optional()?)
+}
+
+pub fn by_goated_uid(conn: &Connection, uid: &str) -> DbResult<Option<Account>> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM accounts WHERE goated_uid = ?1"),
+            [uid],
+            read,
+        )
+        .optional()?)
+}
+
+pub fn username_taken(conn: &Connection, username: &str) -> DbResult<bool> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM accounts WHERE username_key = lower(?1))",
+        [username],
+        |r| r.get(0),
+    )?)
+}
+
+pub fn email_taken(conn: &Connection, email: &str) -> DbResult<bool> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM accounts WHERE email = lower(?1))",
+        [email],
+        |r| r.get(0),
+    )?)
+}
+
+pub fn set_password_and_role(
+    conn: &Connection,
+    id: i64,
+    password_hash: &str,
+    role: &str,
+    now: &str,
+) -> DbResult<()> {
+    conn.execute(
+        "UPDATE accounts SET password_hash = ?2, role = ?3, updated_at = ?4 WHERE id = ?1",
+        params![id, password_hash, role, now],
+    )?;
+    Ok(())
+}
+
+pub fn set_role(conn: &Connection, id: i64, role: &str, now: &str) -> DbResult<()> {
+    conn.execute(
+        "UPDATE accounts SET role = ?2, updated_at = ?3 WHERE id = ?1",
+        params![id, role, now],
+    )?;
+    Ok(())
+}
+
+pub fn link_player(conn: &Connection, id: i64, uid: &str, now: &str) -> DbResult<()> {
+    conn.execute(
+        "UPDATE accounts SET goated_uid = ?2, updated_at = ?3 WHERE id = ?1",
+        params![id, uid, now],
+    )?;
+    Ok(())
+}
+
+pub fn update_profile(
+    conn: &Connection,
+    id: i64,
+    bio: &str,
+    color: Option<&str>,
+    now: &str,
+) -> DbResult<()> {
+    conn.execute(
+        "UPDATE accounts SET bio = ?2, profile_color = ?3, updated_at = ?4 WHERE id = ?1",
+        params![id, bio, color, now],
+    )?;
+    Ok(())
+}
+
+pub fn count(conn: &Connection) -> DbResult<i64> {
+    Ok(conn.query_row("SELECT count(*) FROM accounts", [], |r| r.get(0))?)
+}

@@ -1,0 +1,67 @@
+//! Refresh tokens, stored by hash, in families.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::DbResult;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefreshToken {
+    pub account_id: i64,
+    pub family: String,
+    pub expires_at: String,
+    pub used_at: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
+pub fn insert(
+    conn: &Connection,
+    hash: &str,
+    account_id: i64,
+    family: &str,
+    now: &str,
+    expires_at: &str,
+) -> DbResult<()> {
+    conn.execute(
+        "INSERT INTO refresh_tokens (token_hash, account_id, family, created_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![hash, account_id, family, now, expires_at],
+    )?;
+    Ok(())
+}
+
+pub fn get(conn: &Connection, hash: &str) -> DbResult<Option<RefreshToken>> {
+    Ok(conn
+        .query_row(
+            "SELECT account_id, family, expires_at, used_at, revoked_at FROM refresh_tokens WHERE token_hash = ?1",
+            [hash],
+            |r| {
+                Ok(RefreshToken {
+                    account_id: r.get(0)?,
+                    family: r.get(1)?,
+                    expires_at: r.get(2)?,
+                    used_at: r.get(3)?,
+                    revoked_at: r.get(4)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+/// Marks a token used, only if it was not used yet; returns whether this call did.
+pub fn mark_used(conn: &Connection, hash: &str, now: &str) -> DbResult<bool> {
+    Ok(conn.execute(
+        "UPDATE refresh_tokens SET used_at = ?2 WHERE token_hash = ?1 AND used_at IS NULL",
+        params![hash, now],
+    )? == 1)
+}
+
+pub fn revoke_family(conn: &Connection, family: &str, now: &str) -> DbResult<usize> {
+    Ok(conn.execute(
+        "UPDATE refresh_tokens SET revoked_at = ?2 WHERE family = ?1 AND revoked_at IS NULL",
+        params![family, now],
+    )?)
+}
+
+pub fn prune_expired(conn: &Connection, now: &str) -> DbResult<usize> {
+    Ok(conn.execute("DELETE FROM refresh_tokens WHERE expires_at <= ?1", [now])?)
+}

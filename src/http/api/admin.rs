@@ -1,0 +1,426 @@
+//! `/api/admin/*`: reachable only from `admin.allowed_ips` (checked by the gate before
+//! routing), only for accounts the database says are admins, and for the sensitive
+//! writes (sync, cache flush, token replacement) also by signed request. Every action
+//! is audited.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use poem::Request;
+use poem::http::StatusCode;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{Object, OpenApi};
+
+use super::ApiTags;
+use super::session::{AdminOrSigned, BearerAuth, admin, admin_or_signed, audit};
+use super::shapes::{Pagination, default_page, default_page_limit, paginated};
+use super::verification::ClaimView;
+use crate::app::AppState;
+use crate::db::sync_runs::{self, SyncRun};
+use crate::db::{races as db_races, timestamp, verification};
+use crate::domain::prizes::check_distribution;
+use crate::domain::{Cents, RaceId};
+use crate::http::envelope::Success;
+use crate::http::error::{ApiError, ApiResult, ErrorCode};
+use crate::sync::Trigger;
+use crate::upstream::token;
+
+/// How long a forced sync may take before the answer says "still running".
+const SYNC_WAIT: Duration = Duration::from_secs(120);
+
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct SyncRunView {
+    pub id: i64,
+    pub trigger: String,
+    pub source: String,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub outcome: String,
+    pub error_class: Option<String>,
+    pub attempts: i64,
+    pub http_status: Option<i64>,
+    pub received: Option<i64>,
+    pub accepted: Option<i64>,
+    pub rejected: Option<i64>,
+    pub duration_ms: Option<i64>,
+    pub race_id: Option<String>,
+    pub error: Option<String>,
+}
+
+impl From<SyncRun> for SyncRunView {
+    fn from(r: SyncRun) -> Self {
+        SyncRunView {
+            id: r.id,
+            trigger: r.trigger,
+            source: r.source,
+            started_at: r.started_at,
+            finished_at: r.finished_at,
+            outcome: r.outcome,
+            error_class: r.error_class,
+            attempts: r.attempts,
+            http_status: r.http_status,
+            received: r.received,
+            accepted: r.accepted,
+            rejected: r.rejected,
+            duration_ms: r.duration_ms,
+            race_id: r.race_id,
+            error: r.error,
+        }
+    }
+}
+
+paginated!(SyncRunsPage, SyncRunView);
+
+#[derive(Debug, Object)]
+pub struct FlushRequest {
+    /// Only answers whose cache key starts with this (e.g. `race:`); all when omitted.
+    #[oai(validator(max_length = 64))]
+    pub prefix: Option<String>,
+}
+
+#[derive(Debug, Object)]
+pub struct Flushed {
+    pub flushed: u64,
+}
+
+#[derive(Debug, Object)]
+pub struct TokenReplacement {
+    /// The new Goated session token. Stored, never shown again.
+    #[oai(validator(min_length = 10, max_length = 4096))]
+    pub token: String,
+}
+
+#[derive(Debug, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct TokenStatus {
+    pub configured: bool,
+    /// A short one-way fingerprint, to tell tokens apart.
+    pub fingerprint: Option<String>,
+    pub expires_at: Option<String>,
+    pub expires_soon: bool,
+    pub auth_failed: bool,
+    pub last_auth_failure_at: Option<String>,
+    pub last_auth_failure: Option<String>,
+    /// `live` or `demo`.
+    pub source: String,
+}
+
+#[derive(Debug, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct RacePrizes {
+    pub race_id: String,
+    /// Dollars.
+    pub prize_pool: f64,
+    /// Shares by place, summing to 1.
+    pub prize_distribution: Vec<f64>,
+    /// True when an admin set these; false for the configured defaults.
+    pub overridden: bool,
+}
+
+#[derive(Debug, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct PrizeOverride {
+    #[oai(validator(minimum(value = "0"), maximum(value = "10000000")))]
+    pub prize_pool: f64,
+    #[oai(validator(min_items = 1, max_items = 100))]
+    pub prize_distribution: Vec<f64>,
+}
+
+pub struct AdminApi {
+    pub state: Arc<AppState>,
+}
+
+#[OpenApi(prefix_path = "/admin", tag = "ApiTags::Admin")]
+impl AdminApi {
+    /// Verification claims waiting for a decision.
+    #[oai(path = "/verifications", method = "get")]
+    async fn verifications(
+        &self,
+        req: &Request,
+        auth: BearerAuth,
+    ) -> ApiResult<Success<Vec<ClaimView>>> {
+        let actor = admin(&self.state, &auth).await?;
+        let pending = self
+            .state
+            .db
+            .read(verification::pending)
+            .await
+            .map_err(ApiError::internal)?;
+        audit(&self.state, req, &actor, "verification.list", None, None).await?;
+        Ok(Success::new(
+            &pending.into_iter().map(ClaimView::from).collect::<Vec<_>>(),
+        ))
+    }
+
+    /// Syncs now, still under the outgoing rate limit, and answers with the run.
+    #[oai(path = "/sync", method = "post")]
+    async fn sync(&self, req: &Request, auth: AdminOrSigned) -> ApiResult<Success<SyncRunView>> {
+        let actor = admin_or_signed(&self.state, req, &auth).await?;
+        audit(&self.state, req, &actor, "sync.force", None, None).await?;
+        let report =
+            tokio::time::timeout(SYNC_WAIT, self.state.scheduler.sync_now(Trigger::Forced))
+                .await
+                .map_err(|_| {
+                    ApiError::unavailable("The sync is still running; see the sync runs log.")
+                })?
+                .map_err(|_| ApiError::unavailable("The scheduler is stopping."))?;
+        let id = report.run_id;
+        let run = self
+            .state
+            .db
+            .read(move |c| Ok(sync_runs::recent(c, 1, 0)?.into_iter().find(|r| r.id == id)))
+            .await
+            .map_err(ApiError::internal)?
+            .ok_or_else(|| ApiError::internal("the sync run vanished"))?;
+        Ok(Success::new(&SyncRunView::from(run)))
+    }
+
+    /// The sync runs log, newest first.
+    #[oai(path = "/sync-runs", method = "get")]
+    async fn sync_runs(
+        &self,
+        req: &Request,
+        auth: BearerAuth,
+        #[oai(
+            default = "default_page",
+            validator(minimum(value = "1"), maximum(value = "100000"))
+        )]
+        page: Query<u32>,
+        #[oai(
+            default = "default_page_limit",
+            validator(minimum(value = "1"), maximum(value = "100"))
+        )]
+        limit: Query<u32>,
+    ) -> ApiResult<Success<SyncRunsPage>> {
+        let actor = admin(&self.state, &auth).await?;
+        let (page, limit) = (page.0, limit.0);
+        let offset = (page - 1).saturating_mul(limit);
+        let (total, runs) = self
+            .state
+            .db
+            .read(move |c| Ok((sync_runs::count(c)?, sync_runs::recent(c, limit, offset)?)))
+            .await
+            .map_err(ApiError::internal)?;
+        audit(&self.state, req, &actor, "sync.runs", None, None).await?;
+        let results = runs.into_iter().map(SyncRunView::from).collect();
+        Ok(Success::new(&SyncRunsPage {
+            results,
+            pagination: Pagination::new(page, limit, total as usize),
+        }))
+    }
+
+    /// Flushes the in-memory answer caches (all, or by key prefix). Data in SQLite stays.
+    #[oai(path = "/cache/flush", method = "post")]
+    async fn flush(
+        &self,
+        req: &Request,
+        auth: AdminOrSigned,
+        body: Json<FlushRequest>,
+    ) -> ApiResult<Success<Flushed>> {
+        let actor = admin_or_signed(&self.state, req, &auth).await?;
+        let prefix = body.0.prefix.unwrap_or_default();
+        let flushed = self.state.responses.flush(&prefix);
+        self.state.read.invalidate();
+        audit(
+            &self.state,
+            req,
+            &actor,
+            "cache.flush",
+            Some(prefix),
+            Some(format!("{flushed} answers")),
+        )
+        .await?;
+        Ok(Success::new(&Flushed {
+            flushed: flushed as u64,
+        }))
+    }
+
+    /// The upstream token's state: expiry, last authentication failure.
+    #[oai(path = "/upstream/token", method = "get")]
+    async fn token_status(
+        &self,
+        req: &Request,
+        auth: BearerAuth,
+    ) -> ApiResult<Success<TokenStatus>> {
+        let actor = admin(&self.state, &auth).await?;
+        audit(
+            &self.state,
+            req,
+            &actor,
+            "upstream.token.status",
+            None,
+            None,
+        )
+        .await?;
+        Ok(Success::new(&self.token_view()))
+    }
+
+    /// Replaces the upstream token. It is stored and never shown again; syncing resumes
+    /// with it if it had stopped on an authentication failure.
+    #[oai(path = "/upstream/token", method = "put")]
+    async fn replace_token(
+        &self,
+        req: &Request,
+        auth: AdminOrSigned,
+        body: Json<TokenReplacement>,
+    ) -> ApiResult<Success<TokenStatus>> {
+        let actor = admin_or_signed(&self.state, req, &auth).await?;
+        let token = body.0.token.trim().to_string();
+        if token.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(ApiError::validation(
+                "token",
+                "The token must not contain spaces.",
+            ));
+        }
+        let (tokens, now) = (self.state.tokens.clone(), self.state.clock.now());
+        let fingerprint = token::fingerprint(&crate::config::Secret::new(token.clone()));
+        tokio::task::spawn_blocking(move || tokens.replace(&token, now))
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(ApiError::internal)?;
+        tracing::info!(token = %fingerprint, "the upstream token was replaced");
+        audit(
+            &self.state,
+            req,
+            &actor,
+            "upstream.token.replace",
+            None,
+            Some(format!("fingerprint {fingerprint}")),
+        )
+        .await?;
+        Ok(Success::new(&self.token_view()))
+    }
+
+    /// A race's prize pool and distribution (an override or the defaults).
+    #[oai(path = "/races/:race_id/prizes", method = "get")]
+    async fn prizes(
+        &self,
+        req: &Request,
+        auth: BearerAuth,
+        #[oai(validator(pattern = "^[0-9]{6}$"))] race_id: Path<String>,
+    ) -> ApiResult<Success<RacePrizes>> {
+        let actor = admin(&self.state, &auth).await?;
+        let race = parse_race(&race_id.0)?;
+        audit(
+            &self.state,
+            req,
+            &actor,
+            "race.prizes.get",
+            Some(race.to_string()),
+            None,
+        )
+        .await?;
+        Ok(Success::new(&self.prizes_view(race).await?))
+    }
+
+    /// Overrides a race's prizes. Refused (409) once the race is final.
+    #[oai(path = "/races/:race_id/prizes", method = "put")]
+    async fn set_prizes(
+        &self,
+        req: &Request,
+        auth: BearerAuth,
+        #[oai(validator(pattern = "^[0-9]{6}$"))] race_id: Path<String>,
+        body: Json<PrizeOverride>,
+    ) -> ApiResult<Success<RacePrizes>> {
+        let actor = admin(&self.state, &auth).await?;
+        let race = parse_race(&race_id.0)?;
+        let PrizeOverride {
+            prize_pool,
+            prize_distribution,
+        } = body.0;
+        check_distribution(&prize_distribution)
+            .map_err(|m| ApiError::validation("prizeDistribution", m))?;
+        let (id, now, by) = (
+            race.to_string(),
+            timestamp(self.state.clock.now()),
+            actor.label.clone(),
+        );
+        let shares = prize_distribution.clone();
+        let written = self
+            .state
+            .db
+            .write(move |tx| {
+                if db_races::is_final(tx, &id)? {
+                    return Ok(false);
+                }
+                db_races::set_prize_override(
+                    tx,
+                    &id,
+                    Cents::from_dollars(prize_pool),
+                    &shares,
+                    &now,
+                    Some(&by),
+                )?;
+                Ok(true)
+            })
+            .await
+            .map_err(ApiError::internal)?;
+        if !written {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                ErrorCode::Conflict,
+                "This race is final; its prizes cannot change.",
+            ));
+        }
+        self.state.read.invalidate();
+        let detail = format!("pool {prize_pool}, distribution {prize_distribution:?}");
+        audit(
+            &self.state,
+            req,
+            &actor,
+            "race.prizes.set",
+            Some(race.to_string()),
+            Some(detail),
+        )
+        .await?;
+        Ok(Success::new(&self.prizes_view(race).await?))
+    }
+}
+
+fn parse_race(text: &str) -> ApiResult<RaceId> {
+    RaceId::parse(text)
+        .ok_or_else(|| ApiError::validation("raceId", "raceId must be a month as YYYYMM"))
+}
+
+impl AdminApi {
+    fn token_view(&self) -> TokenStatus {
+        let current = self.state.tokens.current();
+        let sync = self.state.sync.read().clone();
+        let now = self.state.clock.now();
+        TokenStatus {
+            configured: current.is_some(),
+            fingerprint: current.as_ref().map(token::fingerprint),
+            expires_at: current.as_ref().and_then(token::expiry).map(timestamp),
+            expires_soon: current
+                .as_ref()
+                .and_then(token::expiry)
+                .is_some_and(|e| e - now < chrono::Duration::days(3)),
+            auth_failed: sync.auth_failure.is_some(),
+            last_auth_failure_at: sync.auth_failure.as_ref().map(|f| timestamp(f.at)),
+            last_auth_failure: sync.auth_failure.map(|f| f.message),
+            source: sync.source.as_str().to_string(),
+        }
+    }
+
+    async fn prizes_view(&self, race: RaceId) -> ApiResult<RacePrizes> {
+        let (config, id) = (self.state.config.race.clone(), race.to_string());
+        let (pool, shares, overridden) = self
+            .state
+            .db
+            .read(move |c| {
+                let over = db_races::prize_override(c, &id)?;
+                let (pool, shares) = crate::sync::finalize::prizes_for(c, &config, &id)?;
+                Ok((pool, shares, over.is_some()))
+            })
+            .await
+            .map_err(ApiError::internal)?;
+        Ok(RacePrizes {
+            race_id: race.to_string(),
+            prize_pool: pool.to_dollars(),
+            prize_distribution: shares,
+            overridden,
+        })
+    }
+}

@@ -1,0 +1,413 @@
+//! `/api/auth/*`: accounts, sign-in, token refresh with rotation, sign-out.
+
+use std::sync::Arc;
+
+use poem::Request;
+use poem::http::{HeaderValue, StatusCode};
+use poem_openapi::payload::Json;
+use poem_openapi::{Enum, Object, OpenApi};
+
+use super::ApiTags;
+use super::session::{BearerAuth, signed_in};
+use crate::app::AppState;
+use crate::auth::password::{HashError, check_strength};
+use crate::auth::{REFRESH_TTL_DAYS, random_token, token_hash};
+use crate::db::accounts::{self, Account};
+use crate::db::{refresh_tokens, timestamp};
+use crate::http::client::{client_ip, is_https};
+use crate::http::envelope::{Created, Success};
+use crate::http::error::{ApiError, ApiResult, ErrorCode};
+
+const COOKIE: &str = "goated_refresh";
+
+/// Where the refresh token goes: in the answer (API clients), or only in an HttpOnly
+/// cookie that page scripts cannot read (the web site).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum RefreshIn {
+    Body,
+    Cookie,
+}
+
+#[derive(Debug, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct RegisterRequest {
+    /// 3–32 of letters, digits, `_`, `.`, `-`; unique ignoring case.
+    #[oai(validator(min_length = 3, max_length = 32, pattern = "^[A-Za-z0-9_.-]+$"))]
+    pub username: String,
+    /// 8–256 characters, not a common password.
+    #[oai(validator(min_length = 8, max_length = 256))]
+    pub password: String,
+    #[oai(validator(min_length = 3, max_length = 254))]
+    pub email: Option<String>,
+    pub refresh_in: Option<RefreshIn>,
+}
+
+#[derive(Debug, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct LoginRequest {
+    /// The username or the email.
+    #[oai(validator(min_length = 1, max_length = 254))]
+    pub username: String,
+    #[oai(validator(min_length = 1, max_length = 256))]
+    pub password: String,
+    pub refresh_in: Option<RefreshIn>,
+}
+
+#[derive(Debug, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct RefreshRequest {
+    /// Omit to use the refresh cookie.
+    #[oai(validator(max_length = 128))]
+    pub refresh_token: Option<String>,
+}
+
+/// An account as its owner sees it.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct AccountView {
+    pub id: i64,
+    pub username: String,
+    pub email: Option<String>,
+    /// `user` or `admin`.
+    pub role: String,
+    pub verified: bool,
+    /// The Goated player this account is verified as.
+    pub goated_uid: Option<String>,
+    pub bio: String,
+    pub profile_color: Option<String>,
+    pub created_at: String,
+}
+
+impl From<&Account> for AccountView {
+    fn from(a: &Account) -> Self {
+        AccountView {
+            id: a.id,
+            username: a.username.clone(),
+            email: a.email.clone(),
+            role: a.role.clone(),
+            verified: a.goated_uid.is_some(),
+            goated_uid: a.goated_uid.clone(),
+            bio: a.bio.clone(),
+            profile_color: a.profile_color.clone(),
+            created_at: a.created_at.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct SessionView {
+    pub access_token: String,
+    /// Null when the refresh token was set as a cookie.
+    pub refresh_token: Option<String>,
+    /// Seconds the access token is valid.
+    pub expires_in: u32,
+    pub token_type: String,
+    pub account: AccountView,
+}
+
+#[derive(Debug, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct LoggedOut {
+    pub logged_out: bool,
+}
+
+pub struct AuthApi {
+    pub state: Arc<AppState>,
+}
+
+fn invalid_credentials() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        ErrorCode::InvalidCredentials,
+        "Wrong username or password.",
+    )
+}
+
+fn invalid_refresh() -> ApiError {
+    ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        ErrorCode::Unauthorized,
+        "The refresh token is unknown, expired or revoked. Sign in again.",
+    )
+}
+
+fn busy(err: HashError) -> ApiError {
+    match err {
+        HashError::Busy => {
+            let mut e = ApiError::unavailable("Too many sign-ins at once. Try again in a moment.");
+            e.retry_after = Some(2);
+            e
+        }
+        other => ApiError::internal(other),
+    }
+}
+
+fn valid_email(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains('@')
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+#[OpenApi(prefix_path = "/auth", tag = "ApiTags::Auth")]
+impl AuthApi {
+    /// Creates an account and signs it in. 409 when the username or email is taken;
+    /// 400 for a weak or common password.
+    #[oai(path = "/register", method = "post")]
+    async fn register(
+        &self,
+        req: &Request,
+        body: Json<RegisterRequest>,
+    ) -> ApiResult<Created<SessionView>> {
+        let body = body.0;
+        check_strength(&body.password, &body.username)
+            .map_err(|m| ApiError::validation("password", m))?;
+        let email = body.email.as_deref().map(|e| e.trim().to_lowercase());
+        if let Some(e) = &email
+            && !valid_email(e)
+        {
+            return Err(ApiError::validation(
+                "email",
+                "This is not an email address.",
+            ));
+        }
+        let hash = self
+            .state
+            .auth
+            .passwords
+            .hash(body.password)
+            .await
+            .map_err(busy)?;
+        let now = timestamp(self.state.clock.now());
+        let username = body.username.clone();
+        let created = self
+            .state
+            .db
+            .write(move |tx| {
+                if accounts::username_taken(tx, &username)? {
+                    return Ok(Err("This username is taken."));
+                }
+                if let Some(e) = &email
+                    && accounts::email_taken(tx, e)?
+                {
+                    return Ok(Err("This email is already used by another account."));
+                }
+                let id = accounts::create(tx, &username, email.as_deref(), &hash, "user", &now)?;
+                Ok(Ok(accounts::by_id(tx, id)?))
+            })
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(|m| ApiError::new(StatusCode::CONFLICT, ErrorCode::Conflict, m))?
+            .ok_or_else(|| ApiError::internal("the new account vanished"))?;
+        tracing::info!(account = created.id, "account registered");
+        let session = self.start_session(req, &created, body.refresh_in).await?;
+        Ok(Created(session))
+    }
+
+    /// Signs in with username (or email) and password. Failed attempts are throttled per
+    /// account and per address (429 with Retry-After).
+    #[oai(path = "/login", method = "post")]
+    async fn login(
+        &self,
+        req: &Request,
+        body: Json<LoginRequest>,
+    ) -> ApiResult<Success<SessionView>> {
+        let body = body.0;
+        let ip = client_ip(req, &self.state.config.server.trusted_proxies);
+        let throttle = &self.state.auth.throttle;
+        if let Err(wait) = throttle.check(&body.username, ip) {
+            return Err(ApiError::rate_limited(wait.as_secs() + 1));
+        }
+        let login = body.username.trim().to_string();
+        let account = self
+            .state
+            .db
+            .read(move |c| accounts::by_login(c, &login))
+            .await
+            .map_err(ApiError::internal)?;
+        let hash = account.as_ref().map(|a| a.password_hash.clone());
+        let ok = self
+            .state
+            .auth
+            .passwords
+            .verify(body.password, hash)
+            .await
+            .map_err(busy)?;
+        let Some(account) = account.filter(|_| ok) else {
+            throttle.failed(&body.username, ip);
+            tracing::info!(%ip, "failed sign-in");
+            return Err(invalid_credentials());
+        };
+        throttle.succeeded(&body.username, ip);
+        self.start_session(req, &account, body.refresh_in).await
+    }
+
+    /// A new access token and a new refresh token for a refresh token (from the body or
+    /// the cookie). The old one is used up; presenting it again revokes its whole family.
+    #[oai(path = "/refresh", method = "post")]
+    async fn refresh(
+        &self,
+        req: &Request,
+        body: Json<RefreshRequest>,
+    ) -> ApiResult<Success<SessionView>> {
+        let (token, from_cookie) = match body.0.refresh_token {
+            Some(t) => (t, false),
+            None => (cookie(req).ok_or_else(invalid_refresh)?, true),
+        };
+        let now = self.state.clock.now();
+        let (fresh, expires) = (
+            random_token(),
+            timestamp(now + chrono::Duration::days(REFRESH_TTL_DAYS)),
+        );
+        let (hash, new_hash, ts) = (token_hash(&token), token_hash(&fresh), timestamp(now));
+        let account = self
+            .state
+            .db
+            .write(move |tx| {
+                let Some(found) = refresh_tokens::get(tx, &hash)? else {
+                    return Ok(None);
+                };
+                if found.revoked_at.is_some() || found.expires_at <= ts {
+                    return Ok(None);
+                }
+                if found.used_at.is_some() || !refresh_tokens::mark_used(tx, &hash, &ts)? {
+                    let revoked = refresh_tokens::revoke_family(tx, &found.family, &ts)?;
+                    tracing::warn!(
+                        account = found.account_id,
+                        revoked,
+                        "a used refresh token was presented again; its family is revoked"
+                    );
+                    return Ok(None);
+                }
+                refresh_tokens::insert(
+                    tx,
+                    &new_hash,
+                    found.account_id,
+                    &found.family,
+                    &ts,
+                    &expires,
+                )?;
+                accounts::by_id(tx, found.account_id)
+            })
+            .await
+            .map_err(ApiError::internal)?
+            .ok_or_else(invalid_refresh)?;
+        let session = self.session_view(&account, &fresh, from_cookie);
+        Ok(self.with_cookie(
+            req,
+            Success::new(&session),
+            from_cookie.then_some(fresh.as_str()),
+        ))
+    }
+
+    /// Signs out: revokes the refresh token's whole family (from the body or the cookie).
+    #[oai(path = "/logout", method = "post")]
+    async fn logout(
+        &self,
+        req: &Request,
+        body: Json<RefreshRequest>,
+    ) -> ApiResult<Success<LoggedOut>> {
+        if let Some(token) = body.0.refresh_token.or_else(|| cookie(req)) {
+            let (hash, ts) = (token_hash(&token), timestamp(self.state.clock.now()));
+            self.state
+                .db
+                .write(move |tx| match refresh_tokens::get(tx, &hash)? {
+                    Some(found) => refresh_tokens::revoke_family(tx, &found.family, &ts).map(drop),
+                    None => Ok(()),
+                })
+                .await
+                .map_err(ApiError::internal)?;
+        }
+        let out = Success::new(&LoggedOut { logged_out: true });
+        Ok(out.with_header("set-cookie", clear_cookie()))
+    }
+
+    /// The signed-in account.
+    #[oai(path = "/me", method = "get")]
+    async fn me(&self, auth: BearerAuth) -> ApiResult<Success<AccountView>> {
+        let account = signed_in(&self.state, &auth).await?;
+        Ok(Success::new(&AccountView::from(&account)))
+    }
+}
+
+impl AuthApi {
+    async fn start_session(
+        &self,
+        req: &Request,
+        account: &Account,
+        refresh_in: Option<RefreshIn>,
+    ) -> ApiResult<Success<SessionView>> {
+        let now = self.state.clock.now();
+        let token = random_token();
+        let (hash, family, id) = (token_hash(&token), random_token(), account.id);
+        let (ts, expires) = (
+            timestamp(now),
+            timestamp(now + chrono::Duration::days(REFRESH_TTL_DAYS)),
+        );
+        self.state
+            .db
+            .write(move |tx| refresh_tokens::insert(tx, &hash, id, &family, &ts, &expires))
+            .await
+            .map_err(ApiError::internal)?;
+        let in_cookie = refresh_in == Some(RefreshIn::Cookie);
+        let session = self.session_view(account, &token, in_cookie);
+        Ok(self.with_cookie(
+            req,
+            Success::new(&session),
+            in_cookie.then_some(token.as_str()),
+        ))
+    }
+
+    fn session_view(&self, account: &Account, refresh: &str, in_cookie: bool) -> SessionView {
+        let now = self.state.clock.now().timestamp();
+        SessionView {
+            access_token: self.state.auth.access_token(account, now),
+            refresh_token: (!in_cookie).then(|| refresh.to_string()),
+            expires_in: crate::auth::ACCESS_TTL_SECS as u32,
+            token_type: "Bearer".into(),
+            account: AccountView::from(account),
+        }
+    }
+
+    fn with_cookie<T>(&self, req: &Request, out: Success<T>, token: Option<&str>) -> Success<T> {
+        let Some(token) = token else { return out };
+        let secure = if is_https(req, &self.state.config.server.trusted_proxies) {
+            "; Secure"
+        } else {
+            ""
+        };
+        let value = format!(
+            "{COOKIE}={token}; Path=/api/auth; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
+            REFRESH_TTL_DAYS * 86_400
+        );
+        match HeaderValue::from_str(&value) {
+            Ok(v) => out.with_header("set-cookie", v),
+            Err(_) => out,
+        }
+    }
+}
+
+fn clear_cookie() -> HeaderValue {
+    HeaderValue::from_static(
+        "goated_refresh=; Path=/api/auth; HttpOnly; SameSite=Strict; Max-Age=0",
+    )
+}
+
+fn cookie(req: &Request) -> Option<String> {
+    req.headers()
+        .get_all("cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value.to_string())
+        .filter(|v| !v.is_empty() && v.len() <= 128)
+}

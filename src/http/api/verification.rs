@@ -1,0 +1,219 @@
+//! `/api/verification/*`: an account proves it is a Goated player; an admin decides.
+
+use std::sync::Arc;
+
+use poem::Request;
+use poem::http::StatusCode;
+use poem_openapi::payload::Json;
+use poem_openapi::{Object, OpenApi};
+
+use super::ApiTags;
+use super::session::{BearerAuth, admin, audit, signed_in};
+use crate::app::AppState;
+use crate::db::verification::{self, Request as Claim};
+use crate::db::{accounts, timestamp};
+use crate::http::envelope::{Created, Success};
+use crate::http::error::{ApiError, ApiResult, ErrorCode};
+
+#[derive(Debug, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct ClaimRequest {
+    /// The player's name on Goated (case-insensitive); or give `uid`.
+    #[oai(validator(min_length = 1, max_length = 128))]
+    pub goated_username: Option<String>,
+    #[oai(validator(pattern = "^[A-Za-z0-9_.:-]{1,64}$"))]
+    pub uid: Option<String>,
+}
+
+#[derive(Debug, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct ConfirmRequest {
+    pub request_id: i64,
+    pub approve: bool,
+    #[oai(validator(max_length = 500))]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct ClaimView {
+    pub id: i64,
+    /// The account that claims.
+    pub username: String,
+    pub goated_uid: String,
+    pub goated_name: String,
+    /// `pending`, `approved` or `rejected`.
+    pub status: String,
+    pub created_at: String,
+    pub decided_at: Option<String>,
+    pub note: Option<String>,
+}
+
+impl From<Claim> for ClaimView {
+    fn from(c: Claim) -> Self {
+        ClaimView {
+            id: c.id,
+            username: c.username,
+            goated_uid: c.goated_uid,
+            goated_name: c.goated_name,
+            status: c.status,
+            created_at: c.created_at,
+            decided_at: c.decided_at,
+            note: c.note,
+        }
+    }
+}
+
+#[derive(Debug, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct VerificationStatus {
+    pub verified: bool,
+    pub goated_uid: Option<String>,
+    pub pending: Option<ClaimView>,
+    /// Every claim of this account, newest first.
+    pub requests: Vec<ClaimView>,
+}
+
+fn conflict(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::CONFLICT, ErrorCode::Conflict, message)
+}
+
+pub struct VerificationApi {
+    pub state: Arc<AppState>,
+}
+
+#[OpenApi(prefix_path = "/verification", tag = "ApiTags::Verification")]
+impl VerificationApi {
+    /// Claims a Goated player, by name or uid. The player must be in the synced list,
+    /// not verified to another account, and the account may have one pending claim.
+    #[oai(path = "/request", method = "post")]
+    async fn request(
+        &self,
+        auth: BearerAuth,
+        body: Json<ClaimRequest>,
+    ) -> ApiResult<Created<ClaimView>> {
+        let account = signed_in(&self.state, &auth).await?;
+        let ClaimRequest {
+            goated_username,
+            uid,
+        } = body.0;
+        if goated_username.is_some() == uid.is_some() {
+            return Err(ApiError::validation(
+                "goatedUsername",
+                "Give either goatedUsername or uid.",
+            ));
+        }
+        let now = timestamp(self.state.clock.now());
+        let claim = self
+            .state
+            .db
+            .write(move |tx| {
+                if account.goated_uid.is_some() {
+                    return Ok(Err(conflict("This account is verified already.")));
+                }
+                if verification::has_pending(tx, account.id)? {
+                    return Ok(Err(conflict("This account has a pending claim already.")));
+                }
+                let player = match (&uid, &goated_username) {
+                    (Some(uid), _) => crate::db::players::get(tx, uid)?.map(|p| (p.uid, p.name)),
+                    (None, Some(name)) => {
+                        let found = crate::db::players::by_name(tx, name.trim())?;
+                        if found.len() > 1 {
+                            return Ok(Err(conflict(
+                                "Several players have this name; claim by uid instead.",
+                            )));
+                        }
+                        found.into_iter().next()
+                    }
+                    (None, None) => None,
+                };
+                let Some((player_uid, player_name)) = player else {
+                    return Ok(Err(ApiError::not_found(
+                        "No synced Goated player matches this claim.",
+                    )));
+                };
+                if accounts::by_goated_uid(tx, &player_uid)?.is_some() {
+                    return Ok(Err(conflict("This player is verified to another account.")));
+                }
+                let id = verification::create(tx, account.id, &player_uid, &player_name, &now)?;
+                Ok(Ok(verification::get(tx, id)?))
+            })
+            .await
+            .map_err(ApiError::internal)??
+            .ok_or_else(|| ApiError::internal("the new claim vanished"))?;
+        Ok(Created(Success::new(&ClaimView::from(claim))))
+    }
+
+    /// The signed-in account's verification state and claims.
+    #[oai(path = "/status", method = "get")]
+    async fn status(&self, auth: BearerAuth) -> ApiResult<Success<VerificationStatus>> {
+        let account = signed_in(&self.state, &auth).await?;
+        let id = account.id;
+        let claims = self
+            .state
+            .db
+            .read(move |c| verification::for_account(c, id))
+            .await
+            .map_err(ApiError::internal)?;
+        let requests: Vec<ClaimView> = claims.into_iter().map(ClaimView::from).collect();
+        Ok(Success::new(&VerificationStatus {
+            verified: account.goated_uid.is_some(),
+            goated_uid: account.goated_uid,
+            pending: requests.iter().find(|r| r.status == "pending").cloned(),
+            requests,
+        }))
+    }
+
+    /// An admin approves (linking the account to the player) or rejects a pending claim.
+    #[oai(path = "/confirm", method = "post")]
+    async fn confirm(
+        &self,
+        req: &Request,
+        auth: BearerAuth,
+        body: Json<ConfirmRequest>,
+    ) -> ApiResult<Success<ClaimView>> {
+        let actor = admin(&self.state, &auth).await?;
+        let admin_id = actor.account.as_ref().map_or(0, |a| a.id);
+        let ConfirmRequest {
+            request_id,
+            approve,
+            note,
+        } = body.0;
+        let now = timestamp(self.state.clock.now());
+        let decided = self
+            .state
+            .db
+            .write(move |tx| {
+                let Some(claim) = verification::get(tx, request_id)? else {
+                    return Ok(Err(ApiError::not_found("No such verification request.")));
+                };
+                if claim.status != "pending" {
+                    return Ok(Err(conflict("This request was decided already.")));
+                }
+                if approve {
+                    if accounts::by_goated_uid(tx, &claim.goated_uid)?.is_some() {
+                        return Ok(Err(conflict("This player is verified to another account.")));
+                    }
+                    accounts::link_player(tx, claim.account_id, &claim.goated_uid, &now)?;
+                }
+                let status = if approve { "approved" } else { "rejected" };
+                verification::decide(tx, request_id, status, admin_id, note.as_deref(), &now)?;
+                Ok(Ok(verification::get(tx, request_id)?))
+            })
+            .await
+            .map_err(ApiError::internal)??
+            .ok_or_else(|| ApiError::internal("the claim vanished"))?;
+        self.state.read.invalidate();
+        let detail = format!("{} {}", decided.status, decided.goated_uid);
+        audit(
+            &self.state,
+            req,
+            &actor,
+            "verification.decide",
+            Some(request_id.to_string()),
+            Some(detail),
+        )
+        .await?;
+        Ok(Success::new(&ClaimView::from(decided)))
+    }
+}
