@@ -83,15 +83,15 @@ fn the_home_page_is_served_with_security_and_caching_headers() {
     assert_eq!(resp.header("x-content-type-options"), Some("nosniff"));
     assert!(resp.header("referrer-policy").is_some());
 
-    let js = app.get("/app.js");
+    let js = app.get("/js/race.js");
     assert!(js.header("content-type").unwrap().contains("javascript"));
     assert!(
-        js.text().contains("/api/health"),
-        "the page fetches the health endpoint"
+        js.text().contains("/api/wager-races/current"),
+        "the home page shows the live race"
     );
     let etag = js.header("etag").unwrap().to_string();
     assert!(js.header("cache-control").unwrap().contains("max-age"));
-    let again = app.get_with("/app.js", &[("if-none-match", &etag)]);
+    let again = app.get_with("/js/race.js", &[("if-none-match", &etag)]);
     assert_eq!(again.status, 304);
     assert!(again.body.is_empty());
 }

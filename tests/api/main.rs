@@ -2,6 +2,7 @@
 //! with its own temporary database.
 
 mod accounts;
+mod browser;
 mod cli;
 mod database;
 mod errors;
@@ -12,4 +13,5 @@ mod month_boundary;
 mod read_api;
 mod secrets;
 mod sync;
+mod webdriver;
 mod websocket;

@@ -1,0 +1,130 @@
+// The race page: the live race (or a finished one with ?race=YYYYMM), updated over
+// /ws without reloading, polling with the HTTP cache when the socket is down.
+import { api, freshness, h, monthName, ordinal, playerLink, replace, showError, notice, usd, num } from "/js/common.js";
+
+const $ = (id) => document.getElementById(id);
+const wanted = new URLSearchParams(location.search).get("race");
+const finished = wanted && /^\d{6}$/.test(wanted);
+let race = null;
+let pollTimer = null;
+
+async function load() {
+  try {
+    const path = finished ? `/api/wager-races/${wanted}?limit=1000` : "/api/wager-races/current?limit=1000";
+    race = await api(path, { fresh: true });
+    render(race);
+    notice("error", null);
+  } catch (err) {
+    showError(err);
+  }
+}
+
+function render(r) {
+  document.title = `${monthName(r.id)} race — goated`;
+  $("race-title").textContent = `${monthName(r.id)} race`;
+  $("race-status").textContent = r.status;
+  $("race-pool").textContent = usd(r.prizePool);
+  $("race-count").textContent = num(r.participantCount);
+  $("race-total").textContent = usd(r.totalWagered);
+  $("countdown-label").textContent = r.status === "live" ? "Ends in" : "Ended";
+  freshness(r.metadata);
+  replace($("prizes"), r.metadata.prizeDistribution.map((share, i) => h("li", {}, `${ordinal(i + 1)} ${usd(share * r.prizePool)}`)));
+  renderPodium(r.participants.slice(0, 3));
+  renderTable(r.participants);
+  tick();
+}
+
+function renderPodium(top) {
+  const places = [0, 1, 2].map((i) => {
+    const p = top[i];
+    if (!p) return h("div", { class: `place p${i + 1}` }, h("div", { class: "rank" }, ordinal(i + 1)), h("div", { class: "muted" }, "Nobody yet"));
+    return h("div", { class: `place p${i + 1}` },
+      h("div", { class: "rank" }, ordinal(p.position)),
+      h("div", { class: "name" }, playerLink(p.uid, p.name)),
+      h("div", { class: "amount" }, usd(p.wagered)),
+      h("div", { class: "prize" }, p.prize > 0 ? usd(p.prize) : ""));
+  });
+  replace($("podium"), places);
+}
+
+function renderTable(rows) {
+  const tied = new Map();
+  for (const p of rows) tied.set(p.position, (tied.get(p.position) || 0) + 1);
+  const body = rows.map((p) =>
+    h("tr", { "data-name": p.name.toLowerCase() },
+      h("td", { class: "pos" }, String(p.position), tied.get(p.position) > 1 ? h("span", { class: "tie", title: "tied" }, "=") : null),
+      h("td", {}, playerLink(p.uid, p.name)),
+      h("td", { class: "num" }, usd(p.wagered)),
+      h("td", { class: "num prize-cell" }, p.prize > 0 ? usd(p.prize) : "")));
+  if (!rows.length) body.push(h("tr", {}, h("td", { colspan: 4, class: "muted" }, "No wagers yet this month.")));
+  replace($("standings"), body);
+  filter();
+  if (rows.length && !performance.getEntriesByName("standings-rendered").length) performance.mark("standings-rendered");
+}
+
+function filter() {
+  const q = $("search").value.trim().toLowerCase();
+  let shown = 0;
+  for (const tr of $("standings").querySelectorAll("tr[data-name]")) {
+    const hit = !q || tr.dataset.name.includes(q);
+    tr.hidden = !hit;
+    tr.classList.toggle("highlight", Boolean(q) && hit);
+    if (hit) shown += 1;
+  }
+  $("search").setAttribute("aria-description", q ? `${shown} players match` : "");
+}
+
+function tick() {
+  if (!race) return;
+  const left = new Date(race.endDate) - Date.now();
+  if (left <= 0 || race.status !== "live") {
+    $("countdown").textContent = new Date(race.endDate).toLocaleDateString();
+    return;
+  }
+  const s = Math.floor(left / 1000);
+  const d = Math.floor(s / 86400);
+  const pad = (n) => String(n).padStart(2, "0");
+  $("countdown").textContent = `${d}d ${pad(Math.floor((s % 86400) / 3600))}:${pad(Math.floor((s % 3600) / 60))}:${pad(s % 60)}`;
+}
+
+async function showPrevious() {
+  try {
+    const prev = await api("/api/wager-races/previous?limit=10");
+    if (prev.status !== "transition") return;
+    $("previous-title").textContent = `${monthName(prev.id)} winners`;
+    const winners = prev.participants.filter((p) => p.prize > 0);
+    replace($("previous-winners"), winners.map((p) => h("li", {}, h("span", {}, `${ordinal(p.position)} `, playerLink(p.uid, p.name)), h("strong", {}, usd(p.prize)))));
+    $("previous").hidden = winners.length === 0;
+  } catch {
+    // No finished race yet: nothing to show.
+  }
+}
+
+function poll(on) {
+  clearInterval(pollTimer);
+  pollTimer = on ? setInterval(load, 20000) : null;
+}
+
+function connect(delay = 1000) {
+  const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`);
+  ws.addEventListener("open", () => poll(false));
+  ws.addEventListener("message", (e) => {
+    const msg = JSON.parse(e.data);
+    if (msg.type === "leaderboard.updated" || msg.type === "race.completed") {
+      load();
+      if (msg.type === "race.completed") showPrevious();
+    }
+  });
+  ws.addEventListener("close", () => {
+    poll(true);
+    setTimeout(() => connect(Math.min(delay * 2, 60000)), delay);
+  });
+}
+
+$("search").addEventListener("input", filter);
+setInterval(tick, 1000);
+load();
+if (!finished) {
+  showPrevious();
+  connect();
+}

@@ -1,0 +1,209 @@
+//! The web site in a real (headless) Chromium against the real server and a fake
+//! upstream: what a person on a phone or a desktop would see and do.
+
+use serde_json::{Value, json};
+
+use crate::accounts::{PASSWORD, admin_session, register, token};
+use crate::fake_upstream::{FakeUpstream, player};
+use crate::helpers::{TestApp, spawn_live_app};
+use crate::webdriver::Browser;
+
+const XSS_NAME: &str = "<img src=x onerror=window.__xss=1>";
+
+fn players() -> Vec<Value> {
+    vec![
+        player("web00000000000000001", "GoldGoat", 3000.0),
+        player("web00000000000000002", "SilverFox", 2000.0),
+        player("web00000000000000003", "BronzeBull", 1000.0),
+        player("web00000000000000004", XSS_NAME, 500.0),
+        player("web00000000000000005", "Quiet", 100.0),
+    ]
+}
+
+fn site() -> (FakeUpstream, TestApp) {
+    let upstream = FakeUpstream::start(players());
+    let app = spawn_live_app(&upstream, |_| {});
+    assert!(app.sync().succeeded());
+    (upstream, app)
+}
+
+#[test]
+fn the_race_page_shows_the_standings_and_updates_without_a_reload() {
+    let (upstream, app) = site();
+    let browser = Browser::start(1280, 1000);
+    browser.goto(&app.url("/"));
+    browser.wait_for(
+        "the standings",
+        "document.querySelectorAll('#standings tr[data-name]').length === 5",
+    );
+    assert_eq!(browser.text(".podium .p1 .name"), "GoldGoat");
+    assert_eq!(browser.text(".podium .p2 .name"), "SilverFox");
+    assert_eq!(browser.text(".podium .p3 .name"), "BronzeBull");
+    assert_eq!(browser.text(".podium .p1 .prize"), "$250.00");
+    assert_eq!(browser.text(".podium .p3 .prize"), "$50.00");
+    assert_eq!(browser.text("#race-pool"), "$500.00");
+    let cells = browser.script("return [...document.querySelectorAll('#standings tr:nth-child(4) td')].map(td => td.textContent);");
+    assert_eq!(
+        cells,
+        json!(["4", XSS_NAME, "$500.00", "$25.00"]),
+        "the HTML in a name is shown as text"
+    );
+    assert_eq!(
+        browser.script(
+            "return window.__xss === undefined && !document.querySelector('#standings img');"
+        ),
+        json!(true)
+    );
+    browser.screenshot("race-desktop");
+
+    browser.script("window.__sameDocument = true;");
+    browser.wait_for(
+        "the live feed",
+        "document.querySelector('#race-status').textContent === 'live'",
+    );
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let mut changed = players();
+    changed[4]["wagered"]["this_month"] = json!(9000.0);
+    upstream.set_players(changed);
+    assert!(app.sync().succeeded());
+    browser.wait_for(
+        "the new leader",
+        "document.querySelector('.podium .p1 .name')?.textContent === 'Quiet'",
+    );
+    assert_eq!(
+        browser.script("return window.__sameDocument === true;"),
+        json!(true),
+        "no reload happened"
+    );
+
+    browser.type_into("#search", "fox");
+    browser.wait_for("the search", "[...document.querySelectorAll('#standings tr[data-name]')].filter(tr => !tr.hidden).length === 1");
+}
+
+#[test]
+fn sign_up_claim_approve_edit_bio_and_see_it_on_the_profile() {
+    let (_upstream, app) = site();
+    let admin = admin_session(&app, "site_admin");
+    let browser = Browser::start(1280, 1000);
+
+    browser.goto(&app.url("/account.html"));
+    browser.wait_for("the forms", "document.querySelector('#register-form')");
+    browser.type_into("#register-form input[name=username]", "fan_1");
+    browser.type_into("#register-form input[name=password]", PASSWORD);
+    browser.click("#register-form button[type=submit]");
+    browser.wait_for("the claim form", "document.querySelector('#claim-form')");
+    assert_eq!(browser.text("#nav-account"), "fan_1");
+    assert_eq!(
+        browser.script("return document.querySelector('#nav-admin').hidden;"),
+        json!(true)
+    );
+
+    browser.type_into("#claim-form input[name=goatedUsername]", "silverfox");
+    browser.click("#claim-form button[type=submit]");
+    browser.wait_for(
+        "the pending claim",
+        "document.querySelector('#pending-claim')",
+    );
+
+    browser.goto(&app.url("/admin.html"));
+    browser.wait_for("the refusal", "document.querySelector('#not-admin')");
+    assert_eq!(
+        browser.script("return document.querySelector('#pending-verifications') === null;"),
+        json!(true)
+    );
+
+    // The admin signs in in the same browser and approves on the admin page.
+    browser.goto(&app.url("/account.html"));
+    browser.wait_for("the account page", "document.querySelector('#logout')");
+    browser.click("#logout");
+    browser.wait_for("the sign-in form", "document.querySelector('#login-form')");
+    browser.type_into("#login-form input[name=username]", "site_admin");
+    browser.type_into("#login-form input[name=password]", PASSWORD);
+    browser.click("#login-form button[type=submit]");
+    browser.wait_for(
+        "the admin link",
+        "document.querySelector('#nav-admin').hidden === false",
+    );
+    browser.goto(&app.url("/admin.html"));
+    browser.wait_for(
+        "the pending claim",
+        "document.querySelector('#pending-verifications [data-approve]')",
+    );
+    browser.screenshot("admin-desktop");
+    browser.click("#pending-verifications [data-approve]");
+    browser.wait_for(
+        "the claim to be decided",
+        "document.querySelector('#pending-verifications [data-approve]') === null",
+    );
+    browser.resize(360, 900);
+    browser.screenshot("admin-phone");
+    browser.resize(1280, 1000);
+    let _ = admin;
+
+    browser.goto(&app.url("/account.html"));
+    browser.wait_for("the account page", "document.querySelector('#logout')");
+    browser.click("#logout");
+    browser.wait_for("the sign-in form", "document.querySelector('#login-form')");
+    browser.type_into("#login-form input[name=username]", "fan_1");
+    browser.type_into("#login-form input[name=password]", PASSWORD);
+    browser.click("#login-form button[type=submit]");
+    browser.wait_for(
+        "the profile form",
+        "document.querySelector('#profile-form')",
+    );
+    browser.type_into("#profile-form textarea[name=bio]", "I race <b>hard</b>");
+    browser.click("#profile-form button[type=submit]");
+    browser.wait_for(
+        "the save",
+        "document.querySelector('#profile-form .form-error')?.textContent === 'Saved.'",
+    );
+
+    browser.goto(&app.url("/player.html?uid=web00000000000000002"));
+    browser.wait_for(
+        "the profile",
+        "document.querySelector('#player-bio').textContent.length > 0",
+    );
+    assert_eq!(browser.text("#player-bio"), "I race <b>hard</b>");
+    assert!(browser.text("#player-name").contains("verified"));
+    assert_eq!(browser.text("#player-owner"), "Owned by fan_1");
+    browser.screenshot("profile-desktop");
+    browser.resize(360, 900);
+    browser.screenshot("profile-phone");
+}
+
+#[test]
+fn every_page_fits_a_360_pixel_phone_without_sideways_scrolling() {
+    let (_upstream, app) = site();
+    let session = register(&app, "phone_user");
+    let _ = token(&session);
+    let browser = Browser::start(360, 800);
+    for (path, ready) in [
+        (
+            "/",
+            "document.querySelectorAll('#standings tr[data-name]').length === 5",
+        ),
+        (
+            "/leaderboard.html",
+            "document.querySelectorAll('#board tr').length === 5",
+        ),
+        (
+            "/races.html",
+            "document.querySelector('#history').children.length > 0",
+        ),
+        (
+            "/player.html?uid=web00000000000000001",
+            "document.querySelectorAll('#player-stats .stat').length === 4",
+        ),
+        ("/account.html", "document.querySelector('#login-form')"),
+        ("/admin.html", "document.querySelector('#not-admin')"),
+    ] {
+        browser.goto(&app.url(path));
+        browser.wait_for(path, ready);
+        let fits =
+            browser.script("return document.documentElement.scrollWidth <= window.innerWidth;");
+        assert_eq!(fits, json!(true), "{path} scrolls sideways at 360 px");
+        if path == "/" {
+            browser.screenshot("race-phone");
+        }
+    }
+}
