@@ -81,6 +81,8 @@ struct Loop {
     next_sync: Option<DateTime<Utc>>,
     next_housekeeping: Option<DateTime<Utc>>,
     next_month_end: Option<DateTime<Utc>>,
+    backups: Option<Schedule>,
+    next_backup: Option<DateTime<Utc>>,
     race: RaceId,
 }
 
@@ -102,6 +104,8 @@ impl Loop {
             next_sync: None,
             next_housekeeping: None,
             next_month_end: None,
+            backups: (!config.backup.cron.is_empty()).then(|| schedule(&config.backup.cron)),
+            next_backup: None,
             race: calendar.race_at(now),
             syncer,
             clock,
@@ -115,6 +119,7 @@ impl Loop {
         self.next_sync = self.leaderboard.after(&now).next();
         self.next_housekeeping = self.housekeeping.after(&now).next();
         self.next_month_end = self.month_end_after(now);
+        self.next_backup = self.backups.as_ref().and_then(|s| s.after(&now).next());
     }
 
     /// Extra syncs shortly before a month ends, so its final standings are captured
@@ -201,6 +206,12 @@ impl Loop {
             self.sync(Trigger::Schedule);
             self.next_sync = self.leaderboard.after(&now).next();
         }
+        if self.next_backup.is_some_and(|t| t <= now) {
+            if let Err(err) = crate::backup::run(self.syncer.db(), self.syncer.config(), now) {
+                tracing::error!(error = %err, "scheduled backup failed");
+            }
+            self.next_backup = self.backups.as_ref().and_then(|s| s.after(&now).next());
+        }
         if self.next_housekeeping.is_some_and(|t| t <= now) {
             self.job("housekeeping", Syncer::housekeeping);
             self.next_housekeeping = self.housekeeping.after(&now).next();
@@ -209,12 +220,17 @@ impl Loop {
 
     fn until_next(&self) -> Duration {
         let now = self.clock.now();
-        [self.next_sync, self.next_housekeeping, self.next_month_end]
-            .into_iter()
-            .flatten()
-            .min()
-            .and_then(|t| (t - now).to_std().ok())
-            .unwrap_or(TICK)
+        [
+            self.next_sync,
+            self.next_housekeeping,
+            self.next_month_end,
+            self.next_backup,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .and_then(|t| (t - now).to_std().ok())
+        .unwrap_or(TICK)
     }
 
     fn sync(&mut self, trigger: Trigger) -> Option<Report> {

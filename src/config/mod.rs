@@ -32,7 +32,22 @@ pub struct Config {
     pub race: RaceConfig,
     pub auth: AuthConfig,
     pub admin: AdminConfig,
+    pub backup: BackupConfig,
+    pub metrics: MetricsConfig,
     pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct BackupConfig {
+    pub cron: String,
+    pub dir: PathBuf,
+    pub keep: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct MetricsConfig {
+    pub enabled: bool,
+    pub allowed_ips: Vec<IpNet>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

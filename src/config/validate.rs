@@ -12,6 +12,12 @@ impl Config {
         check_cron("sync.leaderboard_cron", &self.sync.leaderboard_cron)?;
         check_cron("sync.housekeeping_cron", &self.sync.housekeeping_cron)?;
         check_cron("sync.demo_cron", &self.sync.demo_cron)?;
+        if !self.backup.cron.is_empty() {
+            check_cron("backup.cron", &self.backup.cron)?;
+        }
+        if self.backup.keep == 0 {
+            return Err(ConfigError::invalid("backup.keep", "must be at least 1"));
+        }
         if self.sync.breaker_failures == 0 {
             return Err(ConfigError::invalid(
                 "sync.breaker_failures",

@@ -134,8 +134,12 @@ impl Db {
     }
 
     /// An online, consistent copy of the whole database into a new file.
+    /// Uses a connection of its own: the pool's are `query_only`, which `VACUUM INTO`
+    /// refuses, and the writer should not wait for a backup.
     pub fn backup_to(&self, target: &Path) -> DbResult<()> {
-        backup(&*self.reader()?, target)
+        let conn = Connection::open(&self.inner.path)?;
+        configure(&conn)?;
+        backup(&conn, target)
     }
 
     /// Size of the database file in bytes (pages in use × page size).

@@ -124,6 +124,8 @@ pub struct Gate {
     pub admin_ips: Vec<ipnet::IpNet>,
     pub signer: Arc<crate::auth::signing::Signer>,
     pub clock: Arc<dyn crate::clock::Clock>,
+    /// Whether requests are counted for /metrics.
+    pub metrics: bool,
 }
 
 /// The largest body a signed admin request may carry.
@@ -216,6 +218,7 @@ pub async fn around<E: Endpoint>(
     // A cheap clone (shared bytes): the path is only read for the log line.
     let uri = req.uri().clone();
     let is_docs = uri.path() == "/docs" || uri.path().starts_with("/docs/");
+    let metrics = gate.metrics;
     let result = REQUEST_ID
         .scope(id.clone(), async move {
             match gate.admit(&mut req).await {
@@ -232,6 +235,13 @@ pub async fn around<E: Endpoint>(
         resp.headers_mut().insert("x-request-id", value);
     }
     security_headers(is_docs, &mut resp);
+    if metrics {
+        super::metrics::record(
+            uri.path(),
+            resp.status().as_u16(),
+            started.elapsed().as_secs_f64(),
+        );
+    }
     log_request(&method, uri.path(), resp.status(), started, &id);
     Ok(resp)
 }

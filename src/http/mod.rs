@@ -6,6 +6,7 @@ pub mod cache;
 pub mod client;
 pub mod envelope;
 pub mod error;
+pub mod metrics;
 pub mod middleware;
 pub mod ws;
 
@@ -24,6 +25,7 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
         admin_ips: config.admin.allowed_ips.clone(),
         signer: state.auth.signer.clone(),
         clock: state.clock.clone(),
+        metrics: config.metrics.enabled && metrics::handle().is_some(),
     });
     let api = api::service(state.clone());
     let spec = api.spec_endpoint();
@@ -32,7 +34,8 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
         .nest("/api", api)
         .at("/openapi.json", spec)
         .nest("/docs", docs)
-        .at("/ws", ws::connect.data(state))
+        .at("/ws", ws::connect.data(state.clone()))
+        .at("/metrics", metrics::scrape.data(state))
         .at("/", assets::serve)
         .at("/*path", assets::serve)
         .around(move |ep, req| middleware::around(ep, req, gate.clone()))

@@ -170,6 +170,10 @@ impl Syncer {
         &self.config
     }
 
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
     /// The cron expression the leaderboard sync follows for a source.
     pub fn cron_for(config: &Config, source: Source) -> String {
         match source {
@@ -235,6 +239,7 @@ impl Syncer {
                 sync_runs::finish(tx, run_id, &finished, duration, &outcome)
             })?;
         }
+        metrics::counter!("goated_sync_runs_total", "outcome" => outcome.outcome).increment(1);
         self.after_run(run_id, &outcome, started)?;
         let finalized = self.finalize_due()?;
         Ok(Report {

@@ -174,7 +174,15 @@ impl LeaderboardSource for LiveClient {
                 });
             }
             attempts += 1;
-            let failure = match self.attempt(token.expose()) {
+            let timer = std::time::Instant::now();
+            let result = self.attempt(token.expose());
+            metrics::histogram!("goated_upstream_request_duration_seconds")
+                .record(timer.elapsed().as_secs_f64());
+            if let Err(f) = &result {
+                metrics::counter!("goated_upstream_errors_total", "class" => f.class.as_str())
+                    .increment(1);
+            }
+            let failure = match result {
                 Ok((body, status)) => {
                     return Ok(Fetched {
                         body,

@@ -53,6 +53,7 @@ pub fn test_config(dir: &tempfile::TempDir) -> Config {
     let mut config = Config::defaults();
     config.server.bind = "127.0.0.1:0".parse().unwrap();
     config.database.path = dir.path().join("goated.db");
+    config.backup.cron = String::new();
     config
 }
 

@@ -10,6 +10,7 @@ mod fake_upstream;
 mod health;
 mod helpers;
 mod month_boundary;
+mod operations;
 mod read_api;
 mod secrets;
 mod sync;

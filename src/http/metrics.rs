@@ -1,0 +1,208 @@
+//! `GET /metrics`: Prometheus text. Request counters and latency histograms are recorded
+//! by the middleware under route templates (never raw paths, so label values stay
+//! bounded); the rest is read from the running state at scrape time.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, OnceLock};
+
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use poem::http::StatusCode;
+use poem::web::Data;
+use poem::{IntoResponse, Request, Response, handler};
+
+use super::client::client_ip;
+use super::error::{ApiError, ErrorCode};
+use crate::app::AppState;
+
+const BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+/// The process's recorder, installed once (the `metrics` facade is process-global).
+pub fn handle() -> Option<&'static PrometheusHandle> {
+    static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let builder = PrometheusBuilder::new().set_buckets(BUCKETS).ok()?;
+            builder
+                .install_recorder()
+                .map_err(|e| tracing::warn!(error = %e, "metrics are off"))
+                .ok()
+        })
+        .as_ref()
+}
+
+/// Every route the site has, as its template; anything else is `static` or `unmatched`.
+const ROUTES: &[&str] = &[
+    "/api/health",
+    "/api/wager-races/current",
+    "/api/wager-races/previous",
+    "/api/wager-races/schedule",
+    "/api/wager-races/history",
+    "/api/affiliate/stats",
+    "/api/affiliate/leaderboard",
+    "/api/users/search",
+    "/api/users/batch",
+    "/api/auth/register",
+    "/api/auth/login",
+    "/api/auth/refresh",
+    "/api/auth/logout",
+    "/api/auth/me",
+    "/api/verification/request",
+    "/api/verification/status",
+    "/api/verification/confirm",
+    "/api/admin/verifications",
+    "/api/admin/sync",
+    "/api/admin/sync-runs",
+    "/api/admin/cache/flush",
+    "/api/admin/upstream/token",
+    "/openapi.json",
+    "/ws",
+    "/metrics",
+];
+
+pub fn route_template(path: &str) -> &'static str {
+    if let Some(known) = ROUTES.iter().find(|r| **r == path) {
+        return known;
+    }
+    if let Some(rest) = path.strip_prefix("/api/wager-races/")
+        && !rest.is_empty()
+        && !rest.contains('/')
+    {
+        return "/api/wager-races/{raceId}";
+    }
+    if let Some(rest) = path.strip_prefix("/api/users/") {
+        return match rest.split_once('/') {
+            None if !rest.is_empty() => "/api/users/{id}",
+            Some((id, "stats")) if !id.is_empty() => "/api/users/{id}/stats",
+            _ => "unmatched",
+        };
+    }
+    if let Some(rest) = path.strip_prefix("/api/admin/races/")
+        && rest
+            .strip_suffix("/prizes")
+            .is_some_and(|id| !id.is_empty() && !id.contains('/'))
+    {
+        return "/api/admin/races/{raceId}/prizes";
+    }
+    if path.starts_with("/api/") || path == "/api" {
+        "unmatched"
+    } else if path == "/docs" || path.starts_with("/docs/") {
+        "/docs"
+    } else {
+        "static"
+    }
+}
+
+/// Status codes as static label values, made once.
+pub fn status_label(code: u16) -> &'static str {
+    static TABLE: OnceLock<Vec<&'static str>> = OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        (0..600u16)
+            .map(|c| &*Box::leak(c.to_string().into_boxed_str()))
+            .collect()
+    });
+    table.get(usize::from(code)).copied().unwrap_or("other")
+}
+
+/// Records one request; called by the middleware.
+pub fn record(path: &str, status: u16, seconds: f64) {
+    let route = route_template(path);
+    metrics::counter!("goated_http_requests_total", "route" => route, "status" => status_label(status)).increment(1);
+    metrics::histogram!("goated_http_request_duration_seconds", "route" => route).record(seconds);
+}
+
+#[handler]
+pub async fn scrape(req: &Request, state: Data<&Arc<AppState>>) -> Response {
+    let ip = client_ip(req, &state.config.server.trusted_proxies);
+    if !state
+        .config
+        .metrics
+        .allowed_ips
+        .iter()
+        .any(|net| net.contains(&ip))
+    {
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::Forbidden,
+            "Metrics cannot be read from this address.",
+        )
+        .into_response();
+    }
+    let Some(handle) = handle() else {
+        return ApiError::unavailable("Metrics are not recorded in this process.").into_response();
+    };
+    let db = state.db.clone();
+    let size = tokio::task::spawn_blocking(move || db.size_bytes())
+        .await
+        .ok()
+        .and_then(Result::ok);
+    gauges(&state, size);
+    handle.run_upkeep();
+    Response::builder()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(handle.render())
+}
+
+/// What is read from the running state rather than counted as it happens.
+fn gauges(state: &AppState, db_size: Option<i64>) {
+    let stats = &state.responses.stats;
+    let cache = state.responses.name();
+    metrics::counter!("goated_cache_hits_total", "cache" => cache)
+        .absolute(stats.hits.load(Ordering::Relaxed));
+    metrics::counter!("goated_cache_misses_total", "cache" => cache)
+        .absolute(stats.misses.load(Ordering::Relaxed));
+    metrics::counter!("goated_cache_stale_hits_total", "cache" => cache)
+        .absolute(stats.stale_hits.load(Ordering::Relaxed));
+    let sync = state.sync.read().clone();
+    let now = state.clock.now();
+    if let Some(at) = sync.last_synced_at() {
+        metrics::gauge!("goated_last_successful_sync_timestamp_seconds").set(at.timestamp() as f64);
+    }
+    if let Some(exp) = sync.token_expires_at {
+        metrics::gauge!("goated_upstream_token_expiry_timestamp_seconds")
+            .set(exp.timestamp() as f64);
+    }
+    metrics::gauge!("goated_data_stale").set(if sync.is_stale(now) { 1.0 } else { 0.0 });
+    metrics::gauge!("goated_upstream_auth_failed").set(if sync.auth_failure.is_some() {
+        1.0
+    } else {
+        0.0
+    });
+    metrics::gauge!("goated_websocket_clients").set(state.feed.clients() as f64);
+    if let Some(size) = db_size {
+        metrics::gauge!("goated_database_size_bytes").set(size as f64);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_paths_become_bounded_route_templates() {
+        assert_eq!(
+            route_template("/api/wager-races/current"),
+            "/api/wager-races/current"
+        );
+        assert_eq!(
+            route_template("/api/wager-races/202611"),
+            "/api/wager-races/{raceId}"
+        );
+        assert_eq!(route_template("/api/users/abc123"), "/api/users/{id}");
+        assert_eq!(
+            route_template("/api/users/abc123/stats"),
+            "/api/users/{id}/stats"
+        );
+        assert_eq!(route_template("/api/users/abc/other"), "unmatched");
+        assert_eq!(
+            route_template("/api/admin/races/202611/prizes"),
+            "/api/admin/races/{raceId}/prizes"
+        );
+        assert_eq!(route_template("/api/no/such/thing"), "unmatched");
+        assert_eq!(route_template("/js/race.js"), "static");
+        assert_eq!(route_template("/docs/swagger.css"), "/docs");
+        assert_eq!(status_label(404), "404");
+        assert_eq!(status_label(700), "other");
+    }
+}

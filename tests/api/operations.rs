@@ -1,0 +1,149 @@
+//! What an operator relies on: metrics, scheduled backups and restoring one.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use goated::clock::ManualClock;
+
+use crate::fake_upstream::{FakeUpstream, player};
+use crate::helpers::{assert_error, spawn_app_at, spawn_live_app, start_again};
+
+fn players() -> Vec<serde_json::Value> {
+    vec![
+        player("ops00000000000000001", "Ops", 10.0),
+        player("ops00000000000000002", "Two", 20.0),
+    ]
+}
+
+#[test]
+fn metrics_count_requests_by_route_template_and_report_state() {
+    let upstream = FakeUpstream::start(players());
+    let app = spawn_live_app(&upstream, |_| {});
+    assert!(app.sync().succeeded());
+    app.get("/api/wager-races/current");
+    app.get("/api/wager-races/current");
+    app.get("/api/users/ops00000000000000001");
+    app.get("/api/users/does-not-exist-123");
+    let resp = app.get("/metrics");
+    assert_eq!(resp.status, 200);
+    assert!(
+        resp.header("content-type")
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = resp.text();
+    for needle in [
+        r#"goated_http_requests_total{route="/api/wager-races/current",status="200"}"#,
+        r#"goated_http_requests_total{route="/api/users/{id}",status="404"}"#,
+        r#"goated_http_request_duration_seconds_bucket{route="/api/wager-races/current",le="0.005"}"#,
+        r#"goated_sync_runs_total{outcome="success"}"#,
+        r#"goated_cache_hits_total{cache="responses"}"#,
+        "goated_last_successful_sync_timestamp_seconds",
+        "goated_database_size_bytes",
+        "goated_websocket_clients",
+        "goated_upstream_request_duration_seconds_bucket",
+    ] {
+        assert!(text.contains(needle), "missing {needle}");
+    }
+    assert!(
+        !text.contains("does-not-exist-123") && !text.contains("ops00000000000000001"),
+        "raw paths never become labels"
+    );
+}
+
+#[test]
+fn metrics_are_refused_from_other_addresses() {
+    let upstream = FakeUpstream::start(players());
+    let app = spawn_live_app(&upstream, |c| {
+        c.metrics.allowed_ips = vec!["10.0.0.0/8".parse().unwrap()]
+    });
+    assert_error(&app.get("/metrics"), 403, "FORBIDDEN");
+}
+
+fn at(text: &str) -> DateTime<Utc> {
+    text.parse().unwrap()
+}
+
+fn backups(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !check() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn scheduled_backups_keep_the_newest_copies_and_one_restores() {
+    let clock = ManualClock::new(at("2026-11-23T03:29:00Z"));
+    let upstream = FakeUpstream::start(players());
+    let app = spawn_app_at(&clock, &upstream, |c| {
+        c.backup.cron = "0 30 3 * * *".into();
+        c.backup.keep = 2;
+    });
+    assert!(app.sync().succeeded());
+    let folder = app.dir.path().join("backups");
+    for day in ["2026-11-23", "2026-11-24", "2026-11-25"] {
+        clock.set(at(&format!("{day}T03:30:01Z")));
+        let prefix = format!("goated-{}", day.replace('-', ""));
+        wait_until(&format!("the backup of {day}"), || {
+            backups(&folder).iter().any(|n| n.starts_with(&prefix))
+        });
+    }
+    let expected = vec![
+        "goated-20261124T033001Z.db".to_string(),
+        "goated-20261125T033001Z.db".to_string(),
+    ];
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while backups(&folder) != expected {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "backups: {:?}",
+            backups(&folder)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let names = backups(&folder);
+    assert_eq!(
+        names,
+        vec!["goated-20261124T033001Z.db", "goated-20261125T033001Z.db"],
+        "only the newest two are kept"
+    );
+
+    // Something happens after the last backup; then the operator restores it.
+    assert!(upstream.request_count() > 0);
+    let (config, dir, options) = app.stop();
+    let db = config.database.path.clone();
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute("DELETE FROM players", [])
+        .unwrap();
+    std::fs::copy(folder.join(&names[1]), &db).unwrap();
+    for extra in ["goated.db-wal", "goated.db-shm"] {
+        let _ = std::fs::remove_file(dir.path().join(extra));
+    }
+    let app = start_again(config, dir, options);
+    assert_eq!(
+        app.count("SELECT count(*) FROM players"),
+        2,
+        "the restored copy has the players"
+    );
+    assert_eq!(
+        app.get("/api/affiliate/leaderboard").json()["data"]["pagination"]["total"],
+        2
+    );
+}
