@@ -198,3 +198,55 @@ fn sync_runs_once_prints_a_summary_and_fails_loudly() {
         "the token never reaches the output"
     );
 }
+
+#[test]
+fn admin_create_makes_an_admin_from_stdin_or_the_environment_and_refuses_weak_passwords() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_goated"))
+        .args(["admin", "create", "boss", "--db", "g.db"])
+        .current_dir(dir.path())
+        .env_clear()
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a-long-admin-password\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("created admin boss"));
+
+    let weak = goated(
+        &["admin", "create", "boss", "--db", "g.db"],
+        &[("GOATED_ADMIN_PASSWORD", "password123")],
+        dir.path(),
+    );
+    assert!(!weak.status.success(), "a common password is refused");
+    let promoted = goated(
+        &["admin", "create", "BOSS", "--db", "g.db"],
+        &[("GOATED_ADMIN_PASSWORD", "another-long-password")],
+        dir.path(),
+    );
+    assert!(String::from_utf8_lossy(&promoted.stdout).contains("promoted admin BOSS"));
+
+    let conn = Connection::open(dir.path().join("g.db")).unwrap();
+    let (role, hash): (String, String) = conn
+        .query_row("SELECT role, password_hash FROM accounts", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(role, "admin");
+    assert!(hash.starts_with("$argon2id$"));
+    let count: i64 = conn
+        .query_row("SELECT count(*) FROM accounts", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        count, 1,
+        "the existing account was promoted, not duplicated"
+    );
+}
