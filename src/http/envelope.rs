@@ -20,6 +20,7 @@ const JSON: &str = "application/json; charset=utf-8";
 #[oai(rename_all = "camelCase")]
 pub struct SyncMetadata {
     /// When the last successful sync started (RFC 3339), null before the first.
+    #[oai(skip_serializing_if_is_none)]
     pub last_synced_at: Option<String>,
     /// True when the last sync failed or the last success is older than twice the
     /// sync interval.

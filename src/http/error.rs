@@ -229,6 +229,8 @@ const DOCUMENTED: &[(u16, &str)] = &[
     (403, "FORBIDDEN"),
     (404, "NOT_FOUND"),
     (409, "CONFLICT"),
+    (413, "PAYLOAD_TOO_LARGE"),
+    (415, "UNSUPPORTED_MEDIA_TYPE: the body must be JSON"),
     (429, "RATE_LIMITED: see Retry-After"),
     (500, "INTERNAL_ERROR"),
     (503, "SERVICE_UNAVAILABLE"),

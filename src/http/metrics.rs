@@ -95,6 +95,24 @@ pub fn route_template(path: &str) -> &'static str {
     }
 }
 
+/// The methods a route template answers, for the `Allow` header of a 405.
+pub fn allowed_methods(template: &str) -> &'static str {
+    match template {
+        "/api/auth/register"
+        | "/api/auth/login"
+        | "/api/auth/refresh"
+        | "/api/auth/logout"
+        | "/api/verification/request"
+        | "/api/verification/confirm"
+        | "/api/admin/sync"
+        | "/api/admin/cache/flush" => "POST",
+        "/api/admin/upstream/token" | "/api/admin/races/{raceId}/prizes" => "GET, PUT",
+        "/api/users/{id}" => "GET, PATCH",
+        "static" | "/docs" | "/openapi.json" => "GET, HEAD",
+        _ => "GET",
+    }
+}
+
 /// Status codes as static label values, made once.
 pub fn status_label(code: u16) -> &'static str {
     static TABLE: OnceLock<Vec<&'static str>> = OnceLock::new();

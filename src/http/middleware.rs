@@ -231,6 +231,11 @@ pub async fn around<E: Endpoint>(
         Ok(resp) => resp,
         Err(err) => REQUEST_ID.sync_scope(id.clone(), || error_response(err)),
     };
+    if resp.status() == StatusCode::METHOD_NOT_ALLOWED && !resp.headers().contains_key("allow") {
+        let allowed = super::metrics::allowed_methods(super::metrics::route_template(uri.path()));
+        resp.headers_mut()
+            .insert("allow", HeaderValue::from_static(allowed));
+    }
     if let Ok(value) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert("x-request-id", value);
     }

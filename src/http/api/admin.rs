@@ -36,16 +36,25 @@ pub struct SyncRunView {
     pub trigger: String,
     pub source: String,
     pub started_at: String,
+    #[oai(skip_serializing_if_is_none)]
     pub finished_at: Option<String>,
     pub outcome: String,
+    #[oai(skip_serializing_if_is_none)]
     pub error_class: Option<String>,
     pub attempts: i64,
+    #[oai(skip_serializing_if_is_none)]
     pub http_status: Option<i64>,
+    #[oai(skip_serializing_if_is_none)]
     pub received: Option<i64>,
+    #[oai(skip_serializing_if_is_none)]
     pub accepted: Option<i64>,
+    #[oai(skip_serializing_if_is_none)]
     pub rejected: Option<i64>,
+    #[oai(skip_serializing_if_is_none)]
     pub duration_ms: Option<i64>,
+    #[oai(skip_serializing_if_is_none)]
     pub race_id: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
     pub error: Option<String>,
 }
 
@@ -76,7 +85,7 @@ paginated!(SyncRunsPage, SyncRunView);
 #[derive(Debug, Object)]
 pub struct FlushRequest {
     /// Only answers whose cache key starts with this (e.g. `race:`); all when omitted.
-    #[oai(validator(max_length = 64))]
+    #[oai(skip_serializing_if_is_none, validator(max_length = 64))]
     pub prefix: Option<String>,
 }
 
@@ -97,11 +106,15 @@ pub struct TokenReplacement {
 pub struct TokenStatus {
     pub configured: bool,
     /// A short one-way fingerprint, to tell tokens apart.
+    #[oai(skip_serializing_if_is_none)]
     pub fingerprint: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
     pub expires_at: Option<String>,
     pub expires_soon: bool,
     pub auth_failed: bool,
+    #[oai(skip_serializing_if_is_none)]
     pub last_auth_failure_at: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
     pub last_auth_failure: Option<String>,
     /// `live` or `demo`.
     pub source: String,
@@ -299,7 +312,7 @@ impl AdminApi {
         &self,
         req: &Request,
         auth: BearerAuth,
-        #[oai(validator(pattern = "^[0-9]{6}$"))] race_id: Path<String>,
+        #[oai(validator(pattern = "^[2-9][0-9]{3}(0[1-9]|1[0-2])$"))] race_id: Path<String>,
     ) -> ApiResult<Success<RacePrizes>> {
         let actor = admin(&self.state, &auth).await?;
         let race = parse_race(&race_id.0)?;
@@ -321,7 +334,7 @@ impl AdminApi {
         &self,
         req: &Request,
         auth: BearerAuth,
-        #[oai(validator(pattern = "^[0-9]{6}$"))] race_id: Path<String>,
+        #[oai(validator(pattern = "^[2-9][0-9]{3}(0[1-9]|1[0-2])$"))] race_id: Path<String>,
         body: Json<PrizeOverride>,
     ) -> ApiResult<Success<RacePrizes>> {
         let actor = admin(&self.state, &auth).await?;

@@ -48,6 +48,7 @@ pub struct PeriodStats {
     pub active_players: u64,
     pub total_wagered: f64,
     /// Null when nobody wagered in the period.
+    #[oai(skip_serializing_if_is_none)]
     pub top_player: Option<LeaderboardEntry>,
 }
 
@@ -63,10 +64,13 @@ pub struct StatsByPeriod {
 #[oai(rename_all = "camelCase")]
 pub struct LastSyncOutcome {
     /// When the last sync (of any outcome) started; null before the first.
+    #[oai(skip_serializing_if_is_none)]
     pub started_at: Option<String>,
     /// `success`, `failed`, `suspect`, `skipped` or `interrupted`.
+    #[oai(skip_serializing_if_is_none)]
     pub outcome: Option<String>,
     /// When the last successful sync started.
+    #[oai(skip_serializing_if_is_none)]
     pub last_success_at: Option<String>,
 }
 

@@ -38,8 +38,12 @@ pub struct RegisterRequest {
     /// 8–256 characters, not a common password.
     #[oai(validator(min_length = 8, max_length = 256))]
     pub password: String,
-    #[oai(validator(min_length = 3, max_length = 254))]
+    #[oai(
+        skip_serializing_if_is_none,
+        validator(min_length = 3, max_length = 254)
+    )]
     pub email: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
     pub refresh_in: Option<RefreshIn>,
 }
 
@@ -51,6 +55,7 @@ pub struct LoginRequest {
     pub username: String,
     #[oai(validator(min_length = 1, max_length = 256))]
     pub password: String,
+    #[oai(skip_serializing_if_is_none)]
     pub refresh_in: Option<RefreshIn>,
 }
 
@@ -58,7 +63,7 @@ pub struct LoginRequest {
 #[oai(rename_all = "camelCase")]
 pub struct RefreshRequest {
     /// Omit to use the refresh cookie.
-    #[oai(validator(max_length = 128))]
+    #[oai(skip_serializing_if_is_none, validator(max_length = 128))]
     pub refresh_token: Option<String>,
 }
 
@@ -68,13 +73,16 @@ pub struct RefreshRequest {
 pub struct AccountView {
     pub id: i64,
     pub username: String,
+    #[oai(skip_serializing_if_is_none)]
     pub email: Option<String>,
     /// `user` or `admin`.
     pub role: String,
     pub verified: bool,
     /// The Goated player this account is verified as.
+    #[oai(skip_serializing_if_is_none)]
     pub goated_uid: Option<String>,
     pub bio: String,
+    #[oai(skip_serializing_if_is_none)]
     pub profile_color: Option<String>,
     pub created_at: String,
 }
@@ -100,6 +108,7 @@ impl From<&Account> for AccountView {
 pub struct SessionView {
     pub access_token: String,
     /// Null when the refresh token was set as a cookie.
+    #[oai(skip_serializing_if_is_none)]
     pub refresh_token: Option<String>,
     /// Seconds the access token is valid.
     pub expires_in: u32,

@@ -20,8 +20,10 @@ pub struct Health {
     /// `live` or `demo` (simulated data).
     pub source: String,
     /// The last sync run, whatever its outcome; null before the first.
+    #[oai(skip_serializing_if_is_none)]
     pub last_sync: Option<LastSync>,
     /// When the last successful sync started; null before the first.
+    #[oai(skip_serializing_if_is_none)]
     pub last_synced_at: Option<String>,
     /// True when the data served is older than it should be (see SPEC: twice the sync
     /// interval) or the last sync failed.
@@ -37,10 +39,14 @@ pub struct LastSync {
     /// `success`, `failed`, `suspect`, `skipped` or `interrupted`.
     pub outcome: String,
     pub started_at: String,
+    #[oai(skip_serializing_if_is_none)]
     pub finished_at: Option<String>,
     /// `temporary`, `authentication`, `rate_limit`, `permanent`, `payload` or `circuit_open`.
+    #[oai(skip_serializing_if_is_none)]
     pub error_class: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
     pub accepted: Option<i64>,
+    #[oai(skip_serializing_if_is_none)]
     pub rejected: Option<i64>,
 }
 
@@ -50,6 +56,7 @@ pub struct UpstreamHealth {
     /// True when the upstream refused the current token: syncing waits for a new one.
     pub auth_failed: bool,
     /// The `exp` of the upstream token, when it has one (live mode).
+    #[oai(skip_serializing_if_is_none)]
     pub token_expires_at: Option<String>,
     /// True from three days before the token expires.
     pub token_expires_soon: bool,

@@ -62,6 +62,7 @@ pub struct RaceMetadata {
     /// Shares of the prize pool by place.
     pub prize_distribution: Vec<f64>,
     /// When the sync whose data this is started; null before the first.
+    #[oai(skip_serializing_if_is_none)]
     pub last_synced_at: Option<String>,
     pub stale: bool,
     /// `live`, or `demo` for simulated data.
@@ -304,7 +305,7 @@ impl RacesApi {
         &self,
         req: &Request,
         /// `YYYYMM`.
-        #[oai(validator(pattern = "^[0-9]{6}$"))]
+        #[oai(validator(pattern = "^[2-9][0-9]{3}(0[1-9]|1[0-2])$"))]
         race_id: Path<String>,
         /// How many participants to list (1–1000).
         #[oai(

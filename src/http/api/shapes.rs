@@ -21,9 +21,13 @@ pub struct PeriodAmounts {
 /// Positions per period; null where the player has no wager in that period.
 #[derive(Debug, Clone, Object)]
 pub struct PeriodRanks {
+    #[oai(skip_serializing_if_is_none)]
     pub today: Option<u32>,
+    #[oai(skip_serializing_if_is_none)]
     pub this_week: Option<u32>,
+    #[oai(skip_serializing_if_is_none)]
     pub this_month: Option<u32>,
+    #[oai(skip_serializing_if_is_none)]
     pub all_time: Option<u32>,
 }
 

@@ -51,6 +51,7 @@ pub struct Profile {
     /// True when a site account has proven it owns this player.
     pub verified: bool,
     /// The verified owner's public fields; null when unverified.
+    #[oai(skip_serializing_if_is_none)]
     pub account: Option<PublicAccount>,
 }
 
@@ -60,6 +61,7 @@ pub struct Profile {
 pub struct PublicAccount {
     pub username: String,
     pub bio: String,
+    #[oai(skip_serializing_if_is_none)]
     pub profile_color: Option<String>,
 }
 
@@ -67,10 +69,10 @@ pub struct PublicAccount {
 #[oai(rename_all = "camelCase")]
 pub struct ProfileUpdate {
     /// Up to 500 characters.
-    #[oai(validator(max_length = 500))]
+    #[oai(skip_serializing_if_is_none, validator(max_length = 500))]
     pub bio: Option<String>,
     /// `#RRGGBB`.
-    #[oai(validator(pattern = "^#[0-9A-Fa-f]{6}$"))]
+    #[oai(skip_serializing_if_is_none, validator(pattern = "^#[0-9A-Fa-f]{6}$"))]
     pub profile_color: Option<String>,
 }
 
@@ -245,7 +247,11 @@ impl UsersApi {
     async fn batch(
         &self,
         /// Comma-separated Goated uids, 1 to 100 of them.
-        #[oai(validator(min_length = 1, max_length = 6600))]
+        #[oai(validator(
+            min_length = 1,
+            max_length = 6600,
+            pattern = "^[A-Za-z0-9_.:-]{1,64}(,[A-Za-z0-9_.:-]{1,64}){0,99}$"
+        ))]
         ids: Query<String>,
     ) -> ApiResult<Success<BatchProfiles>> {
         let wanted = parse_ids(&ids.0)?;

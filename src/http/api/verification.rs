@@ -19,9 +19,15 @@ use crate::http::error::{ApiError, ApiResult, ErrorCode};
 #[oai(rename_all = "camelCase")]
 pub struct ClaimRequest {
     /// The player's name on Goated (case-insensitive); or give `uid`.
-    #[oai(validator(min_length = 1, max_length = 128))]
+    #[oai(
+        skip_serializing_if_is_none,
+        validator(min_length = 1, max_length = 128)
+    )]
     pub goated_username: Option<String>,
-    #[oai(validator(pattern = "^[A-Za-z0-9_.:-]{1,64}$"))]
+    #[oai(
+        skip_serializing_if_is_none,
+        validator(pattern = "^[A-Za-z0-9_.:-]{1,64}$")
+    )]
     pub uid: Option<String>,
 }
 
@@ -30,7 +36,7 @@ pub struct ClaimRequest {
 pub struct ConfirmRequest {
     pub request_id: i64,
     pub approve: bool,
-    #[oai(validator(max_length = 500))]
+    #[oai(skip_serializing_if_is_none, validator(max_length = 500))]
     pub note: Option<String>,
 }
 
@@ -45,7 +51,9 @@ pub struct ClaimView {
     /// `pending`, `approved` or `rejected`.
     pub status: String,
     pub created_at: String,
+    #[oai(skip_serializing_if_is_none)]
     pub decided_at: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
     pub note: Option<String>,
 }
 
@@ -68,7 +76,9 @@ impl From<Claim> for ClaimView {
 #[oai(rename_all = "camelCase")]
 pub struct VerificationStatus {
     pub verified: bool,
+    #[oai(skip_serializing_if_is_none)]
     pub goated_uid: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
     pub pending: Option<ClaimView>,
     /// Every claim of this account, newest first.
     pub requests: Vec<ClaimView>,
