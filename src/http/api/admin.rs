@@ -97,7 +97,7 @@ pub struct Flushed {
 #[derive(Debug, Object)]
 pub struct TokenReplacement {
     /// The new Goated session token. Stored, never shown again.
-    #[oai(validator(min_length = 10, max_length = 4096))]
+    #[oai(validator(min_length = 10, max_length = 4096, pattern = "^[^\\s]+$"))]
     pub token: String,
 }
 
