@@ -65,18 +65,7 @@ pub fn get(conn: &Connection, uid: &str) -> DbResult<Option<Player>> {
         .query_row(
             "SELECT uid, name, today, this_week, this_month, all_time FROM players WHERE uid = ?1",
             [uid],
-            |r| {
-                Ok(Player {
-                    uid: r.get(0)?,
-                    name: r.get(1)?,
-                    wagered: Buckets {
-                        today: r.get(2)?,
-                        this_week: r.get(3)?,
-                        this_month: r.get(4)?,
-                        all_time: r.get(5)?,
-                    },
-                })
-            },
+            read_player,
         )
         .optional()?)
 }
@@ -109,18 +98,7 @@ pub fn search(
     )?;
     let rows = stmt.query_map(
         params![contains, query, prefix, limit, offset as i64],
-        |r| {
-            Ok(Player {
-                uid: r.get(0)?,
-                name: r.get(1)?,
-                wagered: Buckets {
-                    today: r.get(2)?,
-                    this_week: r.get(3)?,
-                    this_month: r.get(4)?,
-                    all_time: r.get(5)?,
-                },
-            })
-        },
+        read_player,
     )?;
     Ok((total as u64, rows.collect::<Result<_, _>>()?))
 }
@@ -156,4 +134,18 @@ pub fn by_name(conn: &Connection, name: &str) -> DbResult<Vec<(String, String)>>
         .prepare_cached("SELECT uid, name FROM players WHERE name = ?1 COLLATE NOCASE LIMIT 5")?;
     let rows = stmt.query_map([name], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// `uid, name, today, this_week, this_month, all_time`.
+fn read_player(r: &rusqlite::Row<'_>) -> rusqlite::Result<Player> {
+    Ok(Player {
+        uid: r.get(0)?,
+        name: r.get(1)?,
+        wagered: Buckets {
+            today: r.get(2)?,
+            this_week: r.get(3)?,
+            this_month: r.get(4)?,
+            all_time: r.get(5)?,
+        },
+    })
 }

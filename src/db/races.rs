@@ -236,15 +236,7 @@ pub fn final_results(conn: &Connection, race_id: &str, limit: u32) -> DbResult<V
         "SELECT uid, name, position, wagered_cents, prize_cents FROM race_results
          WHERE race_id = ?1 ORDER BY seq LIMIT ?2",
     )?;
-    let rows = stmt.query_map(params![race_id, limit], |r| {
-        Ok(Standing {
-            uid: r.get(0)?,
-            name: r.get(1)?,
-            position: r.get(2)?,
-            wagered: Cents(r.get(3)?),
-            prize: Cents(r.get(4)?),
-        })
-    })?;
+    let rows = stmt.query_map(params![race_id, limit], |r| read_standing(r, 0))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
@@ -261,15 +253,7 @@ pub fn podium(conn: &Connection, race_id: &str) -> DbResult<Vec<Standing>> {
         "SELECT uid, name, position, wagered_cents, prize_cents FROM race_results
          WHERE race_id = ?1 AND position <= 3 ORDER BY seq",
     )?;
-    let rows = stmt.query_map([race_id], |r| {
-        Ok(Standing {
-            uid: r.get(0)?,
-            name: r.get(1)?,
-            position: r.get(2)?,
-            wagered: Cents(r.get(3)?),
-            prize: Cents(r.get(4)?),
-        })
-    })?;
+    let rows = stmt.query_map([race_id], |r| read_standing(r, 0))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
@@ -279,17 +263,17 @@ pub fn player_results(conn: &Connection, uid: &str) -> DbResult<Vec<(String, Sta
         "SELECT race_id, uid, name, position, wagered_cents, prize_cents FROM race_results
          WHERE uid = ?1 ORDER BY race_id DESC",
     )?;
-    let rows = stmt.query_map([uid], |r| {
-        Ok((
-            r.get(0)?,
-            Standing {
-                uid: r.get(1)?,
-                name: r.get(2)?,
-                position: r.get(3)?,
-                wagered: Cents(r.get(4)?),
-                prize: Cents(r.get(5)?),
-            },
-        ))
-    })?;
+    let rows = stmt.query_map([uid], |r| Ok((r.get(0)?, read_standing(r, 1)?)))?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// `uid, name, position, wagered_cents, prize_cents` from column `at` on.
+fn read_standing(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Standing> {
+    Ok(Standing {
+        uid: r.get(at)?,
+        name: r.get(at + 1)?,
+        position: r.get(at + 2)?,
+        wagered: Cents(r.get(at + 3)?),
+        prize: Cents(r.get(at + 4)?),
+    })
 }

@@ -80,6 +80,17 @@ fn the_race_page_shows_the_standings_and_updates_without_a_reload() {
     browser.wait_for("the search", "[...document.querySelectorAll('#standings tr[data-name]')].filter(tr => !tr.hidden).length === 1");
 }
 
+/// Signs out on the account page and signs in as `username`, as a person would.
+fn switch_account(browser: &Browser, app: &TestApp, username: &str) {
+    browser.goto(&app.url("/account.html"));
+    browser.wait_for("the account page", "document.querySelector('#logout')");
+    browser.click("#logout");
+    browser.wait_for("the sign-in form", "document.querySelector('#login-form')");
+    browser.type_into("#login-form input[name=username]", username);
+    browser.type_into("#login-form input[name=password]", PASSWORD);
+    browser.click("#login-form button[type=submit]");
+}
+
 #[test]
 fn sign_up_claim_approve_edit_bio_and_see_it_on_the_profile() {
     let (_upstream, app) = site();
@@ -113,13 +124,7 @@ fn sign_up_claim_approve_edit_bio_and_see_it_on_the_profile() {
     );
 
     // The admin signs in in the same browser and approves on the admin page.
-    browser.goto(&app.url("/account.html"));
-    browser.wait_for("the account page", "document.querySelector('#logout')");
-    browser.click("#logout");
-    browser.wait_for("the sign-in form", "document.querySelector('#login-form')");
-    browser.type_into("#login-form input[name=username]", "site_admin");
-    browser.type_into("#login-form input[name=password]", PASSWORD);
-    browser.click("#login-form button[type=submit]");
+    switch_account(&browser, &app, "site_admin");
     browser.wait_for(
         "the admin link",
         "document.querySelector('#nav-admin').hidden === false",
@@ -140,13 +145,7 @@ fn sign_up_claim_approve_edit_bio_and_see_it_on_the_profile() {
     browser.resize(1280, 1000);
     let _ = admin;
 
-    browser.goto(&app.url("/account.html"));
-    browser.wait_for("the account page", "document.querySelector('#logout')");
-    browser.click("#logout");
-    browser.wait_for("the sign-in form", "document.querySelector('#login-form')");
-    browser.type_into("#login-form input[name=username]", "fan_1");
-    browser.type_into("#login-form input[name=password]", PASSWORD);
-    browser.click("#login-form button[type=submit]");
+    switch_account(&browser, &app, "fan_1");
     browser.wait_for(
         "the profile form",
         "document.querySelector('#profile-form')",

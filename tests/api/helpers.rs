@@ -339,3 +339,15 @@ pub fn assert_error(resp: &TestResponse, status: u16, code: &str) -> Value {
     );
     body["error"].clone()
 }
+
+/// Polls `check` until it holds; panics naming `what` after 10 s.
+pub fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !check() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}

@@ -1,14 +1,12 @@
 //! The month boundary, crossed with a clock the test moves: the race is finalized from
 //! the last good data before the boundary, exactly once, whatever happens around it.
 
-use std::time::Duration;
-
 use chrono::{DateTime, Utc};
 use goated::clock::ManualClock;
 use serde_json::Value;
 
 use crate::fake_upstream::{FakeUpstream, Fault, player};
-use crate::helpers::{TestApp, spawn_app_at};
+use crate::helpers::{TestApp, spawn_app_at, wait_until};
 
 fn at(text: &str) -> DateTime<Utc> {
     text.parse().unwrap()
@@ -65,17 +63,6 @@ fn expected_november() -> Vec<Row> {
     ]
 }
 
-fn wait_for(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while !check() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn the_race_finalizes_from_pre_boundary_data_even_after_the_upstream_reset() {
     let clock = ManualClock::new(at("2026-11-30T23:50:00Z"));
@@ -90,7 +77,7 @@ fn the_race_finalizes_from_pre_boundary_data_even_after_the_upstream_reset() {
     assert!(report.succeeded());
     assert_eq!(report.outcome.race_id.as_deref(), Some("202612"));
 
-    wait_for("the November race to be final", || {
+    wait_until("the November race to be final", || {
         app.count("SELECT count(*) FROM races") == 1
     });
     assert_eq!(results(&app, "202611"), expected_november());
@@ -117,7 +104,7 @@ fn a_failed_sync_at_the_boundary_keeps_the_last_good_pre_boundary_data() {
     assert_eq!(app.sync().outcome.outcome, "failed");
 
     clock.set(at("2026-12-01T00:00:01Z"));
-    wait_for("finalization", || {
+    wait_until("finalization", || {
         app.count("SELECT count(*) FROM races") == 1
     });
     assert_eq!(results(&app, "202611"), expected_november());
@@ -135,7 +122,7 @@ fn a_restart_across_the_boundary_finalizes_exactly_once() {
     clock.set(at("2026-12-01T09:00:00Z"));
     upstream.set_players(reset(&november_players()));
     let app = crate::helpers::start_again(config.clone(), dir.clone(), options.clone());
-    wait_for("finalization at start-up", || {
+    wait_until("finalization at start-up", || {
         app.count("SELECT count(*) FROM races") == 1
     });
     assert_eq!(results(&app, "202611"), expected_november());
@@ -173,20 +160,20 @@ fn the_scheduler_syncs_in_the_last_minutes_of_the_month_by_itself() {
     let app = spawn_app_at(&clock, &upstream, |c| c.sync.month_end_minutes = 10);
     assert_eq!(upstream.request_count(), 0);
     clock.set(at("2026-11-30T23:50:01Z"));
-    wait_for("the month-end sync", || {
+    wait_until("the month-end sync", || {
         app.count(
             "SELECT count(*) FROM sync_runs WHERE trigger = 'month_end' AND outcome = 'success'",
         ) == 1
     });
     clock.set(at("2026-11-30T23:58:30Z"));
-    wait_for("the second month-end sync", || {
+    wait_until("the second month-end sync", || {
         app.count(
             "SELECT count(*) FROM sync_runs WHERE trigger = 'month_end' AND outcome = 'success'",
         ) == 2
     });
     upstream.set_players(reset(&november_players()));
     clock.set(at("2026-12-01T00:00:00Z"));
-    wait_for("finalization at the boundary", || {
+    wait_until("finalization at the boundary", || {
         app.count("SELECT count(*) FROM races") == 1
     });
     assert_eq!(results(&app, "202611"), expected_november());

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use goated::clock::ManualClock;
 
 use crate::fake_upstream::{FakeUpstream, player};
-use crate::helpers::{assert_error, spawn_app_at, spawn_live_app, start_again};
+use crate::helpers::{assert_error, spawn_app_at, spawn_live_app, start_again, wait_until};
 
 fn players() -> Vec<serde_json::Value> {
     vec![
@@ -74,17 +74,6 @@ fn backups(dir: &std::path::Path) -> Vec<String> {
         .unwrap_or_default();
     names.sort();
     names
-}
-
-fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while !check() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 #[test]
