@@ -146,7 +146,3 @@ pub fn update_profile(
     )?;
     Ok(())
 }
-
-pub fn count(conn: &Connection) -> DbResult<i64> {
-    Ok(conn.query_row("SELECT count(*) FROM accounts", [], |r| r.get(0))?)
-}

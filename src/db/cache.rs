@@ -41,18 +41,6 @@ pub fn put(
     Ok(())
 }
 
-/// Removes rows whose key starts with `prefix` (all rows for an empty prefix).
-pub fn delete_prefix(conn: &Connection, prefix: &str) -> DbResult<usize> {
-    let pattern = format!(
-        "{}%",
-        prefix
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    );
-    Ok(conn.execute("DELETE FROM cache WHERE key LIKE ?1 ESCAPE '\\'", [pattern])?)
-}
-
 pub fn prune_expired(conn: &Connection, now: &str) -> DbResult<usize> {
     Ok(conn.execute(
         "DELETE FROM cache WHERE expires_at IS NOT NULL AND expires_at <= ?1",

@@ -56,10 +56,6 @@ pub fn record_history(tx: &Transaction<'_>, players: &[Player], day: &str) -> Db
     Ok(())
 }
 
-pub fn count(conn: &Connection) -> DbResult<i64> {
-    Ok(conn.query_row("SELECT count(*) FROM players", [], |r| r.get(0))?)
-}
-
 pub fn get(conn: &Connection, uid: &str) -> DbResult<Option<Player>> {
     Ok(conn
         .query_row(

@@ -65,3 +65,21 @@ pub fn revoke_family(conn: &Connection, family: &str, now: &str) -> DbResult<usi
 pub fn prune_expired(conn: &Connection, now: &str) -> DbResult<usize> {
     Ok(conn.execute("DELETE FROM refresh_tokens WHERE expires_at <= ?1", [now])?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expired_tokens_are_pruned_and_live_ones_kept() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::db::migrate(&mut conn).unwrap();
+        let t = "2026-11-01T00:00:00.000Z";
+        crate::db::accounts::create(&conn, "someone", None, "hash", "user", t).unwrap();
+        insert(&conn, "old", 1, "f", t, "2026-11-10T00:00:00.000Z").unwrap();
+        insert(&conn, "live", 1, "f", t, "2026-12-10T00:00:00.000Z").unwrap();
+        assert_eq!(prune_expired(&conn, "2026-11-23T00:00:00.000Z").unwrap(), 1);
+        assert!(get(&conn, "old").unwrap().is_none());
+        assert!(get(&conn, "live").unwrap().is_some());
+    }
+}

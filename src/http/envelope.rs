@@ -43,10 +43,6 @@ impl<T: Type + ToJSON> Success<T> {
     pub fn new(data: &T) -> Self {
         Self::from_bytes(envelope_bytes(data, None))
     }
-
-    pub fn with_metadata(data: &T, metadata: &SyncMetadata) -> Self {
-        Self::from_bytes(envelope_bytes(data, Some(metadata)))
-    }
 }
 
 impl<T> Success<T> {

@@ -17,7 +17,7 @@ use self::status::{AuthFailure, SharedStatus, SyncStatus, cron_interval};
 use crate::clock::Clock;
 use crate::config::{Config, UpstreamMode};
 use crate::db::sync_runs::{self, Outcome};
-use crate::db::{Db, DbResult, cache, players, races, settings, timestamp};
+use crate::db::{Db, DbResult, cache, players, races, refresh_tokens, settings, timestamp};
 use crate::domain::Cents;
 use crate::domain::ranking::Entry;
 use crate::domain::transform::{Transformed, is_suspect, transform};
@@ -514,10 +514,14 @@ impl Syncer {
         let (runs, rows) = self.db.write_blocking(|tx| {
             Ok((
                 sync_runs::prune(tx, &before)?,
-                cache::prune_expired(tx, &now_ts)?,
+                cache::prune_expired(tx, &now_ts)? + refresh_tokens::prune_expired(tx, &now_ts)?,
             ))
         })?;
-        tracing::debug!(runs, cache_rows = rows, "housekeeping pruned");
+        tracing::debug!(
+            runs,
+            expired_rows = rows,
+            "housekeeping pruned old sync runs, cache rows and refresh tokens"
+        );
         self.check_token_expiry();
         Ok(())
     }
