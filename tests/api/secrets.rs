@@ -117,6 +117,7 @@ fn secrets_never_reach_answers_or_logs() {
         &json!({"refreshToken": refresh}),
     );
     answers.push_str(&body);
+    // The same token again: the reuse path, which logs a warning about the family.
     let (_, body) = call(
         &agent,
         "POST",
