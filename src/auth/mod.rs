@@ -37,23 +37,12 @@ impl Auth {
     ) -> DbResult<Auth> {
         let secret = match &config.auth.jwt_secret {
             Some(s) => s.expose().to_string(),
+            // Generated once and kept; if another process raced us, the first one stored wins.
             None => {
-                let stored = settings::get(&*db.reader()?, JWT_SECRET_SETTING)?;
-                match stored {
-                    Some(s) => s,
-                    None => {
-                        let fresh = random_token();
-                        let ts = crate::db::timestamp(now);
-                        db.write_blocking(|tx| {
-                            // Another process may have raced us here: keep the first.
-                            tx.execute(
-                                "INSERT OR IGNORE INTO settings (key, value, updated_at) VALUES (?1, ?2, ?3)",
-                                rusqlite::params![JWT_SECRET_SETTING, fresh, ts],
-                            )?;
-                            Ok(settings::get(tx, JWT_SECRET_SETTING)?.unwrap_or(fresh))
-                        })?
-                    }
-                }
+                let (fresh, ts) = (random_token(), crate::db::timestamp(now));
+                db.write_blocking(|tx| {
+                    settings::get_or_insert(tx, JWT_SECRET_SETTING, &fresh, &ts)
+                })?
             }
         };
         Ok(Auth {

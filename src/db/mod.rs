@@ -142,6 +142,13 @@ impl Db {
         backup(&conn, target)
     }
 
+    /// Whether a read connection answers a trivial query.
+    pub async fn ping(&self) -> bool {
+        self.read(|c| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?))
+            .await
+            .is_ok()
+    }
+
     /// Size of the database file in bytes (pages in use × page size).
     pub fn size_bytes(&self) -> DbResult<i64> {
         let conn = self.reader()?;

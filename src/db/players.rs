@@ -72,7 +72,7 @@ pub fn search(
     conn: &Connection,
     query: &str,
     limit: u32,
-    offset: u64,
+    offset: i64,
 ) -> DbResult<(u64, Vec<Player>)> {
     let escaped = query
         .replace('\\', "\\\\")
@@ -92,10 +92,7 @@ pub fn search(
                   name COLLATE NOCASE, uid
          LIMIT ?4 OFFSET ?5",
     )?;
-    let rows = stmt.query_map(
-        params![contains, query, prefix, limit, offset as i64],
-        read_player,
-    )?;
+    let rows = stmt.query_map(params![contains, query, prefix, limit, offset], read_player)?;
     Ok((total as u64, rows.collect::<Result<_, _>>()?))
 }
 
@@ -121,6 +118,14 @@ pub fn history(conn: &Connection, uid: &str, since: &str) -> DbResult<Vec<DailyS
             all_time: r.get(3)?,
         })
     })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Every player, in no particular order.
+pub fn all(conn: &Connection) -> DbResult<Vec<Player>> {
+    let mut stmt = conn
+        .prepare_cached("SELECT uid, name, today, this_week, this_month, all_time FROM players")?;
+    let rows = stmt.query_map([], read_player)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 

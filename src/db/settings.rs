@@ -20,3 +20,18 @@ pub fn set(conn: &Connection, key: &str, value: &str, now: &str) -> DbResult<()>
     )?;
     Ok(())
 }
+
+pub fn delete(conn: &Connection, key: &str) -> DbResult<()> {
+    conn.execute("DELETE FROM settings WHERE key = ?1", [key])?;
+    Ok(())
+}
+
+/// Stores `value` unless the key is set already; returns what is stored now. For values
+/// generated once, when two processes may race to generate them.
+pub fn get_or_insert(conn: &Connection, key: &str, value: &str, now: &str) -> DbResult<String> {
+    conn.execute(
+        "INSERT OR IGNORE INTO settings (key, value, updated_at) VALUES (?1, ?2, ?3)",
+        params![key, value, now],
+    )?;
+    Ok(get(conn, key)?.unwrap_or_else(|| value.to_string()))
+}

@@ -109,11 +109,11 @@ pub fn mark_interrupted(conn: &Connection, now: &str) -> DbResult<usize> {
     )?)
 }
 
-pub fn recent(conn: &Connection, limit: u32, offset: u32) -> DbResult<Vec<SyncRun>> {
+pub fn recent(conn: &Connection, limit: u32, offset: i64) -> DbResult<Vec<SyncRun>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM sync_runs ORDER BY id DESC LIMIT ?1 OFFSET ?2"
     ))?;
-    let rows = stmt.query_map([limit, offset], read)?;
+    let rows = stmt.query_map(params![limit, offset], read)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
@@ -121,26 +121,27 @@ pub fn count(conn: &Connection) -> DbResult<i64> {
     Ok(conn.query_row("SELECT count(*) FROM sync_runs", [], |r| r.get(0))?)
 }
 
+/// The newest run matching `filter` (a WHERE clause over bound parameters).
+fn newest(
+    conn: &Connection,
+    filter: &str,
+    params: impl rusqlite::Params,
+) -> DbResult<Option<SyncRun>> {
+    let sql = format!("SELECT {COLUMNS} FROM sync_runs WHERE {filter} ORDER BY id DESC LIMIT 1");
+    Ok(conn.query_row(&sql, params, read).optional()?)
+}
+
+pub fn get(conn: &Connection, id: i64) -> DbResult<Option<SyncRun>> {
+    newest(conn, "id = ?1", [id])
+}
+
+/// The newest finished run, whatever its outcome.
 pub fn last(conn: &Connection) -> DbResult<Option<SyncRun>> {
-    Ok(conn
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM sync_runs WHERE outcome <> 'running' ORDER BY id DESC LIMIT 1"),
-            [],
-            read,
-        )
-        .optional()?)
+    newest(conn, "outcome <> 'running'", [])
 }
 
 pub fn last_success(conn: &Connection) -> DbResult<Option<SyncRun>> {
-    Ok(conn
-        .query_row(
-            &format!(
-                "SELECT {COLUMNS} FROM sync_runs WHERE outcome = 'success' ORDER BY id DESC LIMIT 1"
-            ),
-            [],
-            read,
-        )
-        .optional()?)
+    newest(conn, "outcome = 'success'", [])
 }
 
 pub fn prune(conn: &Connection, before: &str) -> DbResult<usize> {
@@ -151,4 +152,27 @@ pub fn prune(conn: &Connection, before: &str) -> DbResult<usize> {
              AND id <> (SELECT coalesce(max(id), 0) FROM sync_runs WHERE outcome = 'success')",
         [before],
     )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_is_found_by_id_even_when_newer_runs_exist() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::db::migrate(&mut conn).unwrap();
+        let forced = start(&conn, "forced", "live", "2026-11-23T10:00:00.000Z").unwrap();
+        let scheduled = start(&conn, "schedule", "live", "2026-11-23T10:00:01.000Z").unwrap();
+        let done = Outcome {
+            outcome: "success",
+            ..Outcome::default()
+        };
+        finish(&conn, forced, "2026-11-23T10:00:02.000Z", 2000, &done).unwrap();
+        finish(&conn, scheduled, "2026-11-23T10:00:03.000Z", 2000, &done).unwrap();
+        assert_eq!(get(&conn, forced).unwrap().unwrap().trigger, "forced");
+        assert_eq!(last(&conn).unwrap().unwrap().id, scheduled);
+        assert_eq!(last_success(&conn).unwrap().unwrap().id, scheduled);
+        assert!(get(&conn, 999).unwrap().is_none());
+    }
 }

@@ -35,9 +35,18 @@ impl Prepared {
     /// `identity` is what the ETag stands for: the data, without the moment it was
     /// synced, so a sync that changed nothing keeps the ETag.
     pub fn new(body: Vec<u8>, identity: &[u8]) -> Self {
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        identity.hash(&mut hasher);
-        let etag = format!("W/\"{:016x}\"", hasher.finish());
+        let hash = hash_of(identity);
+        Self::with_hash(body, hash)
+    }
+
+    /// An answer whose ETag stands for all of its bytes.
+    pub fn whole(body: Vec<u8>) -> Self {
+        let hash = hash_of(&body);
+        Self::with_hash(body, hash)
+    }
+
+    fn with_hash(body: Vec<u8>, hash: u64) -> Self {
+        let etag = format!("W/\"{hash:016x}\"");
         Prepared {
             body: Bytes::from(body),
             etag_header: HeaderValue::from_str(&etag).expect("hex is a valid header"),
@@ -46,6 +55,12 @@ impl Prepared {
             made: Instant::now(),
         }
     }
+}
+
+fn hash_of(bytes: &[u8]) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut hasher);
+    hasher.finish()
 }
 
 #[derive(Debug, Default)]

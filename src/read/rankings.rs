@@ -86,19 +86,15 @@ impl Rankings {
 }
 
 pub fn load(conn: &Connection, version: (i64, u64)) -> DbResult<Rankings> {
-    let mut stmt = conn
-        .prepare_cached("SELECT uid, name, today, this_week, this_month, all_time FROM players")?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            [r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?],
-        ))
-    })?;
     let mut players: HashMap<String, PlayerRanks> = HashMap::new();
     let mut entries: [Vec<Entry>; 4] = Default::default();
-    for row in rows {
-        let (uid, name, wagered): (String, String, [f64; 4]) = row?;
+    for player in crate::db::players::all(conn)? {
+        let b = player.wagered;
+        let (uid, name, wagered) = (
+            player.uid,
+            player.name,
+            [b.today, b.this_week, b.this_month, b.all_time],
+        );
         for (i, amount) in wagered.iter().enumerate() {
             let cents = Cents::from_dollars(*amount);
             if cents.0 > 0 {

@@ -454,9 +454,8 @@ impl Syncer {
             self.breaker.record(success, Instant::now());
         }
         if success && self.status.read().auth_failure.is_some() {
-            self.db.write_blocking(|tx| {
-                Ok(tx.execute("DELETE FROM settings WHERE key = ?1", [AUTH_FAILED_SETTING])?)
-            })?;
+            self.db
+                .write_blocking(|tx| settings::delete(tx, AUTH_FAILED_SETTING))?;
             self.status.write().auth_failure = None;
         }
         let (last_run, last_success) = {

@@ -67,7 +67,7 @@ impl SyncStatus {
 
     pub fn token_expires_soon(&self, now: DateTime<Utc>) -> bool {
         self.token_expires_at
-            .is_some_and(|exp| exp - now < chrono::Duration::days(3))
+            .is_some_and(|exp| crate::upstream::token::expires_soon(exp, now))
     }
 }
 

@@ -45,6 +45,14 @@ pub fn fingerprint(token: &Secret) -> String {
     digest[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Warnings about the token start this long before it expires.
+pub const WARN_BEFORE_DAYS: i64 = 3;
+
+/// Whether a token expiring at `exp` is within the warning period (or expired) at `now`.
+pub fn expires_soon(exp: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    exp - now < chrono::Duration::days(WARN_BEFORE_DAYS)
+}
+
 /// The `exp` claim of a JWT, read without verifying the signature (we have no key):
 /// only to know when it will expire.
 pub fn expiry(token: &Secret) -> Option<DateTime<Utc>> {

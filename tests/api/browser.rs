@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::accounts::{PASSWORD, admin_session, register, token};
+use crate::accounts::{PASSWORD, admin_session};
 use crate::fake_upstream::{FakeUpstream, player};
 use crate::helpers::{TestApp, spawn_live_app};
 use crate::webdriver::Browser;
@@ -94,7 +94,7 @@ fn switch_account(browser: &Browser, app: &TestApp, username: &str) {
 #[test]
 fn sign_up_claim_approve_edit_bio_and_see_it_on_the_profile() {
     let (_upstream, app) = site();
-    let admin = admin_session(&app, "site_admin");
+    admin_session(&app, "site_admin");
     let browser = Browser::start(1280, 1000);
 
     browser.goto(&app.url("/account.html"));
@@ -143,7 +143,6 @@ fn sign_up_claim_approve_edit_bio_and_see_it_on_the_profile() {
     browser.resize(360, 900);
     browser.screenshot("admin-phone");
     browser.resize(1280, 1000);
-    let _ = admin;
 
     switch_account(&browser, &app, "fan_1");
     browser.wait_for(
@@ -173,8 +172,6 @@ fn sign_up_claim_approve_edit_bio_and_see_it_on_the_profile() {
 #[test]
 fn every_page_fits_a_360_pixel_phone_without_sideways_scrolling() {
     let (_upstream, app) = site();
-    let session = register(&app, "phone_user");
-    let _ = token(&session);
     let browser = Browser::start(360, 800);
     for (path, ready) in [
         (

@@ -14,7 +14,7 @@ use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;
 use super::session::{AdminOrSigned, BearerAuth, admin, admin_or_signed, audit};
-use super::shapes::{Pagination, default_page, default_page_limit, paginated};
+use super::shapes::{Pagination, default_page, default_page_limit, offset, paginated};
 use super::verification::ClaimView;
 use crate::app::AppState;
 use crate::db::sync_runs::{self, SyncRun};
@@ -183,7 +183,7 @@ impl AdminApi {
         let run = self
             .state
             .db
-            .read(move |c| Ok(sync_runs::recent(c, 1, 0)?.into_iter().find(|r| r.id == id)))
+            .read(move |c| sync_runs::get(c, id))
             .await
             .map_err(ApiError::internal)?
             .ok_or_else(|| ApiError::internal("the sync run vanished"))?;
@@ -209,7 +209,7 @@ impl AdminApi {
     ) -> ApiResult<Success<SyncRunsPage>> {
         let actor = admin(&self.state, &auth).await?;
         let (page, limit) = (page.0, limit.0);
-        let offset = (page - 1).saturating_mul(limit);
+        let offset = offset(page, limit);
         let (total, runs) = self
             .state
             .db
@@ -400,16 +400,14 @@ fn parse_race(text: &str) -> ApiResult<RaceId> {
 impl AdminApi {
     fn token_view(&self) -> TokenStatus {
         let current = self.state.tokens.current();
+        let expires_at = current.as_ref().and_then(token::expiry);
         let sync = self.state.sync.read().clone();
         let now = self.state.clock.now();
         TokenStatus {
             configured: current.is_some(),
             fingerprint: current.as_ref().map(token::fingerprint),
-            expires_at: current.as_ref().and_then(token::expiry).map(timestamp),
-            expires_soon: current
-                .as_ref()
-                .and_then(token::expiry)
-                .is_some_and(|e| e - now < chrono::Duration::days(3)),
+            expires_at: expires_at.map(timestamp),
+            expires_soon: expires_at.is_some_and(|e| token::expires_soon(e, now)),
             auth_failed: sync.auth_failure.is_some(),
             last_auth_failure_at: sync.auth_failure.as_ref().map(|f| timestamp(f.at)),
             last_auth_failure: sync.auth_failure.map(|f| f.message),

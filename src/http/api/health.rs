@@ -88,12 +88,7 @@ impl HealthApi {
     /// Liveness: version, uptime, database state, data source, last sync, upstream state.
     #[oai(path = "/health", method = "get")]
     async fn health(&self) -> ApiResult<Success<Health>> {
-        let database_ok = self
-            .state
-            .db
-            .read(|c| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?))
-            .await
-            .is_ok();
+        let database_ok = self.state.db.ping().await;
         let now = self.state.clock.now();
         let sync = self.state.sync.read().clone();
         let auth_failed = sync.auth_failure.is_some();

@@ -73,6 +73,11 @@ pub(crate) use paginated;
 
 pub const DEFAULT_PAGE_LIMIT: u32 = 30;
 
+/// How many items come before page `page` (from 1) of `limit` items.
+pub fn offset(page: u32, limit: u32) -> i64 {
+    i64::from(page.saturating_sub(1)) * i64::from(limit)
+}
+
 pub fn default_page() -> u32 {
     1
 }
@@ -107,10 +112,9 @@ pub fn prepare_with_metadata<T: ToJSON + Type>(data: &T, meta: &SyncMetadata) ->
     )
 }
 
+/// An envelope whose ETag stands for its whole body.
 pub fn prepare<T: ToJSON + Type>(data: &T) -> Prepared {
-    let body = envelope_bytes(data, None);
-    let identity = body.clone();
-    Prepared::new(body, &identity)
+    Prepared::whole(envelope_bytes(data, None))
 }
 
 /// Short lifetimes while data is fresh; longer while the upstream is failing, since

@@ -14,7 +14,7 @@ use super::ApiTags;
 use super::session::{BearerAuth, audit, forbidden, signed_in};
 use super::shapes::{
     Pagination, PeriodAmounts, PeriodRanks, cache_control, default_page, default_page_limit, money,
-    paginated, prepare, ttl,
+    offset, paginated, prepare, ttl,
 };
 use crate::app::AppState;
 use crate::db::accounts::{self, Account};
@@ -218,7 +218,7 @@ impl UsersApi {
             ));
         }
         let (page, limit) = (page.0, limit.0);
-        let offset = u64::from(page - 1) * u64::from(limit);
+        let offset = offset(page, limit);
         let (total, found) = self
             .state
             .db
