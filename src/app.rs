@@ -8,6 +8,7 @@ use anyhow::Context;
 use poem::Server;
 use poem::listener::{Acceptor, Listener, TcpListener};
 
+use crate::analytics::Recorder;
 use crate::auth::Auth;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
@@ -38,11 +39,26 @@ pub struct AppState {
     pub responses: Arc<ResponseCache>,
     pub feed: Arc<Feed>,
     pub auth: Arc<Auth>,
+    /// Usage analytics; `None` when `analytics.enabled` is off.
+    pub analytics: Option<Arc<Recorder>>,
 }
 
 impl AppState {
     pub fn source_name(&self) -> &'static str {
         self.sync.read().source.as_str()
+    }
+
+    /// Writes the counted requests to the database now.
+    pub async fn flush_analytics(&self) -> crate::db::DbResult<()> {
+        match &self.analytics {
+            Some(recorder) => {
+                let caches = [(self.responses.name(), &self.responses.stats)];
+                recorder
+                    .flush(&self.db, self.clock.now().timestamp(), &caches)
+                    .await
+            }
+            None => Ok(()),
+        }
     }
 }
 
@@ -96,6 +112,7 @@ impl Application {
             clock.clone(),
             sync.clone(),
         ));
+        let analytics = config.analytics.enabled;
         let feed = Feed::new(config.server.max_websocket_clients);
         feed.spawn(events.subscribe(), read.clone());
         let state = Arc::new(AppState {
@@ -111,7 +128,11 @@ impl Application {
             responses: Arc::new(ResponseCache::new("responses")),
             feed,
             auth,
+            analytics: analytics.then(|| Arc::new(Recorder::new())),
         });
+        if analytics {
+            spawn_analytics_flush(&state);
+        }
         Ok(Application {
             addr,
             acceptor,
@@ -139,6 +160,9 @@ impl Application {
             .run_with_graceful_shutdown(routes, shutdown, Some(GRACE))
             .await
             .context("the HTTP server failed")?;
+        if let Err(err) = state.flush_analytics().await {
+            tracing::warn!(error = %err, "the last usage analytics were not written");
+        }
         let closing = state.clone();
         tokio::task::spawn_blocking(move || {
             closing.scheduler.shutdown();
@@ -149,6 +173,24 @@ impl Application {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// Writes the counted requests every `analytics.flush_secs`. The task holds only a
+/// weak reference, so it ends with the application.
+fn spawn_analytics_flush(state: &Arc<AppState>) {
+    let every = Duration::from_secs(state.config.analytics.flush_secs);
+    let weak = Arc::downgrade(state);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let Some(state) = weak.upgrade() else { break };
+            // A failed write keeps the counts in memory and logs; nothing else to do.
+            let _ = state.flush_analytics().await;
+        }
+    });
 }
 
 /// Completes on SIGINT or SIGTERM.

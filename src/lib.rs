@@ -8,10 +8,12 @@
 //! - [`db`]: SQLite storage, one function per query;
 //! - [`sync`]: the sync pipeline and race finalization; [`scheduler`]: the thread that
 //!   runs it; [`upstream`]: the Goated.com client and the demo simulator;
+//! - [`analytics`]: usage analytics, counted in memory and kept in SQLite by the hour;
 //! - [`auth`]: passwords, access tokens, login throttling, signed admin requests;
 //! - [`config`]: layered configuration; [`clock`]: time, replaceable in tests;
 //!   [`events`]: what happened, for listeners.
 
+pub mod analytics;
 pub mod app;
 pub mod auth;
 pub mod backup;

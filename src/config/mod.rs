@@ -34,7 +34,15 @@ pub struct Config {
     pub admin: AdminConfig,
     pub backup: BackupConfig,
     pub metrics: MetricsConfig,
+    pub analytics: AnalyticsConfig,
     pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AnalyticsConfig {
+    pub enabled: bool,
+    pub flush_secs: u64,
+    pub keep_days: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -56,6 +64,8 @@ pub struct ServerConfig {
     pub trusted_proxies: Vec<IpNet>,
     pub rate_limit_per_minute: u32,
     pub max_websocket_clients: usize,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

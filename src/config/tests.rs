@@ -132,6 +132,9 @@ fn invalid_values_name_their_key() {
             "sync.leaderboard_cron",
         ),
         ("[auth]\njwt_secret = \"short\"\n", "auth.jwt_secret"),
+        ("[server]\ntls_cert = \"cert.pem\"\n", "server.tls_key"),
+        ("[server]\ntls_key = \"key.pem\"\n", "server.tls_cert"),
+        ("[analytics]\nflush_secs = 0\n", "analytics.flush_secs"),
     ];
     for (text, key) in cases {
         let (_dir, sources) = sources_with_file(text);

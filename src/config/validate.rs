@@ -30,6 +30,33 @@ impl Config {
                 "must be 0 to 120",
             ));
         }
+        if !(1..=3600).contains(&self.analytics.flush_secs) {
+            return Err(ConfigError::invalid(
+                "analytics.flush_secs",
+                "must be 1 to 3600",
+            ));
+        }
+        if self.analytics.keep_days == 0 {
+            return Err(ConfigError::invalid(
+                "analytics.keep_days",
+                "must be at least 1",
+            ));
+        }
+        match (&self.server.tls_cert, &self.server.tls_key) {
+            (Some(_), None) => {
+                return Err(ConfigError::invalid(
+                    "server.tls_key",
+                    "is required when server.tls_cert is set",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::invalid(
+                    "server.tls_cert",
+                    "is required when server.tls_key is set",
+                ));
+            }
+            _ => {}
+        }
         self.validate_race()?;
         self.validate_upstream()?;
         if self.database.pool_size == 0 {

@@ -3,6 +3,7 @@
 //! writers never deadlock on lock upgrades. Blocking work runs off the async runtime.
 
 pub mod accounts;
+pub mod analytics;
 pub mod audit;
 pub mod cache;
 mod migrate;

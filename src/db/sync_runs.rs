@@ -144,6 +144,16 @@ pub fn last_success(conn: &Connection) -> DbResult<Option<SyncRun>> {
     newest(conn, "outcome = 'success'", [])
 }
 
+/// How many runs started in `[from, to)` ended each way.
+pub fn outcomes_between(conn: &Connection, from: &str, to: &str) -> DbResult<Vec<(String, u64)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT outcome, count(*) FROM sync_runs WHERE started_at >= ?1 AND started_at < ?2
+         GROUP BY outcome ORDER BY count(*) DESC, outcome",
+    )?;
+    let rows = stmt.query_map([from, to], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 pub fn prune(conn: &Connection, before: &str) -> DbResult<usize> {
     Ok(conn.execute(
         "DELETE FROM sync_runs WHERE started_at < ?1 AND outcome <> 'running'

@@ -57,6 +57,7 @@ const ROUTES: &[&str] = &[
     "/api/admin/sync-runs",
     "/api/admin/cache/flush",
     "/api/admin/upstream/token",
+    "/api/admin/analytics",
     "/openapi.json",
     "/ws",
     "/metrics",

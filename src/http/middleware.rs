@@ -126,6 +126,9 @@ pub struct Gate {
     pub clock: Arc<dyn crate::clock::Clock>,
     /// Whether requests are counted for /metrics.
     pub metrics: bool,
+    /// Usage analytics, when on; with `auth` to tell which account made a request.
+    pub analytics: Option<Arc<crate::analytics::Recorder>>,
+    pub auth: Arc<crate::auth::Auth>,
 }
 
 /// The largest body a signed admin request may carry.
@@ -219,6 +222,13 @@ pub async fn around<E: Endpoint>(
     let uri = req.uri().clone();
     let is_docs = uri.path() == "/docs" || uri.path().starts_with("/docs/");
     let metrics = gate.metrics;
+    // Only requests that carry a token pay for reading it, and only for analytics.
+    let bearer = gate.analytics.as_ref().and_then(|_| {
+        req.headers()
+            .get(poem::http::header::AUTHORIZATION)
+            .cloned()
+    });
+    let analytics = gate.clone();
     let result = REQUEST_ID
         .scope(id.clone(), async move {
             match gate.admit(&mut req).await {
@@ -240,15 +250,29 @@ pub async fn around<E: Endpoint>(
         resp.headers_mut().insert("x-request-id", value);
     }
     security_headers(is_docs, &mut resp);
+    let elapsed = started.elapsed();
     if metrics {
-        super::metrics::record(
-            uri.path(),
+        super::metrics::record(uri.path(), resp.status().as_u16(), elapsed.as_secs_f64());
+    }
+    if let Some(recorder) = &analytics.analytics {
+        let now = analytics.clock.now().timestamp();
+        let account = bearer.and_then(|value| account_of(&analytics.auth, &value, now));
+        recorder.record(
+            now,
+            super::metrics::route_template(uri.path()),
             resp.status().as_u16(),
-            started.elapsed().as_secs_f64(),
+            elapsed.as_micros() as u64,
+            account,
         );
     }
     log_request(&method, uri.path(), resp.status(), started, &id);
     Ok(resp)
+}
+
+/// The account a valid access token names, for usage analytics.
+fn account_of(auth: &crate::auth::Auth, header: &HeaderValue, now: i64) -> Option<i64> {
+    let token = header.to_str().ok()?.strip_prefix("Bearer ")?;
+    auth.verify_access(token.trim(), now).ok()?.sub.parse().ok()
 }
 
 /// Successful reads are logged at debug level so that a traffic spike does not turn

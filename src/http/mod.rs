@@ -26,6 +26,8 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
         signer: state.auth.signer.clone(),
         clock: state.clock.clone(),
         metrics: config.metrics.enabled && metrics::handle().is_some(),
+        analytics: state.analytics.clone(),
+        auth: state.auth.clone(),
     });
     let api = api::service(state.clone());
     let spec = api.spec_endpoint();

@@ -510,16 +510,20 @@ impl Syncer {
         let now = self.clock.now();
         let keep = chrono::Duration::days(i64::from(self.config.sync.keep_sync_runs_days));
         let (before, now_ts) = (timestamp(now - keep), timestamp(now));
+        let analytics_days = i64::from(self.config.analytics.keep_days);
+        let analytics_before = (now - chrono::Duration::days(analytics_days)).timestamp();
         let (runs, rows) = self.db.write_blocking(|tx| {
             Ok((
                 sync_runs::prune(tx, &before)?,
-                cache::prune_expired(tx, &now_ts)? + refresh_tokens::prune_expired(tx, &now_ts)?,
+                cache::prune_expired(tx, &now_ts)?
+                    + refresh_tokens::prune_expired(tx, &now_ts)?
+                    + crate::db::analytics::prune(tx, analytics_before)?,
             ))
         })?;
         tracing::debug!(
             runs,
             expired_rows = rows,
-            "housekeeping pruned old sync runs, cache rows and refresh tokens"
+            "housekeeping pruned old sync runs, cache rows, refresh tokens and analytics"
         );
         self.check_token_expiry();
         Ok(())

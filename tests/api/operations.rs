@@ -136,3 +136,91 @@ fn scheduled_backups_keep_the_newest_copies_and_one_restores() {
         2
     );
 }
+
+fn endpoint<'a>(report: &'a serde_json::Value, route: &str) -> &'a serde_json::Value {
+    report["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["route"] == route)
+        .unwrap_or_else(|| panic!("no {route} in {report}"))
+}
+
+#[test]
+fn usage_analytics_count_endpoints_accounts_cache_and_syncs_and_survive_a_restart() {
+    use crate::accounts::{admin_session, token};
+    let upstream = FakeUpstream::start(players());
+    // Written only when asked for or at shutdown, so nothing here depends on timing.
+    let app = spawn_live_app(&upstream, |c| c.analytics.flush_secs = 3600);
+    assert!(app.sync().succeeded());
+    for _ in 0..3 {
+        assert_eq!(app.get("/api/wager-races/current").status, 200);
+    }
+    assert_eq!(app.get("/api/users/does-not-exist-123").status, 404);
+    let boss = token(&admin_session(&app, "boss"));
+    for _ in 0..2 {
+        assert_eq!(app.authed("GET", "/api/auth/me", &boss, None).status, 200);
+    }
+    let resp = app.authed("GET", "/api/admin/analytics", &boss, None);
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    let report = resp.json()["data"].clone();
+    let current = endpoint(&report, "/api/wager-races/current");
+    assert_eq!(current["requests"], 3);
+    assert_eq!(current["serverErrors"], 0);
+    assert!(current["p50Ms"].as_f64().unwrap() > 0.0);
+    assert!(current["p95Ms"].as_f64().unwrap() >= current["p50Ms"].as_f64().unwrap());
+    let users = endpoint(&report, "/api/users/{id}");
+    assert_eq!(
+        (users["clientErrors"].as_u64(), users["errorRate"].as_f64()),
+        (Some(1), Some(1.0))
+    );
+    assert_eq!(report["accounts"][0]["username"], "boss");
+    assert_eq!(report["accounts"][0]["requests"], 2);
+    assert!(report["cache"]["hits"].as_u64().unwrap() >= 2);
+    assert!(report["cache"]["hitRatio"].as_f64().unwrap() > 0.0);
+    assert!(report["sync"]["succeeded"].as_u64().unwrap() >= 1);
+    assert_eq!(report["sync"]["successRate"], 1.0);
+    let hourly = report["hourly"].as_array().unwrap();
+    assert_eq!(
+        hourly.len(),
+        25,
+        "24 hours back from now, both ends' hours included"
+    );
+    let by_hour: u64 = hourly.iter().map(|h| h["requests"].as_u64().unwrap()).sum();
+    assert_eq!(by_hour, report["totals"]["requests"].as_u64().unwrap());
+    assert_eq!(report["peakHours"].as_array().unwrap().len(), 24);
+    assert!(!report["rollups"].as_array().unwrap().is_empty());
+
+    // Counted but not yet written: the shutdown writes it, and a restart keeps it all.
+    app.get("/api/wager-races/current");
+    let app = app.restart();
+    let report = app
+        .authed("GET", "/api/admin/analytics", &boss, None)
+        .json()["data"]
+        .clone();
+    assert_eq!(endpoint(&report, "/api/wager-races/current")["requests"], 4);
+
+    // A range without traffic is empty, not an error; bad ranges name the field.
+    let quiet = app.authed(
+        "GET",
+        "/api/admin/analytics?from=2020-01-01T00:00:00Z&to=2020-01-02T00:00:00Z",
+        &boss,
+        None,
+    );
+    assert_eq!(quiet.status, 200);
+    assert_eq!(quiet.json()["data"]["totals"]["requests"], 0);
+    assert_eq!(quiet.json()["data"]["hourly"].as_array().unwrap().len(), 24);
+    for bad in [
+        "/api/admin/analytics?from=2020-01-02T00:00:00Z&to=2020-01-01T00:00:00Z",
+        "/api/admin/analytics?from=2020-01-01T00:00:00Z&to=2021-01-01T00:00:00Z",
+        "/api/admin/analytics?from=yesterday",
+    ] {
+        let body = assert_error(
+            &app.authed("GET", bad, &boss, None),
+            400,
+            "VALIDATION_ERROR",
+        );
+        assert_eq!(body["details"]["field"], "from", "{bad}");
+    }
+    assert_error(&app.get("/api/admin/analytics"), 401, "UNAUTHORIZED");
+}

@@ -1,0 +1,233 @@
+//! Usage analytics that survive restarts: requests per endpoint and hour (count, client
+//! and server errors, latency histogram), requests per signed-in account and hour, and
+//! the answer cache's hits and misses per hour. Sync success comes from the sync runs
+//! log, which is kept anyway.
+//!
+//! The request path only adds to an in-memory rollup under one short lock
+//! ([`Recorder::record`]); a task writes the rollup to SQLite every
+//! `analytics.flush_secs` in one transaction ([`Recorder::flush`]), and once more at
+//! shutdown. A crash loses at most one flush interval of counts, never other data.
+
+pub mod histogram;
+pub mod report;
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+
+use parking_lot::Mutex;
+
+use crate::db::{Db, DbResult};
+use crate::http::cache::CacheStats;
+use histogram::Histogram;
+
+/// One endpoint's requests in one hour.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rollup {
+    pub requests: u64,
+    pub client_errors: u64,
+    pub server_errors: u64,
+    pub latency: Histogram,
+}
+
+impl Default for Rollup {
+    fn default() -> Self {
+        Rollup {
+            requests: 0,
+            client_errors: 0,
+            server_errors: 0,
+            latency: [0; histogram::BUCKETS],
+        }
+    }
+}
+
+impl Rollup {
+    pub fn add(&mut self, other: &Rollup) {
+        self.requests += other.requests;
+        self.client_errors += other.client_errors;
+        self.server_errors += other.server_errors;
+        histogram::add(&mut self.latency, &other.latency);
+    }
+}
+
+/// The cache's counts over one interval.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheCounts {
+    pub hits: u64,
+    pub misses: u64,
+    pub stale_hits: u64,
+}
+
+impl CacheCounts {
+    fn is_empty(&self) -> bool {
+        self.hits == 0 && self.misses == 0 && self.stale_hits == 0
+    }
+}
+
+/// What one flush writes. `hour` values are Unix seconds at the start of a UTC hour.
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub requests: HashMap<(i64, &'static str), Rollup>,
+    pub accounts: HashMap<(i64, i64), u64>,
+    pub cache: Vec<(i64, &'static str, CacheCounts)>,
+}
+
+impl Batch {
+    pub fn is_empty(&self) -> bool {
+        self.requests.is_empty() && self.accounts.is_empty() && self.cache.is_empty()
+    }
+
+    fn absorb(&mut self, other: Batch) {
+        for (key, rollup) in other.requests {
+            self.requests.entry(key).or_default().add(&rollup);
+        }
+        for (key, n) in other.accounts {
+            *self.accounts.entry(key).or_default() += n;
+        }
+        self.cache.extend(other.cache);
+    }
+}
+
+/// The start of the UTC hour `unix_secs` falls in.
+pub fn hour_of(unix_secs: i64) -> i64 {
+    unix_secs.div_euclid(3600) * 3600
+}
+
+/// Counts requests in memory until the next flush.
+pub struct Recorder {
+    pending: Mutex<Batch>,
+    /// The cache counters as last flushed, to write only what happened since.
+    cache_seen: Mutex<HashMap<&'static str, CacheCounts>>,
+}
+
+impl Default for Recorder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Recorder {
+    pub fn new() -> Self {
+        Recorder {
+            pending: Mutex::new(Batch::default()),
+            cache_seen: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Called by the middleware once per request.
+    pub fn record(
+        &self,
+        unix_secs: i64,
+        route: &'static str,
+        status: u16,
+        micros: u64,
+        account: Option<i64>,
+    ) {
+        let hour = hour_of(unix_secs);
+        let bucket = histogram::bucket_of(micros);
+        let mut pending = self.pending.lock();
+        let rollup = pending.requests.entry((hour, route)).or_default();
+        rollup.requests += 1;
+        match status {
+            400..=499 => rollup.client_errors += 1,
+            500.. => rollup.server_errors += 1,
+            _ => {}
+        }
+        rollup.latency[bucket] += 1;
+        if let Some(id) = account {
+            *pending.accounts.entry((hour, id)).or_default() += 1;
+        }
+    }
+
+    /// Takes what was counted, with the cache's counts since the last flush.
+    fn take(&self, unix_secs: i64, caches: &[(&'static str, &CacheStats)]) -> Batch {
+        let mut batch = std::mem::take(&mut *self.pending.lock());
+        let mut seen = self.cache_seen.lock();
+        for (name, stats) in caches {
+            let now = CacheCounts {
+                hits: stats.hits.load(Ordering::Relaxed),
+                misses: stats.misses.load(Ordering::Relaxed),
+                stale_hits: stats.stale_hits.load(Ordering::Relaxed),
+            };
+            let before = seen.insert(name, now).unwrap_or_default();
+            let delta = CacheCounts {
+                hits: now.hits.saturating_sub(before.hits),
+                misses: now.misses.saturating_sub(before.misses),
+                stale_hits: now.stale_hits.saturating_sub(before.stale_hits),
+            };
+            if !delta.is_empty() {
+                batch.cache.push((hour_of(unix_secs), name, delta));
+            }
+        }
+        batch
+    }
+
+    /// Writes what was counted in one transaction. When the write fails, the counts go
+    /// back into memory for the next flush.
+    pub async fn flush(
+        &self,
+        db: &Db,
+        unix_secs: i64,
+        caches: &[(&'static str, &CacheStats)],
+    ) -> DbResult<()> {
+        let batch = self.take(unix_secs, caches);
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let batch = std::sync::Arc::new(batch);
+        let written = batch.clone();
+        let result = db
+            .write(move |tx| crate::db::analytics::merge(tx, &written))
+            .await;
+        if let Err(err) = &result {
+            tracing::warn!(error = %err, "usage analytics not written; kept for the next flush");
+            if let Ok(batch) = std::sync::Arc::try_unwrap(batch) {
+                self.pending.lock().absorb(batch);
+            }
+        }
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_rolled_up_by_hour_and_route() {
+        let r = Recorder::new();
+        let t = 1_795_000_000; // some moment
+        r.record(t, "/api/health", 200, 120, None);
+        r.record(t + 1, "/api/health", 404, 80, Some(7));
+        r.record(t + 2, "/api/health", 503, 80, Some(7));
+        r.record(hour_of(t) + 3600, "/api/health", 200, 80, None);
+        let stats = CacheStats::default();
+        stats.hits.store(5, Ordering::Relaxed);
+        let batch = r.take(t, &[("responses", &stats)]);
+        let this_hour = &batch.requests[&(hour_of(t), "/api/health")];
+        assert_eq!(
+            (
+                this_hour.requests,
+                this_hour.client_errors,
+                this_hour.server_errors
+            ),
+            (3, 1, 1)
+        );
+        assert_eq!(
+            batch.requests[&(hour_of(t) + 3600, "/api/health")].requests,
+            1
+        );
+        assert_eq!(batch.accounts[&(hour_of(t), 7)], 2);
+        assert_eq!(batch.cache[0].2.hits, 5);
+        // Taken means gone; the cache counts only what is new.
+        stats.hits.store(6, Ordering::Relaxed);
+        let again = r.take(t, &[("responses", &stats)]);
+        assert!(again.requests.is_empty());
+        assert_eq!(again.cache[0].2.hits, 1);
+    }
+
+    #[test]
+    fn hours_start_on_the_hour_even_before_1970() {
+        assert_eq!(hour_of(7199), 3600);
+        assert_eq!(hour_of(-1), -3600);
+    }
+}
