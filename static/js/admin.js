@@ -1,6 +1,7 @@
-// The admin page: verifications, syncing, caches, the upstream token, prize overrides.
+// The admin page: usage analytics, verifications, syncing, caches, the upstream token,
+// prize overrides.
 // Only for admins; the API checks again on every call.
-import { api, currentAccount, formData, formError, h, ready, replace, showError, usd, when } from "/js/common.js";
+import { api, currentAccount, formData, formError, h, num, ready, replace, showError, usd, when } from "/js/common.js";
 
 const root = document.getElementById("admin");
 const section = (title, ...body) => h("section", { class: "card" }, h("h2", {}, title), ...body);
@@ -98,6 +99,82 @@ function prizes() {
   return section("Prize overrides", form);
 }
 
+// Charts are SVG built element by element (no library, no inline style: the CSP holds).
+const SVG = "http://www.w3.org/2000/svg";
+function svg(tag, attrs = {}, ...children) {
+  const el = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
+  for (const c of children) el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return el;
+}
+
+/** A bar chart of `values` (one bar each, `labels` for their tooltips); `part` is drawn
+ *  over each bar in the warning colour (e.g. the errors among requests). */
+function barChart(id, title, values, labels, { format = num, part } = {}) {
+  const width = 720, height = 160, pad = 24;
+  const max = Math.max(1, ...values);
+  const step = (width - pad) / Math.max(1, values.length);
+  const bar = Math.max(1, step * 0.8);
+  const chart = svg("svg", { id, class: "chart", viewBox: `0 0 ${width} ${height + pad}`, role: "img", "aria-label": `${title}: highest ${format(Math.max(0, ...values))}` },
+    svg("line", { x1: pad, y1: height, x2: width, y2: height, class: "axis" }),
+    svg("text", { x: 0, y: 12, class: "tick" }, format(max)),
+    svg("text", { x: 0, y: height, class: "tick" }, "0"));
+  values.forEach((v, i) => {
+    const x = pad + i * step, hgt = (v / max) * (height - 16);
+    const g = svg("g", {}, svg("title", {}, `${labels[i]}: ${format(v)}${part ? ` (${num(part[i])} errors)` : ""}`),
+      svg("rect", { x, y: height - hgt, width: bar, height: Math.max(0, hgt), class: "bar" }));
+    if (part && part[i]) {
+      const ph = (part[i] / max) * (height - 16);
+      g.append(svg("rect", { x, y: height - ph, width: bar, height: ph, class: "bar-bad" }));
+    }
+    chart.append(g);
+  });
+  const first = labels[0] ?? "", last = labels[labels.length - 1] ?? "";
+  chart.append(svg("text", { x: pad, y: height + 18, class: "tick" }, first), svg("text", { x: width, y: height + 18, class: "tick", "text-anchor": "end" }, last));
+  return h("figure", { class: "chart-box" }, h("figcaption", {}, title), chart);
+}
+
+const pct = (x) => (x === undefined || x === null ? "—" : `${(x * 100).toFixed(1)} %`);
+const ms = (x) => (x === undefined || x === null ? "—" : `${x < 10 ? x.toFixed(2) : Math.round(x)} ms`);
+const hourLabel = (iso) => new Date(iso).toLocaleString([], { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+
+async function analytics(days) {
+  const to = new Date();
+  const from = new Date(to.getTime() - days * 86400000);
+  const r = await api(`/api/admin/analytics?from=${encodeURIComponent(from.toISOString())}&to=${encodeURIComponent(to.toISOString())}`, { auth: true });
+  const range = h("select", { "aria-label": "Range", id: "analytics-range" },
+    [[1, "Last 24 hours"], [7, "Last 7 days"], [30, "Last 30 days"]].map(([d, t]) => h("option", { value: d, selected: d === days }, t)));
+  range.addEventListener("change", async () => {
+    try {
+      document.getElementById("analytics").replaceWith(await analytics(Number(range.value)));
+    } catch (err) {
+      showError(err);
+    }
+  });
+  const t = r.totals;
+  const facts = h("dl", { class: "facts", id: "analytics-totals" },
+    h("div", {}, h("dt", {}, "Requests"), h("dd", {}, num(t.requests))),
+    h("div", {}, h("dt", {}, "Error rate"), h("dd", {}, pct(t.errorRate))),
+    h("div", {}, h("dt", {}, "Server errors"), h("dd", {}, num(t.serverErrors))),
+    h("div", {}, h("dt", {}, "p50 / p95"), h("dd", {}, `${ms(t.p50Ms)} / ${ms(t.p95Ms)}`)),
+    h("div", {}, h("dt", {}, "Cache hit ratio"), h("dd", {}, pct(r.cache.hitRatio))),
+    h("div", {}, h("dt", {}, "Sync success"), h("dd", {}, `${pct(r.sync.successRate)} of ${num(r.sync.runs)} runs`)));
+  const hours = r.hourly.map((x) => hourLabel(x.hour));
+  const endpoints = h("table", { id: "analytics-endpoints" },
+    h("thead", {}, h("tr", {}, ["Endpoint", "Requests", "Error rate", "p50", "p95"].map((c) => h("th", { scope: "col" }, c)))),
+    h("tbody", {}, r.endpoints.map((e) => h("tr", {}, h("td", {}, e.route), h("td", {}, num(e.requests)), h("td", {}, pct(e.errorRate)), h("td", {}, ms(e.p50Ms)), h("td", {}, ms(e.p95Ms))))));
+  const accounts = r.accounts.length
+    ? h("table", { id: "analytics-accounts" }, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Account"), h("th", { scope: "col" }, "Requests"))),
+      h("tbody", {}, r.accounts.map((a) => h("tr", {}, h("td", {}, a.username ?? `#${a.accountId} (deleted)`), h("td", {}, num(a.requests))))))
+    : h("p", { class: "muted" }, "No signed-in requests in this range.");
+  return h("section", { class: "card", id: "analytics" }, h("div", { class: "toolbar" }, h("h2", {}, "Usage"), range), facts,
+    barChart("chart-requests", "Requests per hour (errors in red)", r.hourly.map((x) => x.requests), hours, { part: r.hourly.map((x) => x.clientErrors + x.serverErrors) }),
+    barChart("chart-latency", "p95 latency per hour", r.hourly.map((x) => x.p95Ms ?? 0), hours, { format: ms }),
+    barChart("chart-peak", "Requests by hour of day (UTC)", r.peakHours.map((x) => x.requests), r.peakHours.map((x) => `${String(x.hourOfDay).padStart(2, "0")}:00 UTC`)),
+    h("h3", {}, "By endpoint"), h("div", { class: "table-wrap" }, endpoints),
+    h("h3", {}, "Signed-in accounts"), h("div", { class: "table-wrap" }, accounts));
+}
+
 async function render() {
   const me = currentAccount();
   if (!me || me.role !== "admin") {
@@ -105,7 +182,7 @@ async function render() {
     return;
   }
   try {
-    replace(root, await verifications(), await syncing(), await upstreamToken(), cacheFlush(), prizes());
+    replace(root, await analytics(1), await verifications(), await syncing(), await upstreamToken(), cacheFlush(), prizes());
   } catch (err) {
     showError(err);
   }

@@ -134,6 +134,22 @@ fn sign_up_claim_approve_edit_bio_and_see_it_on_the_profile() {
         "the pending claim",
         "document.querySelector('#pending-verifications [data-approve]')",
     );
+    // Usage analytics as charts: a bar per hour, and the endpoints this test called.
+    browser.wait_for(
+        "the analytics charts",
+        "document.querySelectorAll('#chart-requests rect.bar').length === 25 \
+         && document.querySelectorAll('#chart-peak rect.bar').length === 24 \
+         && [...document.querySelectorAll('#analytics-endpoints td')] \
+              .some((td) => td.textContent === '/api/auth/register')",
+    );
+    assert_eq!(
+        browser.script(
+            "return [...document.querySelectorAll('#chart-requests rect.bar')] \
+               .some((r) => Number(r.getAttribute('height')) > 0);"
+        ),
+        json!(true),
+        "this hour's requests show as a bar"
+    );
     browser.screenshot("admin-desktop");
     browser.click("#pending-verifications [data-approve]");
     browser.wait_for(
