@@ -5,8 +5,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use futures_util::stream::BoxStream;
 use poem::Server;
-use poem::listener::{Acceptor, Listener, TcpListener};
+use poem::listener::{Acceptor, Listener, RustlsAcceptor, RustlsConfig, TcpAcceptor, TcpListener};
 
 use crate::analytics::Recorder;
 use crate::auth::Auth;
@@ -68,9 +69,15 @@ pub struct BuildOptions {
     pub clock: Option<Arc<dyn Clock>>,
 }
 
+/// What the server accepts connections with: plain TCP, or TLS over it.
+enum Listening {
+    Plain(TcpAcceptor),
+    Tls(RustlsAcceptor<TcpAcceptor, BoxStream<'static, RustlsConfig>>),
+}
+
 pub struct Application {
     addr: SocketAddr,
-    acceptor: poem::listener::TcpAcceptor,
+    listening: Listening,
     state: Arc<AppState>,
 }
 
@@ -82,15 +89,23 @@ impl Application {
         let db = tokio::task::spawn_blocking(move || Db::open(&db_path, pool_size))
             .await?
             .with_context(|| format!("opening the database {}", config.database.path.display()))?;
-        let acceptor = TcpListener::bind(config.server.bind)
-            .into_acceptor()
-            .await
-            .with_context(|| format!("listening on {}", config.server.bind))?;
-        let addr = acceptor
-            .local_addr()
-            .first()
-            .and_then(|a| a.as_socket_addr().copied())
-            .context("the listener has no address")?;
+        let listener = TcpListener::bind(config.server.bind);
+        let bind_failed = || format!("listening on {}", config.server.bind);
+        let listening = match (&config.server.tls_cert, &config.server.tls_key) {
+            (Some(cert), Some(key)) => {
+                let configs = crate::http::tls::config_stream(cert.clone(), key.clone())?;
+                let acceptor = listener.rustls(configs).into_acceptor().await;
+                Listening::Tls(acceptor.with_context(bind_failed)?)
+            }
+            _ => Listening::Plain(listener.into_acceptor().await.with_context(bind_failed)?),
+        };
+        let addr = match &listening {
+            Listening::Plain(a) => a.local_addr(),
+            Listening::Tls(a) => a.local_addr(),
+        }
+        .first()
+        .and_then(|a| a.as_socket_addr().copied())
+        .context("the listener has no address")?;
         let clock = options.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let config = Arc::new(config);
         let events = crate::events::channel();
@@ -135,13 +150,21 @@ impl Application {
         }
         Ok(Application {
             addr,
-            acceptor,
+            listening,
             state,
         })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// `https` when the server speaks TLS itself, else `http`.
+    pub fn scheme(&self) -> &'static str {
+        match self.listening {
+            Listening::Plain(_) => "http",
+            Listening::Tls(_) => "https",
+        }
     }
 
     pub fn state(&self) -> Arc<AppState> {
@@ -156,10 +179,19 @@ impl Application {
     ) -> anyhow::Result<()> {
         let state = self.state.clone();
         let routes = crate::http::routes(state.clone());
-        Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(routes, shutdown, Some(GRACE))
-            .await
-            .context("the HTTP server failed")?;
+        match self.listening {
+            Listening::Plain(acceptor) => {
+                Server::new_with_acceptor(acceptor)
+                    .run_with_graceful_shutdown(routes, shutdown, Some(GRACE))
+                    .await
+            }
+            Listening::Tls(acceptor) => {
+                Server::new_with_acceptor(acceptor)
+                    .run_with_graceful_shutdown(routes, shutdown, Some(GRACE))
+                    .await
+            }
+        }
+        .context("the HTTP server failed")?;
         if let Err(err) = state.flush_analytics().await {
             tracing::warn!(error = %err, "the last usage analytics were not written");
         }

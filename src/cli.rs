@@ -117,9 +117,9 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let app = Application::build(config, BuildOptions::default()).await?;
-    let addr = app.local_addr();
-    tracing::info!(%addr, source = app.state().source_name(), "listening");
-    println!("goated is running at http://{addr}/ (API docs at http://{addr}/docs)");
+    let (addr, scheme) = (app.local_addr(), app.scheme());
+    tracing::info!(%addr, scheme, source = app.state().source_name(), "listening");
+    println!("goated is running at {scheme}://{addr}/ (API docs at {scheme}://{addr}/docs)");
     app.run_until_stopped(stop_signal()).await
 }
 
@@ -151,9 +151,17 @@ fn healthcheck(config: &Config) -> anyhow::Result<()> {
             std::net::IpAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
         });
     }
-    let url = format!("http://{addr}/api/health");
+    let tls = config.server.tls_cert.is_some();
+    let url = format!("{}://{addr}/api/health", if tls { "https" } else { "http" });
+    // A liveness probe of our own server on this machine: over built-in HTTPS it does
+    // not check the certificate, which names the public domain, not this address.
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(std::time::Duration::from_secs(5)))
+        .tls_config(
+            ureq::tls::TlsConfig::builder()
+                .disable_verification(tls)
+                .build(),
+        )
         .build()
         .into();
     let resp = agent

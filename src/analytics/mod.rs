@@ -92,9 +92,20 @@ pub fn hour_of(unix_secs: i64) -> i64 {
     unix_secs.div_euclid(3600) * 3600
 }
 
+/// What the request path adds to: a short list searched by the route's address (a
+/// route template is a `&'static str`, so one pointer comparison finds it), cheaper
+/// than hashing the route's text under the lock.
+#[derive(Default)]
+struct Pending {
+    requests: Vec<(i64, &'static str, Rollup)>,
+    accounts: HashMap<(i64, i64), u64>,
+}
+
 /// Counts requests in memory until the next flush.
 pub struct Recorder {
-    pending: Mutex<Batch>,
+    pending: Mutex<Pending>,
+    /// Counts a failed flush could not write, for the next one.
+    unwritten: Mutex<Batch>,
     /// The cache counters as last flushed, to write only what happened since.
     cache_seen: Mutex<HashMap<&'static str, CacheCounts>>,
 }
@@ -108,7 +119,8 @@ impl Default for Recorder {
 impl Recorder {
     pub fn new() -> Self {
         Recorder {
-            pending: Mutex::new(Batch::default()),
+            pending: Mutex::new(Pending::default()),
+            unwritten: Mutex::new(Batch::default()),
             cache_seen: Mutex::new(HashMap::new()),
         }
     }
@@ -125,7 +137,15 @@ impl Recorder {
         let hour = hour_of(unix_secs);
         let bucket = histogram::bucket_of(micros);
         let mut pending = self.pending.lock();
-        let rollup = pending.requests.entry((hour, route)).or_default();
+        let found = pending
+            .requests
+            .iter()
+            .rposition(|(h, r, _)| *h == hour && std::ptr::eq(*r, route));
+        let index = found.unwrap_or_else(|| {
+            pending.requests.push((hour, route, Rollup::default()));
+            pending.requests.len() - 1
+        });
+        let rollup = &mut pending.requests[index].2;
         rollup.requests += 1;
         match status {
             400..=499 => rollup.client_errors += 1,
@@ -140,7 +160,18 @@ impl Recorder {
 
     /// Takes what was counted, with the cache's counts since the last flush.
     fn take(&self, unix_secs: i64, caches: &[(&'static str, &CacheStats)]) -> Batch {
-        let mut batch = std::mem::take(&mut *self.pending.lock());
+        let pending = std::mem::take(&mut *self.pending.lock());
+        let mut batch = std::mem::take(&mut *self.unwritten.lock());
+        for (hour, route, rollup) in pending.requests {
+            batch
+                .requests
+                .entry((hour, route))
+                .or_default()
+                .add(&rollup);
+        }
+        for (key, n) in pending.accounts {
+            *batch.accounts.entry(key).or_default() += n;
+        }
         let mut seen = self.cache_seen.lock();
         for (name, stats) in caches {
             let now = CacheCounts {
@@ -181,7 +212,7 @@ impl Recorder {
         if let Err(err) = &result {
             tracing::warn!(error = %err, "usage analytics not written; kept for the next flush");
             if let Ok(batch) = std::sync::Arc::try_unwrap(batch) {
-                self.pending.lock().absorb(batch);
+                self.unwritten.lock().absorb(batch);
             }
         }
         result

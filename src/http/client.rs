@@ -49,7 +49,7 @@ fn canonical(ip: IpAddr) -> IpAddr {
 
 /// Whether the request reached us over HTTPS (directly or through a trusted proxy).
 pub fn is_https(req: &Request, trusted: &[IpNet]) -> bool {
-    if req.uri().scheme_str() == Some("https") {
+    if *req.scheme() == poem::http::uri::Scheme::HTTPS {
         return true;
     }
     let peer_trusted = req

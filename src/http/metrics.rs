@@ -136,9 +136,8 @@ thread_local! {
         std::cell::RefCell::new(std::collections::HashMap::new());
 }
 
-/// Records one request; called by the middleware.
-pub fn record(path: &str, status: u16, seconds: f64) {
-    let route = route_template(path);
+/// Records one request under its route template; called by the middleware.
+pub fn record(route: &'static str, status: u16, seconds: f64) {
     HANDLES.with_borrow_mut(|handles| {
         let (count, latency) = handles.entry((route, status)).or_insert_with(|| {
             (

@@ -251,19 +251,17 @@ pub async fn around<E: Endpoint>(
     }
     security_headers(is_docs, &mut resp);
     let elapsed = started.elapsed();
-    if metrics {
-        super::metrics::record(uri.path(), resp.status().as_u16(), elapsed.as_secs_f64());
-    }
-    if let Some(recorder) = &analytics.analytics {
-        let now = analytics.clock.now().timestamp();
-        let account = bearer.and_then(|value| account_of(&analytics.auth, &value, now));
-        recorder.record(
-            now,
-            super::metrics::route_template(uri.path()),
-            resp.status().as_u16(),
-            elapsed.as_micros() as u64,
-            account,
-        );
+    if metrics || analytics.analytics.is_some() {
+        let route = super::metrics::route_template(uri.path());
+        let status = resp.status().as_u16();
+        if metrics {
+            super::metrics::record(route, status, elapsed.as_secs_f64());
+        }
+        if let Some(recorder) = &analytics.analytics {
+            let now = analytics.clock.now().timestamp();
+            let account = bearer.and_then(|value| account_of(&analytics.auth, &value, now));
+            recorder.record(now, route, status, elapsed.as_micros() as u64, account);
+        }
     }
     log_request(&method, uri.path(), resp.status(), started, &id);
     Ok(resp)

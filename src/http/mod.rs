@@ -8,6 +8,7 @@ pub mod envelope;
 pub mod error;
 pub mod metrics;
 pub mod middleware;
+pub mod tls;
 pub mod ws;
 
 use std::sync::Arc;

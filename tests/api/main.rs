@@ -14,5 +14,6 @@ mod operations;
 mod read_api;
 mod secrets;
 mod sync;
+mod tls;
 mod webdriver;
 mod websocket;
