@@ -529,6 +529,15 @@ fn verification_claims_are_cross_checked_and_decided_by_an_admin() {
         "CONFLICT",
     );
     assert_error(&claim(&alice, json!({})), 400, "VALIDATION_ERROR");
+    let both = json!({"goatedUsername": "luckygoat77", "uid": "goat00000000000000a1"});
+    let refused = assert_error(&claim(&alice, both), 400, "VALIDATION_ERROR");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("goatedUsername"),
+        "{refused}"
+    );
     let pending = claim(&alice, json!({"goatedUsername": "luckygoat77"}));
     assert_eq!(pending.status, 201, "{}", pending.text());
     let request_id = pending.json()["data"]["id"].as_i64().unwrap();

@@ -18,3 +18,44 @@ fn a_wrong_method_gets_405_in_the_envelope() {
         "METHOD_NOT_ALLOWED",
     );
 }
+
+#[test]
+fn a_null_in_a_request_body_is_refused_naming_the_field() {
+    let app = spawn_app();
+    // No field is nullable in the published schema: null is not "left out".
+    let body = json!({"refreshToken": null});
+    let err = assert_error(
+        &app.post_json("/api/auth/logout", &body),
+        400,
+        "VALIDATION_ERROR",
+    );
+    let message = err["message"].as_str().unwrap();
+    assert!(message.contains("null is not allowed"), "{message}");
+    let body = json!({"username": "nully", "password": "tall-goat-on-a-hill", "email": null});
+    let err = assert_error(
+        &app.post_json("/api/auth/register", &body),
+        400,
+        "VALIDATION_ERROR",
+    );
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("null is not allowed"),
+        "{err}"
+    );
+    // A string field takes a JSON string only, not a number or a boolean.
+    for body in [
+        json!({"refreshToken": false}),
+        json!({"username": 12345678, "password": "tall-goat-on-a-hill"}),
+    ] {
+        let path = if body.get("username").is_some() {
+            "/api/auth/register"
+        } else {
+            "/api/auth/logout"
+        };
+        assert_error(&app.post_json(path, &body), 400, "VALIDATION_ERROR");
+    }
+    // Leaving the field out is fine.
+    assert_eq!(app.post_json("/api/auth/logout", &json!({})).status, 200);
+}

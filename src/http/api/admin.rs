@@ -14,7 +14,9 @@ use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;
 use super::session::{AdminOrSigned, BearerAuth, admin, admin_or_signed, audit};
-use super::shapes::{Pagination, default_page, default_page_limit, offset, paginated};
+use super::shapes::{
+    Omittable, Pagination, Text, default_page, default_page_limit, offset, paginated,
+};
 use super::verification::ClaimView;
 use crate::analytics::hour_of;
 use crate::analytics::report::{self, AnalyticsReport};
@@ -92,7 +94,7 @@ paginated!(SyncRunsPage, SyncRunView);
 pub struct FlushRequest {
     /// Only answers whose cache key starts with this (e.g. `race:`); all when omitted.
     #[oai(skip_serializing_if_is_none, validator(max_length = 64))]
-    pub prefix: Option<String>,
+    pub prefix: Omittable<Text>,
 }
 
 #[derive(Debug, Object)]
@@ -103,8 +105,8 @@ pub struct Flushed {
 #[derive(Debug, Object)]
 pub struct TokenReplacement {
     /// The new Goated session token. Stored, never shown again.
-    #[oai(validator(min_length = 10, max_length = 4096, pattern = "^[^\\s]+$"))]
-    pub token: String,
+    #[oai(validator(min_length = 10, max_length = 4096, pattern = "^[!-~]+$"))]
+    pub token: Text,
 }
 
 #[derive(Debug, Object)]
@@ -239,7 +241,7 @@ impl AdminApi {
         body: Json<FlushRequest>,
     ) -> ApiResult<Success<Flushed>> {
         let actor = admin_or_signed(&self.state, req, &auth).await?;
-        let prefix = body.0.prefix.unwrap_or_default();
+        let prefix = body.0.prefix.text().unwrap_or_default();
         let flushed = self.state.responses.flush(&prefix);
         self.state.read.invalidate();
         audit(
@@ -287,10 +289,10 @@ impl AdminApi {
     ) -> ApiResult<Success<TokenStatus>> {
         let actor = admin_or_signed(&self.state, req, &auth).await?;
         let token = body.0.token.trim().to_string();
-        if token.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if !token.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(ApiError::validation(
                 "token",
-                "The token must not contain spaces.",
+                "The token must be printable ASCII without spaces.",
             ));
         }
         let (tokens, now) = (self.state.tokens.clone(), self.state.clock.now());

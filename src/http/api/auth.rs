@@ -9,6 +9,7 @@ use poem_openapi::{Enum, Object, OpenApi};
 
 use super::ApiTags;
 use super::session::{BearerAuth, signed_in};
+use super::shapes::{Omittable, Text};
 use crate::app::AppState;
 use crate::auth::password::{HashError, check_strength};
 use crate::auth::{REFRESH_TTL_DAYS, random_token, token_hash};
@@ -34,17 +35,17 @@ pub enum RefreshIn {
 pub struct RegisterRequest {
     /// 3–32 of letters, digits, `_`, `.`, `-`; unique ignoring case.
     #[oai(validator(min_length = 3, max_length = 32, pattern = "^[A-Za-z0-9_.-]+$"))]
-    pub username: String,
+    pub username: Text,
     /// 8–256 characters, not a common password.
     #[oai(validator(min_length = 8, max_length = 256))]
-    pub password: String,
+    pub password: Text,
     #[oai(
         skip_serializing_if_is_none,
         validator(min_length = 3, max_length = 254)
     )]
-    pub email: Option<String>,
+    pub email: Omittable<Text>,
     #[oai(skip_serializing_if_is_none)]
-    pub refresh_in: Option<RefreshIn>,
+    pub refresh_in: Omittable<RefreshIn>,
 }
 
 #[derive(Debug, Object)]
@@ -52,11 +53,11 @@ pub struct RegisterRequest {
 pub struct LoginRequest {
     /// The username or the email.
     #[oai(validator(min_length = 1, max_length = 254))]
-    pub username: String,
+    pub username: Text,
     #[oai(validator(min_length = 1, max_length = 256))]
-    pub password: String,
+    pub password: Text,
     #[oai(skip_serializing_if_is_none)]
-    pub refresh_in: Option<RefreshIn>,
+    pub refresh_in: Omittable<RefreshIn>,
 }
 
 #[derive(Debug, Object)]
@@ -64,7 +65,7 @@ pub struct LoginRequest {
 pub struct RefreshRequest {
     /// Omit to use the refresh cookie.
     #[oai(skip_serializing_if_is_none, validator(max_length = 128))]
-    pub refresh_token: Option<String>,
+    pub refresh_token: Omittable<Text>,
 }
 
 /// An account as its owner sees it.
@@ -178,7 +179,7 @@ impl AuthApi {
         let body = body.0;
         check_strength(&body.password, &body.username)
             .map_err(|m| ApiError::validation("password", m))?;
-        let email = body.email.as_deref().map(|e| e.trim().to_lowercase());
+        let email = body.email.0.as_deref().map(|e| e.trim().to_lowercase());
         if let Some(e) = &email
             && !valid_email(e)
         {
@@ -191,7 +192,7 @@ impl AuthApi {
             .state
             .auth
             .passwords
-            .hash(body.password)
+            .hash(body.password.0)
             .await
             .map_err(busy)?;
         let now = timestamp(self.state.clock.now());
@@ -216,7 +217,7 @@ impl AuthApi {
             .map_err(|m| ApiError::new(StatusCode::CONFLICT, ErrorCode::Conflict, m))?
             .ok_or_else(|| ApiError::internal("the new account vanished"))?;
         tracing::info!(account = created.id, "account registered");
-        let session = self.start_session(req, &created, body.refresh_in).await?;
+        let session = self.start_session(req, &created, body.refresh_in.0).await?;
         Ok(Created(session))
     }
 
@@ -246,7 +247,7 @@ impl AuthApi {
             .state
             .auth
             .passwords
-            .verify(body.password, hash)
+            .verify(body.password.0, hash)
             .await
             .map_err(busy)?;
         let Some(account) = account.filter(|_| ok) else {
@@ -255,7 +256,7 @@ impl AuthApi {
             return Err(invalid_credentials());
         };
         throttle.succeeded(&body.username, ip);
-        self.start_session(req, &account, body.refresh_in).await
+        self.start_session(req, &account, body.refresh_in.0).await
     }
 
     /// A new access token and a new refresh token for a refresh token (from the body or
@@ -266,7 +267,7 @@ impl AuthApi {
         req: &Request,
         body: Json<RefreshRequest>,
     ) -> ApiResult<Success<SessionView>> {
-        let (token, from_cookie) = match body.0.refresh_token {
+        let (token, from_cookie) = match body.0.refresh_token.text() {
             Some(t) => (t, false),
             None => (cookie(req).ok_or_else(invalid_refresh)?, true),
         };
@@ -323,7 +324,7 @@ impl AuthApi {
         req: &Request,
         body: Json<RefreshRequest>,
     ) -> ApiResult<Success<LoggedOut>> {
-        if let Some(token) = body.0.refresh_token.or_else(|| cookie(req)) {
+        if let Some(token) = body.0.refresh_token.text().or_else(|| cookie(req)) {
             let (hash, ts) = (token_hash(&token), timestamp(self.state.clock.now()));
             self.state
                 .db

@@ -135,3 +135,125 @@ pub fn cache_control_final() -> HeaderValue {
 pub fn ttl(version: &DataVersion) -> std::time::Duration {
     std::time::Duration::from_secs(if version.stale { 600 } else { 60 })
 }
+
+/// An optional field of a request body: given, or left out — never `null`, since the
+/// published schema does not make any field nullable (poem-openapi's `Option` would
+/// read `null` as "left out" and accept what the schema calls invalid).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Omittable<T>(pub Option<T>);
+
+impl<T: poem_openapi::types::Type> poem_openapi::types::Type for Omittable<T> {
+    const IS_REQUIRED: bool = false;
+    type RawValueType = T::RawValueType;
+    type RawElementValueType = T::RawElementValueType;
+
+    fn name() -> std::borrow::Cow<'static, str> {
+        <Option<T> as poem_openapi::types::Type>::name()
+    }
+
+    fn schema_ref() -> poem_openapi::registry::MetaSchemaRef {
+        T::schema_ref()
+    }
+
+    fn register(registry: &mut poem_openapi::registry::Registry) {
+        T::register(registry);
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        self.0.as_ref().and_then(|v| v.as_raw_value())
+    }
+
+    fn raw_element_iter<'a>(
+        &'a self,
+    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        match &self.0 {
+            Some(v) => v.raw_element_iter(),
+            None => Box::new(std::iter::empty()),
+        }
+    }
+
+    fn is_none(&self) -> bool {
+        self.0.is_none()
+    }
+}
+
+impl<T: poem_openapi::types::ParseFromJSON> poem_openapi::types::ParseFromJSON for Omittable<T> {
+    fn parse_from_json(value: Option<serde_json::Value>) -> poem_openapi::types::ParseResult<Self> {
+        use poem_openapi::types::ParseError;
+        match value {
+            None => Ok(Omittable(None)),
+            Some(serde_json::Value::Null) => Err(ParseError::custom(
+                "null is not allowed; leave the field out instead",
+            )),
+            Some(v) => T::parse_from_json(Some(v))
+                .map(|v| Omittable(Some(v)))
+                .map_err(ParseError::propagate),
+        }
+    }
+}
+
+impl<T: poem_openapi::types::ToJSON> poem_openapi::types::ToJSON for Omittable<T> {
+    fn to_json(&self) -> Option<serde_json::Value> {
+        self.0.as_ref().and_then(|v| v.to_json())
+    }
+}
+
+/// A string field of a request body, strictly a JSON string: poem-openapi's `String`
+/// also takes numbers and booleans (`5` → `"5"`), which the published schema calls
+/// invalid.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Text(pub String);
+
+impl Omittable<Text> {
+    /// The string, when given.
+    pub fn text(self) -> Option<String> {
+        self.0.map(|t| t.0)
+    }
+}
+
+impl std::ops::Deref for Text {
+    type Target = String;
+
+    fn deref(&self) -> &String {
+        &self.0
+    }
+}
+
+impl poem_openapi::types::Type for Text {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = String;
+    type RawElementValueType = String;
+
+    fn name() -> std::borrow::Cow<'static, str> {
+        <String as poem_openapi::types::Type>::name()
+    }
+
+    fn schema_ref() -> poem_openapi::registry::MetaSchemaRef {
+        <String as poem_openapi::types::Type>::schema_ref()
+    }
+
+    fn as_raw_value(&self) -> Option<&String> {
+        Some(&self.0)
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a String> + 'a> {
+        Box::new(std::iter::once(&self.0))
+    }
+}
+
+impl poem_openapi::types::ParseFromJSON for Text {
+    fn parse_from_json(value: Option<serde_json::Value>) -> poem_openapi::types::ParseResult<Self> {
+        match value {
+            Some(serde_json::Value::String(s)) => Ok(Text(s)),
+            other => Err(poem_openapi::types::ParseError::expected_type(
+                other.unwrap_or_default(),
+            )),
+        }
+    }
+}
+
+impl poem_openapi::types::ToJSON for Text {
+    fn to_json(&self) -> Option<serde_json::Value> {
+        Some(serde_json::Value::String(self.0.clone()))
+    }
+}

@@ -13,8 +13,8 @@ use poem_openapi::payload::Json;
 use super::ApiTags;
 use super::session::{BearerAuth, audit, forbidden, signed_in};
 use super::shapes::{
-    Pagination, PeriodAmounts, PeriodRanks, cache_control, default_page, default_page_limit, money,
-    offset, paginated, prepare, ttl,
+    Omittable, Pagination, PeriodAmounts, PeriodRanks, Text, cache_control, default_page,
+    default_page_limit, money, offset, paginated, prepare, ttl,
 };
 use crate::app::AppState;
 use crate::db::accounts::{self, Account};
@@ -70,10 +70,10 @@ pub struct PublicAccount {
 pub struct ProfileUpdate {
     /// Up to 500 characters.
     #[oai(skip_serializing_if_is_none, validator(max_length = 500))]
-    pub bio: Option<String>,
+    pub bio: Omittable<Text>,
     /// `#RRGGBB`.
     #[oai(skip_serializing_if_is_none, validator(pattern = "^#[0-9A-Fa-f]{6}$"))]
-    pub profile_color: Option<String>,
+    pub profile_color: Omittable<Text>,
 }
 
 #[derive(Debug, Clone, Object)]
@@ -314,6 +314,7 @@ impl UsersApi {
             ));
         }
         let ProfileUpdate { bio, profile_color } = body.0;
+        let (bio, profile_color) = (bio.text(), profile_color.text());
         let (key, now) = (uid.clone(), timestamp(self.state.clock.now()));
         let updated = self
             .state

@@ -5,30 +5,38 @@ use std::sync::Arc;
 use poem::Request;
 use poem::http::StatusCode;
 use poem_openapi::payload::Json;
-use poem_openapi::{Object, OpenApi};
+use poem_openapi::{Object, OpenApi, Union};
 
 use super::ApiTags;
 use super::session::{BearerAuth, admin, audit, signed_in};
+use super::shapes::{Omittable, Text};
 use crate::app::AppState;
 use crate::db::verification::{self, Request as Claim};
 use crate::db::{accounts, timestamp};
 use crate::http::envelope::{Created, Success};
 use crate::http::error::{ApiError, ApiResult, ErrorCode};
 
+/// Claim by the player's name on Goated (case-insensitive).
 #[derive(Debug, Object)]
 #[oai(rename_all = "camelCase")]
-pub struct ClaimRequest {
-    /// The player's name on Goated (case-insensitive); or give `uid`.
-    #[oai(
-        skip_serializing_if_is_none,
-        validator(min_length = 1, max_length = 128)
-    )]
-    pub goated_username: Option<String>,
-    #[oai(
-        skip_serializing_if_is_none,
-        validator(pattern = "^[A-Za-z0-9_.:-]{1,64}$")
-    )]
-    pub uid: Option<String>,
+pub struct ClaimByName {
+    #[oai(validator(min_length = 1, max_length = 128))]
+    pub goated_username: Text,
+}
+
+/// Claim by the player's Goated uid (needed when several players share a name).
+#[derive(Debug, Object)]
+pub struct ClaimByUid {
+    #[oai(validator(pattern = "^[A-Za-z0-9_.:-]{1,64}$"))]
+    pub uid: Text,
+}
+
+/// Exactly one of `goatedUsername` and `uid` (the schema says so with `oneOf`).
+#[derive(Debug, Union)]
+#[oai(one_of)]
+pub enum ClaimRequest {
+    ByName(ClaimByName),
+    ByUid(ClaimByUid),
 }
 
 #[derive(Debug, Object)]
@@ -37,7 +45,7 @@ pub struct ConfirmRequest {
     pub request_id: i64,
     pub approve: bool,
     #[oai(skip_serializing_if_is_none, validator(max_length = 500))]
-    pub note: Option<String>,
+    pub note: Omittable<Text>,
 }
 
 #[derive(Debug, Clone, Object)]
@@ -103,16 +111,10 @@ impl VerificationApi {
         body: Json<ClaimRequest>,
     ) -> ApiResult<Created<ClaimView>> {
         let account = signed_in(&self.state, &auth).await?;
-        let ClaimRequest {
-            goated_username,
-            uid,
-        } = body.0;
-        if goated_username.is_some() == uid.is_some() {
-            return Err(ApiError::validation(
-                "goatedUsername",
-                "Give either goatedUsername or uid.",
-            ));
-        }
+        let (goated_username, uid) = match body.0 {
+            ClaimRequest::ByName(c) => (Some(c.goated_username), None),
+            ClaimRequest::ByUid(c) => (None, Some(c.uid)),
+        };
         let now = timestamp(self.state.clock.now());
         let claim = self
             .state
@@ -207,7 +209,14 @@ impl VerificationApi {
                     accounts::link_player(tx, claim.account_id, &claim.goated_uid, &now)?;
                 }
                 let status = if approve { "approved" } else { "rejected" };
-                verification::decide(tx, request_id, status, admin_id, note.as_deref(), &now)?;
+                verification::decide(
+                    tx,
+                    request_id,
+                    status,
+                    admin_id,
+                    note.0.as_ref().map(|n| n.as_str()),
+                    &now,
+                )?;
                 Ok(Ok(verification::get(tx, request_id)?))
             })
             .await
