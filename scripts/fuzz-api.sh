@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 max="${1:-40}"
-command -v st >/dev/null || pip install --quiet "schemathesis==4.32.5"
+command -v st >/dev/null || python3 -m pip install --quiet "schemathesis==4.32.5"
 cargo build --release --locked --quiet --bin goated --example fake_upstream
 work="$(mktemp -d)"
 pids=()
