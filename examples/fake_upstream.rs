@@ -4,7 +4,8 @@
 //!     cargo run --release --example fake_upstream -- 100000
 //!
 //! Prints `http://127.0.0.1:PORT` on its first line; the referral code is TEST123 and
-//! the accepted token `good-token`.
+//! the accepted tokens `good-token` and `good-token-1` … `good-token-100`.
+//! `POST /control/sticky/KIND` makes every answer a fault (see `control` in the fake).
 
 #[allow(dead_code)]
 #[path = "../tests/api/fake_upstream.rs"]
@@ -44,6 +45,10 @@ fn main() {
         .and_then(|a| a.parse().ok())
         .unwrap_or(2500);
     let upstream = FakeUpstream::start(players(count));
+    // Tokens a script may switch to after making the fake refuse one (the soak does).
+    for n in 1..=100 {
+        upstream.accept_token(&format!("good-token-{n}"));
+    }
     println!("{}", upstream.base_url());
     eprintln!("fake upstream: {count} players, referral code TEST123, token good-token");
     loop {

@@ -78,6 +78,7 @@ impl FakeUpstream {
                 ready_tx.send(addr).unwrap();
                 let app = Route::new()
                     .at("/user2/affiliate/referral-leaderboard/:code", leaderboard)
+                    .at("/control/sticky/:kind", control)
                     .data(shared);
                 Server::new_with_acceptor(acceptor)
                     .run_with_graceful_shutdown(
@@ -138,6 +139,30 @@ impl Drop for FakeUpstream {
             let _ = thread.join();
         }
     }
+}
+
+/// For scripts driving the example binary (the soak): `POST /control/sticky/KIND` makes
+/// every answer from now on a fault, until `none`. Kinds: none, 500, 503, 429 (with
+/// Retry-After: 2), 401, garbage, slow (3 s), timeout (60 s).
+#[handler]
+fn control(Path(kind): Path<String>, state: Data<&Arc<Mutex<FakeState>>>) -> Response {
+    let fault = match kind.as_str() {
+        "none" => None,
+        "500" => Some(Fault::Status(500)),
+        "503" => Some(Fault::Status(503)),
+        "429" => Some(Fault::StatusWithRetryAfter(429, 2)),
+        "401" => Some(Fault::Status(401)),
+        "garbage" => Some(Fault::Garbage),
+        "slow" => Some(Fault::Slow(Duration::from_secs(3))),
+        "timeout" => Some(Fault::Slow(Duration::from_secs(60))),
+        _ => {
+            return Response::builder()
+                .status(StatusCode::BAD_REQUEST)
+                .body("unknown fault");
+        }
+    };
+    state.lock().sticky = fault;
+    Response::builder().body(kind)
 }
 
 #[handler]
