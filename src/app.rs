@@ -94,8 +94,17 @@ impl Application {
         let listening = match (&config.server.tls_cert, &config.server.tls_key) {
             (Some(cert), Some(key)) => {
                 let configs = crate::http::tls::config_stream(cert.clone(), key.clone())?;
-                let acceptor = listener.rustls(configs).into_acceptor().await;
-                Listening::Tls(acceptor.with_context(bind_failed)?)
+                let mut acceptor = listener
+                    .rustls(configs)
+                    .into_acceptor()
+                    .await
+                    .with_context(bind_failed)?;
+                // poem's TLS acceptor loads its first certificate inside its first
+                // `accept`, racing any connection already waiting, which it then drops.
+                // One short accept now, before the address is announced, loads it while
+                // nobody can be waiting yet (TCP accept is cancel-safe).
+                let _ = tokio::time::timeout(Duration::from_millis(20), acceptor.accept()).await;
+                Listening::Tls(acceptor)
             }
             _ => Listening::Plain(listener.into_acceptor().await.with_context(bind_failed)?),
         };
