@@ -4,6 +4,8 @@
 #   scripts/bench-login.sh [SECONDS]   (default 10 per concurrency level)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Where cargo puts release builds (CARGO_TARGET_DIR is honoured).
+release="${CARGO_TARGET_DIR:-target}/release"
 secs="${1:-10}"
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 cargo build --release --quiet --bin goated
@@ -12,7 +14,7 @@ work="$(mktemp -d)"
 trap 'kill "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 port=18191
 GOATED_SERVER__RATE_LIMIT_PER_MINUTE=0 GOATED_LOG__LEVEL=warn GOATED_SYNC__ON_STARTUP=false \
-  target/release/goated serve --bind "127.0.0.1:$port" --db "$work/goated.db" >/dev/null 2>&1 &
+  "$release"/goated serve --bind "127.0.0.1:$port" --db "$work/goated.db" >/dev/null 2>&1 &
 pid=$!
 until curl -fs "http://127.0.0.1:$port/api/health" >/dev/null; do sleep 0.1; done
 base="http://127.0.0.1:$port"

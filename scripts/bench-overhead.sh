@@ -5,13 +5,15 @@
 #   scripts/bench-overhead.sh [ROUNDS] [SECONDS]   (default 5 rounds of 8 s each)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Where cargo puts release builds (CARGO_TARGET_DIR is honoured).
+release="${CARGO_TARGET_DIR:-target}/release"
 rounds="${1:-5}"; secs="${2:-8}"
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 cargo build --release --quiet --bin goated --example fake_upstream
 work="$(mktemp -d)"
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
-target/release/examples/fake_upstream 2500 > "$work/fake.out" 2>/dev/null &
+"$release"/examples/fake_upstream 2500 > "$work/fake.out" 2>/dev/null &
 pids+=($!)
 for _ in $(seq 100); do [ -s "$work/fake.out" ] && break; sleep 0.1; done
 start() { # $1 port, $2 metrics on/off, $3 analytics on/off
@@ -20,7 +22,7 @@ start() { # $1 port, $2 metrics on/off, $3 analytics on/off
   GOATED_SERVER__RATE_LIMIT_PER_MINUTE=0 GOATED_METRICS__ENABLED="$2" \
   GOATED_ANALYTICS__ENABLED="$3" GOATED_LOG__LEVEL=warn \
   GOATED_SYNC__LEADERBOARD_CRON="0 0 0 1 1 * 2099" \
-    target/release/goated serve --bind "127.0.0.1:$1" --db "$work/g-$1.db" >/dev/null 2>&1 &
+    "$release"/goated serve --bind "127.0.0.1:$1" --db "$work/g-$1.db" >/dev/null 2>&1 &
   pids+=($!)
   until curl -fs "http://127.0.0.1:$1/api/health" | grep -q '"outcome":"success"'; do sleep 0.1; done
 }

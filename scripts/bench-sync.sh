@@ -3,6 +3,8 @@
 #   scripts/bench-sync.sh [PLAYERS]   (default 100000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Where cargo puts release builds (CARGO_TARGET_DIR is honoured).
+release="${CARGO_TARGET_DIR:-target}/release"
 players="${1:-100000}"
 command -v /usr/bin/time >/dev/null || { apt-get update -qq && apt-get install -y -qq time; }
 
@@ -10,7 +12,7 @@ cargo build --release --quiet --bin goated --example fake_upstream
 work="$(mktemp -d)"
 trap 'kill "$fake_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 
-target/release/examples/fake_upstream "$players" > "$work/fake.out" 2>/dev/null &
+"$release"/examples/fake_upstream "$players" > "$work/fake.out" 2>/dev/null &
 fake_pid=$!
 for _ in $(seq 100); do [ -s "$work/fake.out" ] && break; sleep 0.1; done
 url="$(head -n1 "$work/fake.out")"
@@ -21,7 +23,7 @@ export GOATED_UPSTREAM__MODE=live GOATED_UPSTREAM__BASE_URL="$url" \
 body_bytes="$(curl -s -H 'Authorization: Bearer good-token' "$url/user2/affiliate/referral-leaderboard/TEST123" | wc -c)"
 echo "payload: $players players, $body_bytes bytes"
 for run in first second third; do
-  /usr/bin/time -f "%e %M" -o "$work/time" target/release/goated sync --db "$work/bench.db" > "$work/sync.out"
+  /usr/bin/time -f "%e %M" -o "$work/time" "$release"/goated sync --db "$work/bench.db" > "$work/sync.out"
   read -r secs kib < "$work/time"
   echo "$run sync: ${secs}s wall, peak RSS $((kib / 1024)) MiB — $(cut -d';' -f1 "$work/sync.out")"
 done

@@ -4,6 +4,8 @@
 #   scripts/bench.sh [SECONDS]   (default 15 per run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Where cargo puts release builds (CARGO_TARGET_DIR is honoured).
+release="${CARGO_TARGET_DIR:-target}/release"
 secs="${1:-15}"
 threads=2
 conns=64
@@ -18,7 +20,7 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; nginx -c "$work/nginx.conf" -s stop 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 
-target/release/examples/fake_upstream 2500 > "$work/fake.out" 2>/dev/null &
+"$release"/examples/fake_upstream 2500 > "$work/fake.out" 2>/dev/null &
 pids+=($!)
 for _ in $(seq 100); do [ -s "$work/fake.out" ] && break; sleep 0.1; done
 upstream="$(head -n1 "$work/fake.out")"
@@ -28,7 +30,7 @@ start_goated() { # $1 = port, $2 = leaderboard cron
   GOATED_UPSTREAM__REFERRAL_CODE=TEST123 GOATED_UPSTREAM__TOKEN=good-token \
   GOATED_UPSTREAM__REQUESTS_PER_MINUTE=1000 GOATED_SERVER__RATE_LIMIT_PER_MINUTE=0 \
   GOATED_SYNC__LEADERBOARD_CRON="$2" GOATED_LOG__LEVEL=warn \
-    target/release/goated serve --bind "127.0.0.1:$1" --db "$work/goated-$1.db" >/dev/null 2>&1 &
+    "$release"/goated serve --bind "127.0.0.1:$1" --db "$work/goated-$1.db" >/dev/null 2>&1 &
   pids+=($!)
   until curl -fs "http://127.0.0.1:$1/api/health" | grep -q '"outcome":"success"'; do sleep 0.1; done
 }

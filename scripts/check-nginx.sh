@@ -5,6 +5,8 @@
 # the client address taken from the proxy's X-Forwarded-For.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Where cargo puts release builds (CARGO_TARGET_DIR is honoured).
+release="${CARGO_TARGET_DIR:-target}/release"
 command -v nginx >/dev/null || { apt-get update -qq && apt-get install -y -qq nginx-light >/dev/null; }
 cargo build --release --quiet --bin goated
 work="$(mktemp -d)"
@@ -23,7 +25,7 @@ events { worker_connections 256; }
 http { access_log off; include $work/site.conf; }
 NGINX
 GOATED_LOG__LEVEL=warn GOATED_SERVER__TRUSTED_PROXIES='["127.0.0.1/32"]' GOATED_ADMIN__ALLOWED_IPS='["203.0.113.7/32"]' \
-  target/release/goated serve --bind 127.0.0.1:18581 --db "$work/g.db" >/dev/null 2>&1 &
+  "$release"/goated serve --bind 127.0.0.1:18581 --db "$work/g.db" >/dev/null 2>&1 &
 pid=$!
 until curl -fs http://127.0.0.1:18581/api/health | grep -q '"outcome":"success"'; do sleep 0.1; done
 nginx -c "$work/nginx.conf"

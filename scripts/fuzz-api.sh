@@ -6,6 +6,8 @@
 #   scripts/fuzz-api.sh [MAX_EXAMPLES]   (default 40 per operation)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Where cargo puts release builds (CARGO_TARGET_DIR is honoured).
+release="${CARGO_TARGET_DIR:-target}/release"
 max="${1:-40}"
 command -v st >/dev/null || python3 -m pip install --quiet "schemathesis==4.32.5"
 cargo build --release --locked --quiet --bin goated --example fake_upstream
@@ -17,7 +19,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-target/release/examples/fake_upstream 300 > "$work/fake.out" 2>/dev/null &
+"$release"/examples/fake_upstream 300 > "$work/fake.out" 2>/dev/null &
 pids+=($!)
 for _ in $(seq 100); do [ -s "$work/fake.out" ] && break; sleep 0.1; done
 
@@ -28,8 +30,8 @@ export GOATED_UPSTREAM__REFERRAL_CODE=TEST123 GOATED_UPSTREAM__TOKEN=good-token
 export GOATED_SERVER__RATE_LIMIT_PER_MINUTE=0 GOATED_LOG__LEVEL=warn
 export GOATED_DATABASE__PATH="$work/fuzz.db"
 password="fuzzing-admin-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
-GOATED_ADMIN_PASSWORD="$password" target/release/goated admin create fuzz_admin >/dev/null
-target/release/goated serve --bind 127.0.0.1:0 > "$work/serve.out" 2> "$work/serve.log" &
+GOATED_ADMIN_PASSWORD="$password" "$release"/goated admin create fuzz_admin >/dev/null
+"$release"/goated serve --bind 127.0.0.1:0 > "$work/serve.out" 2> "$work/serve.log" &
 pids+=($!)
 for _ in $(seq 100); do grep -q "running at" "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
 base="$(grep -o 'http://[0-9.:]*' "$work/serve.out" | head -n1)"

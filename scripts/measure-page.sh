@@ -4,13 +4,15 @@
 #   scripts/measure-page.sh [RUNS]   (default 5; prints the median)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Where cargo puts release builds (CARGO_TARGET_DIR is honoured).
+release="${CARGO_TARGET_DIR:-target}/release"
 runs="${1:-5}"
 [ -x /usr/bin/chromedriver ] || { apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; }
 cargo build --release --quiet --bin goated
 work="$(mktemp -d)"
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
-GOATED_LOG__LEVEL=warn target/release/goated serve --bind 127.0.0.1:18291 --db "$work/goated.db" >/dev/null 2>&1 &
+GOATED_LOG__LEVEL=warn "$release"/goated serve --bind 127.0.0.1:18291 --db "$work/goated.db" >/dev/null 2>&1 &
 pids+=($!)
 /usr/bin/chromedriver --port=18292 >/dev/null 2>&1 &
 pids+=($!)

@@ -13,6 +13,8 @@
 #   scripts/soak.sh [ROUNDS] [PHASE_SECONDS]   (default 1 round of 11 phases × 12 s)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Where cargo puts release builds (CARGO_TARGET_DIR is honoured).
+release="${CARGO_TARGET_DIR:-target}/release"
 rounds="${1:-1}"; phase_secs="${2:-12}"
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 cargo build --release --locked --quiet --bin goated --example fake_upstream
@@ -56,7 +58,7 @@ elif what == "unrecorded":
 PY
 }
 
-target/release/examples/fake_upstream 2500 > "$work/fake.out" 2>/dev/null &
+"$release"/examples/fake_upstream 2500 > "$work/fake.out" 2>/dev/null &
 pids+=($!)
 for _ in $(seq 100); do [ -s "$work/fake.out" ] && break; sleep 0.1; done
 fake="$(head -n1 "$work/fake.out")"
@@ -70,7 +72,7 @@ export GOATED_SYNC__LEADERBOARD_CRON="*/3 * * * * *" GOATED_SYNC__BREAKER_COOLDO
 export GOATED_SERVER__RATE_LIMIT_PER_MINUTE=0 GOATED_LOG__LEVEL=warn GOATED_DATABASE__PATH="$db"
 
 # A race finalized in the past, written before the soak: it must come out unchanged.
-target/release/goated migrate >/dev/null
+"$release"/goated migrate >/dev/null
 python3 - "$db" <<'PY'
 import sqlite3, sys
 c = sqlite3.connect(sys.argv[1])
@@ -82,11 +84,11 @@ for seq, (uid, name, cents, prize) in enumerate([("u1", "Ann", 60000, 25000), ("
 c.commit()
 PY
 password="soak-admin-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
-GOATED_ADMIN_PASSWORD="$password" target/release/goated admin create soak_admin >/dev/null
+GOATED_ADMIN_PASSWORD="$password" "$release"/goated admin create soak_admin >/dev/null
 
 kills=0
 start_goated() {
-  target/release/goated serve --bind "127.0.0.1:$port" >> "$work/serve.out" 2>> "$work/serve.log" &
+  "$release"/goated serve --bind "127.0.0.1:$port" >> "$work/serve.out" 2>> "$work/serve.log" &
   goated_pid=$!
   until curl -fs -o /dev/null "$base/api/health"; do sleep 0.05; done
 }
