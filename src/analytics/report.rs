@@ -153,7 +153,7 @@ pub struct AnalyticsReport {
     pub hourly: Vec<HourTraffic>,
     /// Each endpoint over the whole range, most requested first.
     pub endpoints: Vec<EndpointTraffic>,
-    /// The stored hourly rollups per endpoint, oldest first.
+    /// The stored hourly rollups per endpoint, oldest first (empty with `rollups=false`).
     pub rollups: Vec<RollupView>,
     /// Requests by hour of the day (UTC): 24 entries, 0 to 23.
     pub peak_hours: Vec<HourOfDay>,

@@ -141,7 +141,7 @@ const hourLabel = (iso) => new Date(iso).toLocaleString([], { month: "short", da
 async function analytics(days) {
   const to = new Date();
   const from = new Date(to.getTime() - days * 86400000);
-  const r = await api(`/api/admin/analytics?from=${encodeURIComponent(from.toISOString())}&to=${encodeURIComponent(to.toISOString())}`, { auth: true });
+  const r = await api(`/api/admin/analytics?from=${encodeURIComponent(from.toISOString())}&to=${encodeURIComponent(to.toISOString())}&rollups=false`, { auth: true });
   const range = h("select", { "aria-label": "Range", id: "analytics-range" },
     [[1, "Last 24 hours"], [7, "Last 7 days"], [30, "Last 30 days"]].map(([d, t]) => h("option", { value: d, selected: d === days }, t)));
   range.addEventListener("change", async () => {

@@ -200,6 +200,13 @@ fn usage_analytics_count_endpoints_accounts_cache_and_syncs_and_survive_a_restar
         .clone();
     assert_eq!(endpoint(&report, "/api/wager-races/current")["requests"], 4);
 
+    let lean = app
+        .authed("GET", "/api/admin/analytics?rollups=false", &boss, None)
+        .json()["data"]
+        .clone();
+    assert_eq!(lean["rollups"], serde_json::json!([]));
+    assert_eq!(endpoint(&lean, "/api/wager-races/current")["requests"], 4);
+
     // A range without traffic is empty, not an error; bad ranges name the field.
     let quiet = app.authed(
         "GET",

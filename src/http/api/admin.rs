@@ -31,6 +31,10 @@ use crate::http::error::{ApiError, ApiResult, ErrorCode};
 use crate::sync::Trigger;
 use crate::upstream::token;
 
+fn default_true() -> bool {
+    true
+}
+
 /// The longest range `GET /api/admin/analytics` covers.
 const MAX_ANALYTICS_DAYS: i64 = 93;
 
@@ -414,6 +418,10 @@ impl AdminApi {
         from: Query<Option<chrono::DateTime<chrono::Utc>>>,
         /// End of the range (RFC 3339, exclusive); default now.
         to: Query<Option<chrono::DateTime<chrono::Utc>>>,
+        /// Include the stored hourly rollups per endpoint (`rollups`); they are the
+        /// largest part of the answer over long ranges.
+        #[oai(default = "default_true")]
+        rollups: Query<bool>,
     ) -> ApiResult<Success<AnalyticsReport>> {
         let actor = admin(&self.state, &auth).await?;
         let to = to.0.unwrap_or_else(|| self.state.clock.now());
@@ -448,7 +456,11 @@ impl AdminApi {
             .await
             .map_err(ApiError::internal)?;
         audit(&self.state, req, &actor, "analytics.read", None, None).await?;
-        Ok(Success::new(&report::build(inputs)))
+        let mut built = report::build(inputs);
+        if !rollups.0 {
+            built.rollups.clear();
+        }
+        Ok(Success::new(&built))
     }
 }
 
