@@ -178,8 +178,8 @@ pub struct Inputs {
 }
 
 pub fn build(input: Inputs) -> AnalyticsReport {
-    let iso = |hour: i64| {
-        chrono::DateTime::from_timestamp(hour, 0)
+    let iso = |unix_secs: i64| {
+        chrono::DateTime::from_timestamp(unix_secs, 0)
             .map(crate::db::timestamp)
             .unwrap_or_default()
     };
@@ -237,9 +237,7 @@ pub fn build(input: Inputs) -> AnalyticsReport {
     let attempted = runs - NOT_ATTEMPTED.iter().map(|o| count_of(o)).sum::<u64>();
     AnalyticsReport {
         from: iso(input.from_hour),
-        to: chrono::DateTime::from_timestamp(input.to, 0)
-            .map(crate::db::timestamp)
-            .unwrap_or_default(),
+        to: iso(input.to),
         totals: Traffic::from(&total),
         hourly,
         endpoints,

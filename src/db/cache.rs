@@ -1,29 +1,8 @@
 //! The persistent cache: values that must outlive a restart.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 
 use super::DbResult;
-
-pub struct Row {
-    pub value: Vec<u8>,
-    pub updated_at: String,
-}
-
-pub fn get(conn: &Connection, key: &str, now: &str) -> DbResult<Option<Row>> {
-    Ok(conn
-        .query_row(
-            "SELECT value, updated_at FROM cache
-             WHERE key = ?1 AND (expires_at IS NULL OR expires_at > ?2)",
-            params![key, now],
-            |r| {
-                Ok(Row {
-                    value: r.get(0)?,
-                    updated_at: r.get(1)?,
-                })
-            },
-        )
-        .optional()?)
-}
 
 pub fn put(
     conn: &Connection,

@@ -122,12 +122,12 @@ pub struct Gate {
     pub limiter: ClientLimiter,
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub admin_ips: Vec<ipnet::IpNet>,
-    pub signer: Arc<crate::auth::signing::Signer>,
     pub clock: Arc<dyn crate::clock::Clock>,
     /// Whether requests are counted for /metrics.
     pub metrics: bool,
-    /// Usage analytics, when on; with `auth` to tell which account made a request.
+    /// Usage analytics, when on.
     pub analytics: Option<Arc<crate::analytics::Recorder>>,
+    /// Checks signed admin requests, and tells analytics which account made a request.
     pub auth: Arc<crate::auth::Auth>,
 }
 
@@ -184,7 +184,7 @@ impl Gate {
             .path_and_query()
             .map_or(req.uri().path(), |p| p.as_str())
             .to_string();
-        let verdict = self.signer.verify(
+        let verdict = self.auth.signer.verify(
             req.method().as_str(),
             &path,
             header("x-goated-timestamp").as_deref(),
@@ -221,16 +221,14 @@ pub async fn around<E: Endpoint>(
     // A cheap clone (shared bytes): the path is only read for the log line.
     let uri = req.uri().clone();
     let is_docs = uri.path() == "/docs" || uri.path().starts_with("/docs/");
-    let metrics = gate.metrics;
     // Only requests that carry a token pay for reading it, and only for analytics.
     let bearer = gate.analytics.as_ref().and_then(|_| {
         req.headers()
             .get(poem::http::header::AUTHORIZATION)
             .cloned()
     });
-    let analytics = gate.clone();
     let result = REQUEST_ID
-        .scope(id.clone(), async move {
+        .scope(id.clone(), async {
             match gate.admit(&mut req).await {
                 Ok(()) => ep.call(req).await.map(IntoResponse::into_response),
                 Err(refused) => Ok(refused.into_response()),
@@ -251,15 +249,15 @@ pub async fn around<E: Endpoint>(
     }
     security_headers(is_docs, &mut resp);
     let elapsed = started.elapsed();
-    if metrics || analytics.analytics.is_some() {
+    if gate.metrics || gate.analytics.is_some() {
         let route = super::metrics::route_template(uri.path());
         let status = resp.status().as_u16();
-        if metrics {
+        if gate.metrics {
             super::metrics::record(route, status, elapsed.as_secs_f64());
         }
-        if let Some(recorder) = &analytics.analytics {
-            let now = analytics.clock.now().timestamp();
-            let account = bearer.and_then(|value| account_of(&analytics.auth, &value, now));
+        if let Some(recorder) = &gate.analytics {
+            let now = gate.clock.now().timestamp();
+            let account = bearer.and_then(|value| account_of(&gate.auth, &value, now));
             recorder.record(now, route, status, elapsed.as_micros() as u64, account);
         }
     }

@@ -24,7 +24,6 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
         limiter: client::ClientLimiter::new(config.server.rate_limit_per_minute),
         trusted_proxies: config.server.trusted_proxies.clone(),
         admin_ips: config.admin.allowed_ips.clone(),
-        signer: state.auth.signer.clone(),
         clock: state.clock.clone(),
         metrics: config.metrics.enabled && metrics::handle().is_some(),
         analytics: state.analytics.clone(),

@@ -88,7 +88,7 @@ impl Syncer {
         events: Events,
     ) -> DbResult<Self> {
         let up = &config.upstream;
-        let tokens = TokenStore::new(up.token.clone(), db.clone());
+        let tokens = TokenStore::new(up.token.clone(), db.clone())?;
         let limiter = Arc::new(RateLimiter::new(up.requests_per_minute));
         let stop = StopFlag::default();
         let demo = Simulator::new(
@@ -240,7 +240,7 @@ impl Syncer {
             })?;
         }
         metrics::counter!("goated_sync_runs_total", "outcome" => outcome.outcome).increment(1);
-        self.after_run(run_id, &outcome, started)?;
+        self.after_run(run_id, &outcome)?;
         let finalized = self.finalize_due()?;
         Ok(Report {
             run_id,
@@ -318,9 +318,11 @@ impl Syncer {
             ));
             return Err(Stop::recorded(outcome));
         }
-        let race = finalize::calendar(&self.config.race).race_at(started);
+        let race_id = finalize::calendar(&self.config.race)
+            .race_at(started)
+            .to_string();
         outcome.outcome = "success";
-        outcome.race_id = Some(race.to_string());
+        outcome.race_id = Some(race_id);
         let finished = timestamp(self.clock.now());
         self.store(run_id, started, &finished, &fetched.body, &data, &outcome)
             .map_err(Stop::Db)?;
@@ -328,7 +330,8 @@ impl Syncer {
     }
 
     /// Players, the race snapshot, history samples, the last good body and the run's
-    /// record: one transaction, so a crash leaves either all of it or none.
+    /// record: one transaction, so a crash leaves either all of it or none. The snapshot
+    /// goes to the race the outcome names.
     fn store(
         &self,
         run_id: i64,
@@ -339,8 +342,7 @@ impl Syncer {
         outcome: &Outcome,
     ) -> DbResult<()> {
         let started_at = timestamp(started);
-        let calendar = finalize::calendar(&self.config.race);
-        let race_id = calendar.race_at(started).to_string();
+        let race_id = outcome.race_id.as_deref().unwrap_or_default();
         let local_day = (started
             + chrono::Duration::minutes(i64::from(self.config.race.timezone_offset_minutes)))
         .format("%Y-%m-%d")
@@ -358,7 +360,7 @@ impl Syncer {
         self.db.write_blocking(|tx| {
             players::apply(tx, &data.players, &started_at)?;
             players::record_history(tx, &data.players, &local_day)?;
-            races::replace_snapshot(tx, &race_id, run_id, &started_at, &entries)?;
+            races::replace_snapshot(tx, race_id, run_id, &started_at, &entries)?;
             cache::put(tx, LAST_GOOD_PAYLOAD, body, finished, None)?;
             sync_runs::finish(tx, run_id, finished, duration, outcome)
         })
@@ -441,12 +443,7 @@ impl Syncer {
     }
 
     /// Updates the breaker, the shared status and listeners after a run.
-    fn after_run(
-        &mut self,
-        run_id: i64,
-        outcome: &Outcome,
-        started: DateTime<Utc>,
-    ) -> DbResult<()> {
+    fn after_run(&mut self, run_id: i64, outcome: &Outcome) -> DbResult<()> {
         let success = outcome.outcome == "success";
         let counts_for_breaker =
             outcome.outcome != "skipped" && outcome.error_class != Some("authentication");
@@ -482,10 +479,7 @@ impl Syncer {
             status.circuit = circuit;
             status.circuit_open_until = until;
         }
-        if success {
-            let race_id = finalize::calendar(&self.config.race)
-                .race_at(started)
-                .to_string();
+        if let Some(race_id) = outcome.race_id.clone().filter(|_| success) {
             let _ = self.events.send(Event::LeaderboardUpdated {
                 race_id,
                 version: run_id,

@@ -8,7 +8,7 @@ use ureq::http::Response;
 use super::backoff::{full_jitter, retry_after};
 use super::ratelimit::RateLimiter;
 use super::token::TokenStore;
-use super::{ErrorClass, FetchError, Fetched, LeaderboardSource, Source, StopFlag};
+use super::{ErrorClass, FetchError, Fetched, LeaderboardSource, StopFlag};
 use crate::clock::Clock;
 use crate::config::UpstreamConfig;
 
@@ -228,9 +228,5 @@ impl LeaderboardSource for LiveClient {
                 return Err(give_up(failure));
             }
         }
-    }
-
-    fn source(&self) -> Source {
-        Source::Live
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Timelike, Utc};
 use serde_json::json;
 
-use super::{FetchError, Fetched, LeaderboardSource, Source};
+use super::{FetchError, Fetched, LeaderboardSource};
 use crate::clock::Clock;
 
 const ADJECTIVES: &[&str] = &[
@@ -159,10 +159,6 @@ impl LeaderboardSource for Simulator {
             http_status: None,
             attempts: 1,
         })
-    }
-
-    fn source(&self) -> Source {
-        Source::Demo
     }
 }
 

@@ -73,7 +73,6 @@ pub struct FetchError {
 pub trait LeaderboardSource: Send {
     /// One leaderboard. `single_attempt` forbids retries (a half-open circuit's trial).
     fn fetch(&mut self, single_attempt: bool) -> Result<Fetched, FetchError>;
-    fn source(&self) -> Source;
 }
 
 /// A stop flag that long waits check, so shutdown never waits out a backoff.

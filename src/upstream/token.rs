@@ -2,8 +2,11 @@
 //! database so it survives a restart). It is a secret: it is never logged, and what
 //! identifies it in logs and state is a short fingerprint.
 
+use std::sync::Arc;
+
 use base64::Engine;
 use chrono::{DateTime, Utc};
+use parking_lot::RwLock;
 use sha2::{Digest, Sha256};
 
 use crate::config::Secret;
@@ -11,31 +14,41 @@ use crate::db::{Db, DbResult, settings};
 
 const SETTING: &str = "upstream.token";
 
+/// Clones share one token: a replacement made through any of them is seen by all.
 #[derive(Clone)]
 pub struct TokenStore {
     configured: Option<Secret>,
+    /// The token set at run time: read from the database once, then kept here by
+    /// `replace`, so asking for the token (the scheduler does on every tick) costs no
+    /// query.
+    replaced: Arc<RwLock<Option<Secret>>>,
     db: Db,
 }
 
 impl TokenStore {
-    pub fn new(configured: Option<Secret>, db: Db) -> Self {
-        TokenStore { configured, db }
+    pub fn new(configured: Option<Secret>, db: Db) -> DbResult<Self> {
+        let stored = settings::get(&*db.reader()?, SETTING)?.map(Secret::new);
+        Ok(TokenStore {
+            configured,
+            replaced: Arc::new(RwLock::new(stored)),
+            db,
+        })
     }
 
     /// The token to use now: one set at run time wins over the configured one.
     pub fn current(&self) -> Option<Secret> {
-        let stored = self
-            .db
-            .reader()
-            .ok()
-            .and_then(|c| settings::get(&c, SETTING).ok().flatten());
-        stored.map(Secret::new).or_else(|| self.configured.clone())
+        self.replaced
+            .read()
+            .clone()
+            .or_else(|| self.configured.clone())
     }
 
     pub fn replace(&self, token: &str, now: DateTime<Utc>) -> DbResult<()> {
-        let now = crate::db::timestamp(now);
+        let (token, now) = (token.trim(), crate::db::timestamp(now));
         self.db
-            .write_blocking(|tx| settings::set(tx, SETTING, token.trim(), &now))
+            .write_blocking(|tx| settings::set(tx, SETTING, token, &now))?;
+        *self.replaced.write() = Some(Secret::new(token));
+        Ok(())
     }
 }
 

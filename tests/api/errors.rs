@@ -20,7 +20,7 @@ fn a_wrong_method_gets_405_in_the_envelope() {
 }
 
 #[test]
-fn a_null_in_a_request_body_is_refused_naming_the_field() {
+fn a_null_or_a_wrong_type_in_a_request_body_is_refused() {
     let app = spawn_app();
     // No field is nullable in the published schema: null is not "left out".
     let body = json!({"refreshToken": null});

@@ -179,6 +179,14 @@ async fn owners(state: &AppState, uids: Vec<String>) -> ApiResult<HashMap<String
         .map_err(ApiError::internal)
 }
 
+/// A player's public profile as of the last good sync, with its verified owner's fields.
+async fn load_profile(state: &AppState, uid: &str) -> ApiResult<Profile> {
+    let rankings = state.read.rankings().await.map_err(ApiError::internal)?;
+    let player = find(&rankings, uid)?;
+    let linked = owners(state, vec![uid.to_string()]).await?;
+    Ok(profile(uid, player, linked.get(uid)))
+}
+
 fn find<'a>(rankings: &'a Rankings, uid: &str) -> ApiResult<&'a PlayerRanks> {
     rankings
         .players
@@ -287,10 +295,7 @@ impl UsersApi {
             .state
             .responses
             .get_or_make(key, ttl(&version), move || async move {
-                let rankings = state.read.rankings().await.map_err(ApiError::internal)?;
-                let player = find(&rankings, &uid)?;
-                let linked = owners(&state, vec![uid.clone()]).await?;
-                Ok(prepare(&profile(&uid, player, linked.get(&uid))))
+                Ok(prepare(&load_profile(&state, &uid).await?))
             })
             .await?;
         Ok(Success::prepared(&prepared, req, cache_control(&version)))
@@ -351,18 +356,7 @@ impl UsersApi {
             .await?;
         }
         self.state.read.invalidate();
-        let rankings = self
-            .state
-            .read
-            .rankings()
-            .await
-            .map_err(ApiError::internal)?;
-        let linked = owners(&self.state, vec![uid.clone()]).await?;
-        Ok(Success::new(&profile(
-            &uid,
-            find(&rankings, &uid)?,
-            linked.get(&uid),
-        )))
+        Ok(Success::new(&load_profile(&self.state, &uid).await?))
     }
 
     /// A player's statistics: amounts and ranks per period, race history, totals won,
