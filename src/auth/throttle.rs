@@ -2,6 +2,13 @@
 //! waits that grow after a few free tries. The per-account wait is capped low, so a
 //! stranger guessing at someone's account slows it down but cannot lock its owner out
 //! for long; the per-address wait grows further.
+//!
+//! The account key is the account a name resolves to (so `" victim"` and `"VICTIM"`
+//! count against the same account as `victim`); a name that resolves to nothing is
+//! keyed by its trimmed, case-folded text, as the lookup reads it. A success clears the
+//! account's failures and, from the address's count, only the failures that address made
+//! against that same account: signing in to one's own account never wipes the record of
+//! guesses at others.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -64,11 +71,43 @@ impl<K: Hash + Eq + Clone> Counter<K> {
     fn clear(&self, key: &K) {
         self.map.lock().remove(key);
     }
+
+    /// Takes `count` failures off `key`; below the free tries, the wait lifts.
+    fn forgive(&self, key: &K, count: u32, now: Instant) {
+        let mut map = self.map.lock();
+        if let Some(f) = map.get_mut(key) {
+            f.count = f.count.saturating_sub(count);
+            if f.count < FREE_FAILURES {
+                f.blocked_until = now;
+            }
+            if f.count == 0 {
+                map.remove(key);
+            }
+        }
+    }
+}
+
+/// What a sign-in attempt is counted against: the account its name resolves to, or the
+/// normalized name when it resolves to none.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum LoginKey {
+    Account(i64),
+    Unknown(String),
+}
+
+impl LoginKey {
+    /// For a name that matched no account: trimmed and ASCII-case-folded, exactly as
+    /// the account lookup compares names.
+    pub fn unknown(name: &str) -> Self {
+        LoginKey::Unknown(name.trim().to_ascii_lowercase())
+    }
 }
 
 pub struct LoginThrottle {
-    accounts: Counter<String>,
+    accounts: Counter<LoginKey>,
     addresses: Counter<IpAddr>,
+    /// Failures per (address, account), so a success forgives only its own.
+    pairs: Mutex<HashMap<(IpAddr, LoginKey), (u32, Instant)>>,
 }
 
 impl Default for LoginThrottle {
@@ -76,17 +115,18 @@ impl Default for LoginThrottle {
         LoginThrottle {
             accounts: Counter::new(ACCOUNT_CAP),
             addresses: Counter::new(ADDRESS_CAP),
+            pairs: Mutex::new(HashMap::new()),
         }
     }
 }
 
 impl LoginThrottle {
-    /// `Err(wait)` while either the account or the address must wait.
-    pub fn check(&self, account: &str, address: IpAddr) -> Result<(), Duration> {
+    /// `Err(wait)` while either the account or the address must wait. `address` is the
+    /// client's limit key (an IPv6 /64).
+    pub fn check(&self, account: &LoginKey, address: IpAddr) -> Result<(), Duration> {
         let now = Instant::now();
-        let key = account.to_lowercase();
         match (
-            self.accounts.wait(&key, now),
+            self.accounts.wait(account, now),
             self.addresses.wait(&address, now),
         ) {
             (None, None) => Ok(()),
@@ -94,15 +134,25 @@ impl LoginThrottle {
         }
     }
 
-    pub fn failed(&self, account: &str, address: IpAddr) {
+    pub fn failed(&self, account: &LoginKey, address: IpAddr) {
         let now = Instant::now();
-        self.accounts.fail(&account.to_lowercase(), now);
+        self.accounts.fail(account, now);
         self.addresses.fail(&address, now);
+        let mut pairs = self.pairs.lock();
+        if pairs.len() > 100_000 {
+            pairs.retain(|_, (_, last)| now.duration_since(*last) < FORGET_AFTER);
+        }
+        let pair = pairs.entry((address, account.clone())).or_insert((0, now));
+        pair.0 += 1;
+        pair.1 = now;
     }
 
-    pub fn succeeded(&self, account: &str, address: IpAddr) {
-        self.accounts.clear(&account.to_lowercase());
-        self.addresses.clear(&address);
+    pub fn succeeded(&self, account: &LoginKey, address: IpAddr) {
+        self.accounts.clear(account);
+        let own = self.pairs.lock().remove(&(address, account.clone()));
+        if let Some((count, _)) = own {
+            self.addresses.forgive(&address, count, Instant::now());
+        }
     }
 }
 
@@ -127,5 +177,37 @@ mod tests {
         }
         assert_eq!(counter.wait(&"a", t0), Some(ACCOUNT_CAP));
         assert_eq!(counter.wait(&"a", t0 + ACCOUNT_CAP), None, "the wait lifts");
+    }
+
+    #[test]
+    fn a_success_forgives_only_the_failures_on_its_own_account() {
+        let throttle = LoginThrottle::default();
+        let ip: IpAddr = "192.0.2.9".parse().unwrap();
+        let (mine, victim) = (LoginKey::Account(1), LoginKey::Account(2));
+        for _ in 0..FREE_FAILURES {
+            throttle.failed(&victim, ip);
+        }
+        assert!(throttle.check(&mine, ip).is_err(), "the address waits");
+        throttle.succeeded(&mine, ip);
+        assert!(
+            throttle.check(&mine, ip).is_err(),
+            "signing in to one's own account keeps the guesses at another"
+        );
+
+        let other: IpAddr = "192.0.2.10".parse().unwrap();
+        for _ in 0..FREE_FAILURES {
+            throttle.failed(&mine, other);
+        }
+        assert!(throttle.check(&mine, other).is_err());
+        throttle.succeeded(&mine, other);
+        assert!(
+            throttle.check(&mine, other).is_ok(),
+            "one's own typos are forgiven by one's own success"
+        );
+    }
+
+    #[test]
+    fn unknown_names_fold_as_the_lookup_does() {
+        assert_eq!(LoginKey::unknown("  Victim "), LoginKey::unknown("victim"));
     }
 }

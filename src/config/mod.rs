@@ -55,15 +55,37 @@ pub struct BackupConfig {
 #[derive(Debug, Clone, Deserialize)]
 pub struct MetricsConfig {
     pub enabled: bool,
+    #[serde(deserialize_with = "nets")]
     pub allowed_ips: Vec<IpNet>,
+}
+
+/// A list of networks, each written as a CIDR (`10.0.0.0/8`) or a bare address
+/// (`127.0.0.1`, taken as `/32`; `::1` as `/128`), as nginx's `set_real_ip_from` takes.
+fn nets<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<IpNet>, D::Error> {
+    let items = Vec::<String>::deserialize(d)?;
+    items
+        .iter()
+        .map(|item| parse_net(item).map_err(serde::de::Error::custom))
+        .collect()
+}
+
+/// One network: a CIDR or a bare address.
+pub fn parse_net(text: &str) -> Result<IpNet, String> {
+    let text = text.trim();
+    text.parse::<IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(IpNet::from))
+        .map_err(|_| format!("`{text}` is neither an address nor a CIDR"))
 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct ServerConfig {
     pub bind: SocketAddr,
+    #[serde(deserialize_with = "nets")]
     pub trusted_proxies: Vec<IpNet>,
     pub rate_limit_per_minute: u32,
     pub max_websocket_clients: usize,
+    /// Sockets on `/ws` one client address (an IPv6 /64) may hold at once.
+    pub max_websockets_per_ip: usize,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
 }
@@ -126,6 +148,7 @@ pub struct AuthConfig {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct AdminConfig {
+    #[serde(deserialize_with = "nets")]
     pub allowed_ips: Vec<IpNet>,
     pub signing_secret: Option<Secret>,
 }

@@ -167,3 +167,21 @@ fn secrets_never_show_in_debug_output() {
     let c = Config::load(&sources).unwrap().config;
     assert!(!format!("{c:?}").contains("super-secret-token"));
 }
+
+#[test]
+fn address_lists_take_bare_addresses_as_nginx_does() {
+    let (_dir, sources) = sources_with_file(
+        "[server]\ntrusted_proxies = [\"127.0.0.1\", \"10.1.0.0/16\", \"::1\"]\n\
+         [admin]\nallowed_ips = [\" 192.0.2.7 \"]\n",
+    );
+    let c = Config::load(&sources).unwrap().config;
+    let proxies: Vec<String> = c
+        .server
+        .trusted_proxies
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    assert_eq!(proxies, ["127.0.0.1/32", "10.1.0.0/16", "::1/128"]);
+    assert_eq!(c.admin.allowed_ips[0].to_string(), "192.0.2.7/32");
+    assert_eq!(c.server.max_websockets_per_ip, 20);
+}

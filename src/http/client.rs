@@ -39,6 +39,18 @@ pub fn client_ip(req: &Request, trusted: &[IpNet]) -> IpAddr {
         .unwrap_or(peer)
 }
 
+/// The key per-address limits count under: an IPv4 address as it is, an IPv6 address
+/// by its /64 (one subscriber's whole allocation, which it can rotate through freely).
+pub fn limit_key(ip: IpAddr) -> IpAddr {
+    match canonical(ip) {
+        IpAddr::V6(v6) => {
+            let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(prefix.into())
+        }
+        v4 => v4,
+    }
+}
+
 /// `::ffff:1.2.3.4` is 1.2.3.4.
 fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
@@ -82,8 +94,10 @@ impl ClientLimiter {
         self.per_minute > 0
     }
 
-    /// Takes one request's token, or says how long until one is there.
+    /// Takes one request's token, or says how long until one is there. IPv6 clients
+    /// share one bucket per /64.
     pub fn check(&self, ip: IpAddr) -> Result<(), Duration> {
+        let ip = limit_key(ip);
         let capacity = f64::from(self.per_minute);
         let per_sec = capacity / 60.0;
         let now = Instant::now();
@@ -125,6 +139,32 @@ mod tests {
         assert!(
             limiter.check("10.0.0.2".parse().unwrap()).is_ok(),
             "other clients are not affected"
+        );
+    }
+
+    #[test]
+    fn ipv6_clients_share_a_bucket_per_64_and_mapped_ipv4_is_ipv4() {
+        let limiter = ClientLimiter::new(2);
+        assert!(limiter.check("2001:db8:1:2::1".parse().unwrap()).is_ok());
+        assert!(
+            limiter
+                .check("2001:db8:1:2:ffff::9".parse().unwrap())
+                .is_ok()
+        );
+        assert!(
+            limiter
+                .check("2001:db8:1:2:abcd::1".parse().unwrap())
+                .is_err(),
+            "a third address in the same /64 is the same client"
+        );
+        assert!(limiter.check("2001:db8:1:3::1".parse().unwrap()).is_ok());
+        assert_eq!(
+            limit_key("::ffff:192.0.2.1".parse().unwrap()),
+            "192.0.2.1".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(
+            limit_key("2001:db8::dead:beef".parse().unwrap()),
+            "2001:db8::".parse::<IpAddr>().unwrap()
         );
     }
 }

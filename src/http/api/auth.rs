@@ -12,10 +12,11 @@ use super::session::{BearerAuth, signed_in};
 use super::shapes::{Omittable, Text};
 use crate::app::AppState;
 use crate::auth::password::{HashError, check_strength};
+use crate::auth::throttle::LoginKey;
 use crate::auth::{REFRESH_TTL_DAYS, random_token, token_hash};
 use crate::db::accounts::{self, Account};
 use crate::db::{refresh_tokens, timestamp};
-use crate::http::client::{client_ip, is_https};
+use crate::http::client::{client_ip, is_https, limit_key};
 use crate::http::envelope::{Created, Success};
 use crate::http::error::{ApiError, ApiResult, ErrorCode};
 
@@ -230,11 +231,10 @@ impl AuthApi {
         body: Json<LoginRequest>,
     ) -> ApiResult<Success<SessionView>> {
         let body = body.0;
-        let ip = client_ip(req, &self.state.config.server.trusted_proxies);
+        let ip = limit_key(client_ip(req, &self.state.config.server.trusted_proxies));
         let throttle = &self.state.auth.throttle;
-        if let Err(wait) = throttle.check(&body.username, ip) {
-            return Err(ApiError::rate_limited(wait.as_secs() + 1));
-        }
+        // Throttling counts against the account the name resolves to, so padding or
+        // re-casing a name reaches the same counter.
         let login = body.username.trim().to_string();
         let account = self
             .state
@@ -242,6 +242,13 @@ impl AuthApi {
             .read(move |c| accounts::by_login(c, &login))
             .await
             .map_err(ApiError::internal)?;
+        let key = account.as_ref().map_or_else(
+            || LoginKey::unknown(&body.username),
+            |a| LoginKey::Account(a.id),
+        );
+        if let Err(wait) = throttle.check(&key, ip) {
+            return Err(ApiError::rate_limited(wait.as_secs() + 1));
+        }
         let hash = account.as_ref().map(|a| a.password_hash.clone());
         let ok = self
             .state
@@ -251,11 +258,11 @@ impl AuthApi {
             .await
             .map_err(busy)?;
         let Some(account) = account.filter(|_| ok) else {
-            throttle.failed(&body.username, ip);
+            throttle.failed(&key, ip);
             tracing::info!(%ip, "failed sign-in");
             return Err(invalid_credentials());
         };
-        throttle.succeeded(&body.username, ip);
+        throttle.succeeded(&key, ip);
         self.start_session(req, &account, body.refresh_in.0).await
     }
 
