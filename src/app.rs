@@ -16,6 +16,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::events::Events;
 use crate::http::cache::ResponseCache;
+use crate::http::deadline::Deadlines;
 use crate::http::ws::Feed;
 use crate::read::ReadModel;
 use crate::scheduler::Scheduler;
@@ -71,8 +72,8 @@ pub struct BuildOptions {
 
 /// What the server accepts connections with: plain TCP, or TLS over it.
 enum Listening {
-    Plain(TcpAcceptor),
-    Tls(RustlsAcceptor<TcpAcceptor, BoxStream<'static, RustlsConfig>>),
+    Plain(Deadlines<TcpAcceptor>),
+    Tls(Deadlines<RustlsAcceptor<TcpAcceptor, BoxStream<'static, RustlsConfig>>>),
 }
 
 pub struct Application {
@@ -104,9 +105,15 @@ impl Application {
                 // One short accept now, before the address is announced, loads it while
                 // nobody can be waiting yet (TCP accept is cancel-safe).
                 let _ = tokio::time::timeout(Duration::from_millis(20), acceptor.accept()).await;
-                Listening::Tls(acceptor)
+                Listening::Tls(Deadlines::new(acceptor))
             }
-            _ => Listening::Plain(listener.into_acceptor().await.with_context(bind_failed)?),
+            _ => {
+                // SIGHUP's default action ends the process, and systemd's reload sends
+                // it: without TLS there is nothing to reload, so it is only logged.
+                log_hangups()?;
+                let acceptor = listener.into_acceptor().await.with_context(bind_failed)?;
+                Listening::Plain(Deadlines::new(acceptor))
+            }
         };
         let addr = match &listening {
             Listening::Plain(a) => a.local_addr(),
@@ -137,7 +144,10 @@ impl Application {
             sync.clone(),
         ));
         let analytics = config.analytics.enabled;
-        let feed = Feed::new(config.server.max_websocket_clients);
+        let feed = Feed::new(
+            config.server.max_websocket_clients,
+            config.server.max_websockets_per_ip,
+        );
         feed.spawn(events.subscribe(), read.clone());
         let state = Arc::new(AppState {
             config,
@@ -232,6 +242,24 @@ fn spawn_analytics_flush(state: &Arc<AppState>) {
             let _ = state.flush_analytics().await;
         }
     });
+}
+
+/// Takes SIGHUP over from its default (ending the process) and logs each one.
+#[cfg(unix)]
+fn log_hangups() -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangups = signal(SignalKind::hangup()).context("listening for SIGHUP")?;
+    tokio::spawn(async move {
+        while hangups.recv().await.is_some() {
+            tracing::info!("SIGHUP: nothing to reload (no TLS certificate is configured)");
+        }
+    });
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn log_hangups() -> anyhow::Result<()> {
+    Ok(())
 }
 
 /// Completes on SIGINT or SIGTERM.

@@ -232,7 +232,9 @@ fn create_admin(config: &Config, username: &str) -> anyhow::Result<()> {
     let now = crate::db::timestamp(chrono::Utc::now());
     let created = db.write_blocking(|tx| match accounts::by_login(tx, username)? {
         Some(existing) => {
+            // A new password ends every session made with the old one.
             accounts::set_password_and_role(tx, existing.id, &hash, "admin", &now)?;
+            accounts::end_sessions(tx, existing.id, &now)?;
             Ok(false)
         }
         None => {
@@ -241,9 +243,10 @@ fn create_admin(config: &Config, username: &str) -> anyhow::Result<()> {
         }
     })?;
     db.close()?;
-    println!(
-        "{} admin {username}",
-        if created { "created" } else { "promoted" }
-    );
+    if created {
+        println!("created admin {username}");
+    } else {
+        println!("promoted admin {username}; its sessions were ended");
+    }
     Ok(())
 }

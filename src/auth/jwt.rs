@@ -19,6 +19,15 @@ pub struct Claims {
     pub jti: String,
     pub iat: i64,
     pub exp: i64,
+    /// The account's session epoch when the token was issued: ending an account's
+    /// sessions moves the epoch on, and older tokens are refused. Absent (0) in tokens
+    /// of accounts whose sessions were never ended.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub sep: i64,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -97,6 +106,7 @@ mod tests {
             jti: "j".into(),
             iat: 1000,
             exp,
+            sep: 0,
         }
     }
 

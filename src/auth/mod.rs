@@ -61,6 +61,7 @@ impl Auth {
             jti: random_token(),
             iat: now,
             exp: now + ACCESS_TTL_SECS,
+            sep: account.session_epoch,
         };
         jwt::sign(&self.jwt_secret, &claims)
     }

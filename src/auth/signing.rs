@@ -3,12 +3,11 @@
 //! Headers: `X-Goated-Timestamp` (Unix seconds), `X-Goated-Nonce` (16–128 of
 //! `[A-Za-z0-9_-]`), `X-Goated-Signature` = hex HMAC-SHA256 with `admin.signing_secret`
 //! over `METHOD\nPATH_AND_QUERY\nTIMESTAMP\nNONCE\nhex(SHA-256(body))`. The timestamp
-//! must be within 5 minutes of the server's clock; a nonce is accepted once.
-
-use std::collections::HashMap;
+//! must be within 5 minutes of the server's clock; a nonce is accepted once (the caller
+//! records it in the database for the whole window with [`Verified::forget_at`], so a
+//! replay is refused after a restart too).
 
 use hmac::{Hmac, Mac};
-use parking_lot::Mutex;
 use sha2::{Digest, Sha256};
 
 use super::hex;
@@ -32,8 +31,14 @@ pub enum SignatureError {
 
 pub struct Signer {
     secret: Option<Secret>,
-    /// Nonces seen, with when they may be forgotten (after the window has passed).
-    seen: Mutex<HashMap<String, i64>>,
+}
+
+/// A request whose signature checked out; its nonce still has to be claimed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    pub nonce: String,
+    /// When the nonce may be forgotten: the timestamp check refuses the request by then.
+    pub forget_at: i64,
 }
 
 pub fn canonical(
@@ -58,10 +63,7 @@ pub fn sign(secret: &str, canonical: &str) -> String {
 
 impl Signer {
     pub fn new(secret: Option<Secret>) -> Self {
-        Signer {
-            secret,
-            seen: Mutex::new(HashMap::new()),
-        }
+        Signer { secret }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -74,11 +76,12 @@ impl Signer {
         signature: &str,
         body: &[u8],
         now: i64,
-    ) -> Result<(), SignatureError> {
+    ) -> Result<Verified, SignatureError> {
         let secret = self.secret.as_ref().ok_or(SignatureError::Disabled)?;
         let ts = timestamp.ok_or(SignatureError::Timestamp)?;
         let at: i64 = ts.parse().map_err(|_| SignatureError::Timestamp)?;
-        if (now - at).abs() > WINDOW_SECS {
+        // abs_diff: a chosen timestamp such as i64::MIN cannot overflow the check.
+        if now.abs_diff(at) > WINDOW_SECS.unsigned_abs() {
             return Err(SignatureError::Timestamp);
         }
         let nonce = nonce.ok_or(SignatureError::Nonce)?;
@@ -96,15 +99,11 @@ impl Signer {
         m.update(expected.as_bytes());
         m.verify_slice(&given)
             .map_err(|_| SignatureError::Signature)?;
-        let mut seen = self.seen.lock();
-        seen.retain(|_, forget_at| *forget_at > now);
-        if seen
-            .insert(nonce.to_string(), at + 2 * WINDOW_SECS)
-            .is_some()
-        {
-            return Err(SignatureError::Replayed);
-        }
-        Ok(())
+        Ok(Verified {
+            nonce: nonce.to_string(),
+            // `at` is within the window of `now`, so this cannot overflow.
+            forget_at: at + WINDOW_SECS + 1,
+        })
     }
 }
 
@@ -130,7 +129,7 @@ mod tests {
         nonce: &str,
         ts: i64,
         now: i64,
-    ) -> Result<(), SignatureError> {
+    ) -> Result<Verified, SignatureError> {
         let sig = sign(
             SECRET,
             &canonical("POST", "/api/admin/sync", &ts.to_string(), nonce, b"{}"),
@@ -147,16 +146,37 @@ mod tests {
     }
 
     #[test]
-    fn a_fresh_signature_passes_once() {
+    fn a_fresh_signature_passes_and_names_its_nonce_window() {
         let signer = Signer::new(Some(Secret::new(SECRET)));
         assert_eq!(
             signed(&signer, b"{}", "nonce-0000000001", 1000, 1010),
-            Ok(())
+            Ok(Verified {
+                nonce: "nonce-0000000001".into(),
+                forget_at: 1301
+            })
+        );
+    }
+
+    #[test]
+    fn the_window_is_five_minutes_either_way_and_extreme_timestamps_do_not_overflow() {
+        let signer = Signer::new(Some(Secret::new(SECRET)));
+        let n = "nonce-0000000005";
+        assert!(signed(&signer, b"{}", n, 1000, 1300).is_ok());
+        assert!(signed(&signer, b"{}", n, 1300, 1000).is_ok());
+        assert_eq!(
+            signed(&signer, b"{}", n, 1000, 1301),
+            Err(SignatureError::Timestamp)
         );
         assert_eq!(
-            signed(&signer, b"{}", "nonce-0000000001", 1000, 1020),
-            Err(SignatureError::Replayed)
+            signed(&signer, b"{}", n, 1301, 1000),
+            Err(SignatureError::Timestamp)
         );
+        for extreme in [i64::MIN, i64::MAX] {
+            assert_eq!(
+                signed(&signer, b"{}", n, extreme, 1000),
+                Err(SignatureError::Timestamp)
+            );
+        }
     }
 
     #[test]

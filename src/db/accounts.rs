@@ -15,6 +15,9 @@ pub struct Account {
     pub bio: String,
     pub profile_color: Option<String>,
     pub created_at: String,
+    /// Moves on each time the account's sessions are ended; access tokens carry the
+    /// epoch they were issued in.
+    pub session_epoch: i64,
 }
 
 impl Account {
@@ -23,8 +26,8 @@ impl Account {
     }
 }
 
-const COLUMNS: &str =
-    "id, username, email, password_hash, role, goated_uid, bio, profile_color, created_at";
+const COLUMNS: &str = "id, username, email, password_hash, role, goated_uid, bio, profile_color, created_at, \
+     session_epoch";
 
 fn read(r: &Row<'_>) -> rusqlite::Result<Account> {
     Ok(Account {
@@ -37,6 +40,7 @@ fn read(r: &Row<'_>) -> rusqlite::Result<Account> {
         bio: r.get(6)?,
         profile_color: r.get(7)?,
         created_at: r.get(8)?,
+        session_epoch: r.get(9)?,
     })
 }
 
@@ -113,6 +117,20 @@ pub fn set_password_and_role(
     conn.execute(
         "UPDATE accounts SET password_hash = ?2, role = ?3, updated_at = ?4 WHERE id = ?1",
         params![id, password_hash, role, now],
+    )?;
+    Ok(())
+}
+
+/// Ends every session of the account: its refresh tokens are revoked, and its session
+/// epoch moves on so that access tokens issued until now are refused.
+pub fn end_sessions(conn: &Connection, id: i64, now: &str) -> DbResult<()> {
+    conn.execute(
+        "UPDATE accounts SET session_epoch = session_epoch + 1 WHERE id = ?1",
+        [id],
+    )?;
+    conn.execute(
+        "UPDATE refresh_tokens SET revoked_at = ?2 WHERE account_id = ?1 AND revoked_at IS NULL",
+        params![id, now],
     )?;
     Ok(())
 }

@@ -12,10 +12,13 @@ const SCHEMA: &str = include_str!("../../schema.sql");
 const BASE_VERSION: i64 = 1;
 
 /// `(version it brings the database to, SQL)`, in order.
-const UPGRADES: &[(i64, &str)] = &[(2, include_str!("../../migrations/002_analytics.sql"))];
+const UPGRADES: &[(i64, &str)] = &[
+    (2, include_str!("../../migrations/002_analytics.sql")),
+    (3, include_str!("../../migrations/003_hardening.sql")),
+];
 
 /// The version this binary brings every database to.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 pub fn migrate(conn: &mut Connection) -> DbResult<()> {
     migrate_with(conn, SCHEMA, BASE_VERSION, UPGRADES)

@@ -7,6 +7,7 @@ pub mod analytics;
 pub mod audit;
 pub mod cache;
 mod migrate;
+pub mod nonces;
 pub mod players;
 pub mod races;
 pub mod refresh_tokens;

@@ -14,6 +14,17 @@ impl Cents {
     pub fn to_dollars(self) -> f64 {
         self.0 as f64 / 100.0
     }
+
+    /// The sum of `amounts`, in checked arithmetic: it saturates instead of wrapping
+    /// round to a negative total. Stored amounts are validated so that their totals fit
+    /// (`transform::check_totals`), which leaves saturation for the impossible case.
+    pub fn total(amounts: impl IntoIterator<Item = Cents>) -> Cents {
+        Cents(
+            amounts
+                .into_iter()
+                .fold(0i64, |sum, c| sum.saturating_add(c.0)),
+        )
+    }
 }
 
 impl fmt::Display for Cents {
@@ -31,6 +42,12 @@ mod tests {
         assert_eq!(Cents::from_dollars(9731.602714409152), Cents(973160));
         assert_eq!(Cents::from_dollars(0.005), Cents(1));
         assert_eq!(Cents::from_dollars(0.0049), Cents(0));
+    }
+
+    #[test]
+    fn totals_never_wrap_to_negative() {
+        assert_eq!(Cents::total([Cents(1), Cents(2)]), Cents(3));
+        assert_eq!(Cents::total([Cents(i64::MAX), Cents(1)]), Cents(i64::MAX));
     }
 
     #[test]

@@ -9,6 +9,9 @@ use serde_json::Value;
 
 pub const MAX_UID_LEN: usize = 64;
 pub const MAX_NAME_LEN: usize = 128;
+/// The largest amount one entry may report, in dollars (SPEC §10): far above any real
+/// wager, far below what could overflow a sum of cents.
+pub const MAX_AMOUNT: f64 = 1e12;
 /// How many rejection reasons a sync run keeps (the count is always complete).
 const KEPT_REASONS: usize = 20;
 
@@ -45,6 +48,8 @@ pub enum PayloadError {
     NoList,
     #[error("the upstream answered success: false")]
     Unsuccessful,
+    #[error("the amounts of the {0} bucket add up beyond what can be counted in cents")]
+    Overflow(&'static str),
 }
 
 pub fn transform(body: &[u8]) -> Result<Transformed, PayloadError> {
@@ -71,7 +76,29 @@ pub fn transform(body: &[u8]) -> Result<Transformed, PayloadError> {
             }
         }
     }
+    check_totals(&out.players)?;
     Ok(out)
+}
+
+/// Every bucket's total over the kept players must fit in cents, so that no sum made
+/// from them later can overflow.
+fn check_totals(players: &[Player]) -> Result<(), PayloadError> {
+    type Pick = fn(&Buckets) -> f64;
+    let buckets: [(&'static str, Pick); 4] = [
+        ("today", |b| b.today),
+        ("this_week", |b| b.this_week),
+        ("this_month", |b| b.this_month),
+        ("all_time", |b| b.all_time),
+    ];
+    for (name, pick) in buckets {
+        players
+            .iter()
+            .try_fold(0i64, |sum, p| {
+                sum.checked_add(crate::domain::money::Cents::from_dollars(pick(&p.wagered)).0)
+            })
+            .ok_or(PayloadError::Overflow(name))?;
+    }
+    Ok(())
 }
 
 /// Accepts `{"data": [...]}`, `{"results": [...]}` and a bare array.
@@ -146,10 +173,12 @@ fn amount(value: Option<Value>) -> Result<f64, &'static str> {
         Some(Value::String(s)) => s.trim().parse::<f64>().map_err(|_| "is not a number")?,
         Some(_) => return Err("is not a number"),
     };
-    if number.is_finite() && number >= 0.0 {
-        Ok(number)
-    } else {
+    if !(number.is_finite() && number >= 0.0) {
         Err("is negative or not finite")
+    } else if number > MAX_AMOUNT {
+        Err("is above 10^12 dollars")
+    } else {
+        Ok(number)
     }
 }
 

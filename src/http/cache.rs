@@ -17,8 +17,21 @@ use poem::web::headers::ETag;
 
 use super::error::ApiResult;
 
-/// How many answers are kept (each a few KB to a few hundred KB).
-const CAPACITY: usize = 2048;
+/// How many bytes of answers are kept (bodies and keys): bounded by size, not count,
+/// since one answer is anything from a few hundred bytes to ~100 KB (`limit=1000`).
+pub const CAPACITY_BYTES: u64 = 8 * 1024 * 1024;
+/// What an entry costs besides its bytes (the entry, its ETag, its key's allocation).
+const ENTRY_OVERHEAD: u64 = 256;
+
+/// Weighs an answer by its size.
+#[derive(Clone, Copy)]
+struct BySize;
+
+impl quick_cache::Weighter<String, Arc<Prepared>> for BySize {
+    fn weight(&self, key: &String, answer: &Arc<Prepared>) -> u64 {
+        (key.len() + answer.body.len()) as u64 + ENTRY_OVERHEAD
+    }
+}
 
 #[derive(Debug)]
 pub struct Prepared {
@@ -73,7 +86,7 @@ pub struct CacheStats {
 
 pub struct ResponseCache {
     name: &'static str,
-    entries: quick_cache::sync::Cache<String, Arc<Prepared>>,
+    entries: quick_cache::sync::Cache<String, Arc<Prepared>, BySize>,
     refreshing: Mutex<HashSet<String>>,
     pub stats: CacheStats,
 }
@@ -82,7 +95,7 @@ impl ResponseCache {
     pub fn new(name: &'static str) -> Self {
         ResponseCache {
             name,
-            entries: quick_cache::sync::Cache::new(CAPACITY),
+            entries: quick_cache::sync::Cache::with_weighter(2048, CAPACITY_BYTES, BySize),
             refreshing: Mutex::new(HashSet::new()),
             stats: CacheStats::default(),
         }
@@ -134,6 +147,11 @@ impl ResponseCache {
         });
     }
 
+    /// The bytes the kept answers weigh (bodies, keys and overhead).
+    pub fn weight(&self) -> u64 {
+        self.entries.weight()
+    }
+
     /// Drops entries whose key starts with `prefix` (all for ""); returns how many.
     pub fn flush(&self, prefix: &str) -> usize {
         let before = self.entries.len();
@@ -174,6 +192,31 @@ mod tests {
         assert_eq!(
             cache.stats.misses.load(Ordering::SeqCst) + cache.stats.hits.load(Ordering::SeqCst),
             16
+        );
+    }
+
+    #[tokio::test]
+    async fn the_cache_is_bounded_by_bytes_whatever_the_count() {
+        let cache = Arc::new(ResponseCache::new("test"));
+        // 400 distinct 100 KB answers (what `limit=1000` pages cost): 40 MB offered.
+        for i in 0..400 {
+            cache
+                .get_or_make(
+                    format!("page{i}"),
+                    Duration::from_secs(60),
+                    move || async move { Ok(Prepared::whole(vec![b'x'; 100 * 1024])) },
+                )
+                .await
+                .unwrap();
+        }
+        assert!(
+            cache.weight() <= CAPACITY_BYTES,
+            "{} bytes kept",
+            cache.weight()
+        );
+        assert!(
+            cache.weight() > CAPACITY_BYTES / 2,
+            "the budget is used, not wasted"
         );
     }
 

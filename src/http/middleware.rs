@@ -129,13 +129,60 @@ pub struct Gate {
     pub analytics: Option<Arc<crate::analytics::Recorder>>,
     /// Checks signed admin requests, and tells analytics which account made a request.
     pub auth: Arc<crate::auth::Auth>,
+    /// Where signed requests' nonces are kept for their whole window.
+    pub db: crate::db::Db,
 }
 
-/// The largest body a signed admin request may carry.
-const MAX_SIGNED_BODY: usize = 1 << 20;
+/// The largest request body accepted anywhere (SPEC §10).
+pub const MAX_BODY: usize = 64 * 1024;
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::PayloadTooLarge,
+        format!(
+            "The request body is too large (at most {} KiB).",
+            MAX_BODY / 1024
+        ),
+    )
+}
+
+/// Refuses a body over [`MAX_BODY`] without reading it: by its `Content-Length` before
+/// one byte is read, and a body of unknown length (chunked) by reading at most
+/// `MAX_BODY + 1` bytes of it, which then stand in for the body.
+async fn limit_body(req: &mut Request) -> Result<(), ApiError> {
+    use poem::http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
+    if let Some(length) = req.headers().get(CONTENT_LENGTH) {
+        let length = length
+            .to_str()
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .ok_or_else(|| {
+                ApiError::validation("Content-Length", "Content-Length is not a number.")
+            })?;
+        return if length > MAX_BODY as u64 {
+            Err(too_large())
+        } else {
+            Ok(())
+        };
+    }
+    if req.headers().contains_key(TRANSFER_ENCODING) {
+        let body = req
+            .take_body()
+            .into_bytes_limit(MAX_BODY)
+            .await
+            .map_err(|err| match err {
+                poem::error::ReadBodyError::PayloadTooLarge => too_large(),
+                _ => ApiError::validation("body", "The request body could not be read."),
+            })?;
+        req.set_body(body);
+    }
+    Ok(())
+}
 
 impl Gate {
     async fn admit(&self, req: &mut Request) -> Result<(), ApiError> {
+        limit_body(req).await?;
         let path = req.uri().path();
         if !path.starts_with("/api/") {
             return Ok(());
@@ -168,11 +215,9 @@ impl Gate {
             |msg: String| ApiError::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, msg);
         let body = req
             .take_body()
-            .into_bytes_limit(MAX_SIGNED_BODY)
+            .into_bytes_limit(MAX_BODY)
             .await
-            .map_err(|_| {
-                ApiError::validation("body", "The body of a signed request must be under 1 MiB.")
-            })?;
+            .map_err(|_| too_large())?;
         let header = |name: &str| {
             req.headers()
                 .get(name)
@@ -184,6 +229,7 @@ impl Gate {
             .path_and_query()
             .map_or(req.uri().path(), |p| p.as_str())
             .to_string();
+        let now = self.clock.now().timestamp();
         let verdict = self.auth.signer.verify(
             req.method().as_str(),
             &path,
@@ -191,8 +237,27 @@ impl Gate {
             header("x-goated-nonce").as_deref(),
             &header(SIGNATURE_HEADER).unwrap_or_default(),
             &body,
-            self.clock.now().timestamp(),
+            now,
         );
+        let verdict = match verdict {
+            Ok(verified) => {
+                // Kept in the database for the whole window: a replay is refused even
+                // after a restart.
+                let fresh = self
+                    .db
+                    .write(move |tx| {
+                        crate::db::nonces::claim(tx, &verified.nonce, verified.forget_at, now)
+                    })
+                    .await
+                    .map_err(ApiError::internal)?;
+                if fresh {
+                    Ok(())
+                } else {
+                    Err(crate::auth::signing::SignatureError::Replayed)
+                }
+            }
+            Err(err) => Err(err),
+        };
         match verdict {
             Ok(()) => {
                 req.extensions_mut().insert(SignedRequest);

@@ -4,6 +4,7 @@ pub mod api;
 pub mod assets;
 pub mod cache;
 pub mod client;
+pub mod deadline;
 pub mod envelope;
 pub mod error;
 pub mod metrics;
@@ -28,6 +29,7 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
         metrics: config.metrics.enabled && metrics::handle().is_some(),
         analytics: state.analytics.clone(),
         auth: state.auth.clone(),
+        db: state.db.clone(),
     });
     let api = api::service(state.clone());
     let spec = api.spec_endpoint();

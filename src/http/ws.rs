@@ -2,7 +2,14 @@
 //! out to every client. Clients only listen: anything but ping, pong and close ends the
 //! connection. A client that falls behind or stops answering is dropped without holding
 //! up the others.
+//!
+//! Limits (SPEC §10) are the socket's own configuration: a frame or message above
+//! [`MAX_INCOMING`] is refused from its header, before its payload is read, and the
+//! socket is closed with 1009. One client address (an IPv6 /64) holds at most
+//! `server.max_websockets_per_ip` sockets.
 
+use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -10,8 +17,8 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use poem::http::StatusCode;
 use poem::web::Data;
-use poem::web::websocket::{CloseCode, Message, WebSocket};
-use poem::{IntoResponse, Response, handler};
+use poem::web::websocket::{CloseCode, Message, WebSocket, WebSocketConfig};
+use poem::{IntoResponse, Request, Response, handler};
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
@@ -28,20 +35,51 @@ const IDLE_LIMIT: Duration = Duration::from_secs(70);
 /// A send that takes longer means the client cannot keep up.
 const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 const TOP: usize = 5;
+/// The largest frame or message a client may send (it only ever needs ping and close).
+pub const MAX_INCOMING: usize = 4 * 1024;
 
 /// The fan-out: prepared messages and the count of connected clients.
 pub struct Feed {
     messages: broadcast::Sender<Arc<str>>,
     clients: AtomicUsize,
     max_clients: usize,
+    per_address: parking_lot::Mutex<HashMap<IpAddr, usize>>,
+    max_per_address: usize,
 }
 
 impl Feed {
-    pub fn new(max_clients: usize) -> Arc<Feed> {
+    pub fn new(max_clients: usize, max_per_address: usize) -> Arc<Feed> {
         Arc::new(Feed {
             messages: broadcast::channel(16).0,
             clients: AtomicUsize::new(0),
             max_clients,
+            per_address: parking_lot::Mutex::new(HashMap::new()),
+            max_per_address,
+        })
+    }
+
+    /// Takes a place for a client at `address` (its limit key), or says which cap is
+    /// full.
+    fn admit(self: &Arc<Self>, address: IpAddr) -> Result<Slot, Full> {
+        let mut per_address = self.per_address.lock();
+        let held = per_address.entry(address).or_insert(0);
+        if *held >= self.max_per_address {
+            if *held == 0 {
+                per_address.remove(&address);
+            }
+            return Err(Full::Address);
+        }
+        if self.clients.fetch_add(1, Ordering::Relaxed) >= self.max_clients {
+            self.clients.fetch_sub(1, Ordering::Relaxed);
+            if *held == 0 {
+                per_address.remove(&address);
+            }
+            return Err(Full::Server);
+        }
+        *held += 1;
+        Ok(Slot {
+            feed: self.clone(),
+            address,
         })
     }
 
@@ -113,28 +151,65 @@ async fn message_for(event: &Event, read: &ReadModel) -> crate::db::DbResult<Opt
     }))
 }
 
-/// Holds a client's place under the cap until the connection ends (or never starts).
-struct Slot(Arc<Feed>);
+enum Full {
+    Server,
+    Address,
+}
+
+/// Holds a client's place under the caps until the connection ends (or never starts).
+struct Slot {
+    feed: Arc<Feed>,
+    address: IpAddr,
+}
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        self.0.clients.fetch_sub(1, Ordering::Relaxed);
+        self.feed.clients.fetch_sub(1, Ordering::Relaxed);
+        let mut per_address = self.feed.per_address.lock();
+        if let Some(held) = per_address.get_mut(&self.address) {
+            *held -= 1;
+            if *held == 0 {
+                per_address.remove(&self.address);
+            }
+        }
     }
 }
 
+/// The socket's own limits: small frames and messages in, small buffers.
+fn socket_config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .max_frame_size(Some(MAX_INCOMING))
+        .max_message_size(Some(MAX_INCOMING))
+        .read_buffer_size(MAX_INCOMING)
+}
+
 #[handler]
-pub fn connect(ws: WebSocket, state: Data<&Arc<AppState>>) -> Response {
+pub fn connect(ws: WebSocket, req: &Request, state: Data<&Arc<AppState>>) -> Response {
     let feed = state.feed.clone();
-    if feed.clients.fetch_add(1, Ordering::Relaxed) >= feed.max_clients {
-        feed.clients.fetch_sub(1, Ordering::Relaxed);
-        let err = ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            ErrorCode::ServiceUnavailable,
-            "Too many live connections right now; the page falls back to polling.",
-        );
-        return err.into_response();
-    }
-    let slot = Slot(feed.clone());
+    let address = super::client::limit_key(super::client::client_ip(
+        req,
+        &state.config.server.trusted_proxies,
+    ));
+    let slot = match feed.admit(address) {
+        Ok(slot) => slot,
+        Err(Full::Server) => {
+            return ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::ServiceUnavailable,
+                "Too many live connections right now; the page falls back to polling.",
+            )
+            .into_response();
+        }
+        Err(Full::Address) => {
+            tracing::info!(%address, "live connection refused: too many from one address");
+            return ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                ErrorCode::RateLimited,
+                "Too many live connections from this address.",
+            )
+            .into_response();
+        }
+    };
     let hello = json!({
         "type": "hello",
         "raceId": state.read.current_race_id().to_string(),
@@ -142,11 +217,12 @@ pub fn connect(ws: WebSocket, state: Data<&Arc<AppState>>) -> Response {
     })
     .to_string();
     let updates = feed.messages.subscribe();
-    ws.on_upgrade(move |socket| async move {
-        let _slot = slot;
-        serve(socket, hello, updates).await;
-    })
-    .into_response()
+    ws.config(socket_config())
+        .on_upgrade(move |socket| async move {
+            let _slot = slot;
+            serve(socket, hello, updates).await;
+        })
+        .into_response()
 }
 
 async fn serve(
@@ -181,6 +257,12 @@ async fn serve(
                 }
                 Some(Ok(Message::Text(_) | Message::Binary(_))) => {
                     let _ = sink.send(Message::Close(Some((CloseCode::Policy, "this feed only sends".into())))).await;
+                    break;
+                }
+                // Refused from the frame header by the socket's own limit.
+                Some(Err(err)) if err.to_string().contains("too long") => {
+                    let close = Message::Close(Some((CloseCode::Size, "message too big".into())));
+                    let _ = tokio::time::timeout(SEND_TIMEOUT, sink.send(close)).await;
                     break;
                 }
                 _ => break,

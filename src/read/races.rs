@@ -55,7 +55,7 @@ pub fn live(
         transition_end: calendar.transition_end(id),
         prize_pool: pool,
         distribution: shares,
-        total_wagered: Cents(ranked.iter().map(|s| s.wagered.0).sum()),
+        total_wagered: Cents::total(ranked.iter().map(|s| s.wagered)),
         standings: ranked,
         is_final: false,
         synced_at: None,

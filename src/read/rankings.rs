@@ -119,7 +119,7 @@ pub fn load(conn: &Connection, version: (i64, u64)) -> DbResult<Rankings> {
     for (i, ranked) in periods.iter().enumerate() {
         totals[i] = PeriodTotals {
             active: ranked.len(),
-            total: Cents(ranked.iter().map(|(_, e)| e.wagered.0).sum()),
+            total: Cents::total(ranked.iter().map(|(_, e)| e.wagered)),
         };
         for (position, entry) in ranked {
             if let Some(p) = players.get_mut(&entry.uid) {

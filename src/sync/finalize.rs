@@ -41,7 +41,7 @@ pub fn finalize_due(db: &Db, race: &RaceConfig, now: DateTime<Utc>) -> DbResult<
                 distribution: shares,
                 min_wager,
                 participant_count: ranked.len() as i64,
-                total_wagered: Cents(ranked.iter().map(|s: &Standing| s.wagered.0).sum()),
+                total_wagered: Cents::total(ranked.iter().map(|s: &Standing| s.wagered)),
                 sync_run_id: Some(meta.sync_run_id),
                 sync_started_at: Some(meta.sync_started_at),
                 finalized_at: timestamp(now),

@@ -43,10 +43,18 @@ impl TokenStore {
             .or_else(|| self.configured.clone())
     }
 
-    pub fn replace(&self, token: &str, now: DateTime<Utc>) -> DbResult<()> {
+    /// Stores a new token; `also` runs in the same transaction (the audit row).
+    pub fn replace(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+        also: impl FnOnce(&rusqlite::Connection) -> DbResult<()>,
+    ) -> DbResult<()> {
         let (token, now) = (token.trim(), crate::db::timestamp(now));
-        self.db
-            .write_blocking(|tx| settings::set(tx, SETTING, token, &now))?;
+        self.db.write_blocking(|tx| {
+            settings::set(tx, SETTING, token, &now)?;
+            also(tx)
+        })?;
         *self.replaced.write() = Some(Secret::new(token));
         Ok(())
     }

@@ -27,6 +27,8 @@ pub enum Fault {
     Slow(Duration),
     /// This JSON instead of the players.
     Body(Value),
+    /// The players, plus entries with amounts no real player has (1e300, 9.2e16).
+    AbsurdAmounts,
 }
 
 #[derive(Default)]
@@ -143,7 +145,8 @@ impl Drop for FakeUpstream {
 
 /// For scripts driving the example binary (the soak): `POST /control/sticky/KIND` makes
 /// every answer from now on a fault, until `none`. Kinds: none, 500, 503, 429 (with
-/// Retry-After: 2), 401, garbage, slow (3 s), timeout (60 s).
+/// Retry-After: 2), 401, garbage, slow (3 s), timeout (60 s), absurd (extra entries with
+/// amounts of 1e300 and 9.2e16 dollars).
 #[handler]
 fn control(Path(kind): Path<String>, state: Data<&Arc<Mutex<FakeState>>>) -> Response {
     let fault = match kind.as_str() {
@@ -155,6 +158,7 @@ fn control(Path(kind): Path<String>, state: Data<&Arc<Mutex<FakeState>>>) -> Res
         "garbage" => Some(Fault::Garbage),
         "slow" => Some(Fault::Slow(Duration::from_secs(3))),
         "timeout" => Some(Fault::Slow(Duration::from_secs(60))),
+        "absurd" => Some(Fault::AbsurdAmounts),
         _ => {
             return Response::builder()
                 .status(StatusCode::BAD_REQUEST)
@@ -217,5 +221,13 @@ async fn leaderboard(
             ok(json!({"success": true, "data": players}))
         }
         Some(Fault::Body(v)) => ok(v),
+        Some(Fault::AbsurdAmounts) => {
+            let mut all = players;
+            for (i, amount) in [1e300, 9.2e16, 9.2e16].into_iter().enumerate() {
+                all.push(json!({"uid": format!("absurd{i:014}"), "name": format!("Absurd{i}"),
+                    "wagered": {"today": 0, "this_week": 0, "this_month": amount, "all_time": amount}}));
+            }
+            ok(json!({"success": true, "data": all}))
+        }
     }
 }

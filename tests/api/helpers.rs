@@ -340,6 +340,22 @@ pub fn assert_error(resp: &TestResponse, status: u16, code: &str) -> Value {
     body["error"].clone()
 }
 
+/// The address a `goated serve` child announces on its first line of standard output,
+/// as `scheme://host:port` (the child's stdout must be piped).
+pub fn announced_base(child: &mut std::process::Child, scheme: &str) -> String {
+    use std::io::{BufRead, BufReader};
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout is piped"))
+        .read_line(&mut line)
+        .unwrap();
+    let prefix = format!("{scheme}://");
+    line.split_whitespace()
+        .find(|w| w.starts_with(&prefix))
+        .unwrap_or_else(|| panic!("no {scheme} address in {line:?}"))
+        .trim_end_matches('/')
+        .to_string()
+}
+
 /// Polls `check` until it holds; panics naming `what` after 10 s.
 pub fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);

@@ -7,6 +7,7 @@ mod cli;
 mod database;
 mod errors;
 mod fake_upstream;
+mod hardening;
 mod health;
 mod helpers;
 mod month_boundary;

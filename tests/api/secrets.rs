@@ -1,7 +1,7 @@
 //! No password, hash, token or secret ever appears in an answer or a log line: the real
 //! binary runs with debug logging while every path that handles one is exercised.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 
@@ -67,19 +67,8 @@ fn secrets_never_reach_answers_or_logs() {
         let _ = stderr.read_to_string(&mut buf);
         sink.lock().unwrap().push_str(&buf);
     });
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .split("http://")
-        .nth(1)
-        .unwrap()
-        .split('/')
-        .next()
-        .unwrap()
-        .to_string();
-    let url = |p: &str| format!("http://{base}{p}");
+    let base = crate::helpers::announced_base(&mut child, "http");
+    let url = |p: &str| format!("{base}{p}");
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .build()

@@ -147,7 +147,7 @@ fn a_401_stops_syncing_until_the_token_is_replaced() {
     upstream.accept_token("fresh-token");
     app.state
         .tokens
-        .replace("fresh-token", chrono::Utc::now())
+        .replace("fresh-token", chrono::Utc::now(), |_| Ok(()))
         .unwrap();
     let resumed = app.sync();
     assert!(resumed.succeeded(), "{resumed:?}");

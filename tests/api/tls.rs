@@ -2,7 +2,7 @@
 //! replaced on SIGHUP without a restart, a bad replacement refused while the current
 //! certificate stays in service, and a bad pair refused at start-up.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -98,17 +98,8 @@ fn https_serves_the_configured_certificate_and_sighup_replaces_it() {
                 .push_str(&String::from_utf8_lossy(&buf[..n]));
         }
     });
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let base = crate::helpers::announced_base(&mut child, "https");
     let server = Server { child, logs };
-    let base = line
-        .split_whitespace()
-        .find(|w| w.starts_with("https://"))
-        .unwrap_or_else(|| panic!("no https address in {line:?}"))
-        .trim_end_matches('/')
-        .to_string();
     let (trusts_first, trusts_second) = (trusting(&first), trusting(&second));
     assert!(healthy(&trusts_first, &base));
     assert!(

@@ -13,7 +13,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;
-use super::session::{AdminOrSigned, BearerAuth, admin, admin_or_signed, audit};
+use super::session::{AdminOrSigned, AuditRow, BearerAuth, admin, admin_or_signed, audit};
 use super::shapes::{
     Omittable, Pagination, Text, default_page, default_page_limit, offset, paginated,
 };
@@ -246,17 +246,19 @@ impl AdminApi {
     ) -> ApiResult<Success<Flushed>> {
         let actor = admin_or_signed(&self.state, req, &auth).await?;
         let prefix = body.0.prefix.text().unwrap_or_default();
-        let flushed = self.state.responses.flush(&prefix);
-        self.state.read.invalidate();
+        // The effect is outside the database: recorded first, so nothing happens
+        // unrecorded.
         audit(
             &self.state,
             req,
             &actor,
             "cache.flush",
-            Some(prefix),
-            Some(format!("{flushed} answers")),
+            Some(prefix.clone()),
+            None,
         )
         .await?;
+        let flushed = self.state.responses.flush(&prefix);
+        self.state.read.invalidate();
         Ok(Success::new(&Flushed {
             flushed: flushed as u64,
         }))
@@ -301,20 +303,13 @@ impl AdminApi {
         }
         let (tokens, now) = (self.state.tokens.clone(), self.state.clock.now());
         let fingerprint = token::fingerprint(&crate::config::Secret::new(token.clone()));
-        tokio::task::spawn_blocking(move || tokens.replace(&token, now))
+        let row = AuditRow::new(&self.state, req, &actor, "upstream.token.replace", None)
+            .detail(format!("fingerprint {fingerprint}"));
+        tokio::task::spawn_blocking(move || tokens.replace(&token, now, |tx| row.write(tx)))
             .await
             .map_err(ApiError::internal)?
             .map_err(ApiError::internal)?;
         tracing::info!(token = %fingerprint, "the upstream token was replaced");
-        audit(
-            &self.state,
-            req,
-            &actor,
-            "upstream.token.replace",
-            None,
-            Some(format!("fingerprint {fingerprint}")),
-        )
-        .await?;
         Ok(Success::new(&self.token_view()))
     }
 
@@ -363,6 +358,16 @@ impl AdminApi {
             actor.label.clone(),
         );
         let shares = prize_distribution.clone();
+        let row = AuditRow::new(
+            &self.state,
+            req,
+            &actor,
+            "race.prizes.set",
+            Some(race.to_string()),
+        )
+        .detail(format!(
+            "pool {prize_pool}, distribution {prize_distribution:?}"
+        ));
         let written = self
             .state
             .db
@@ -378,6 +383,7 @@ impl AdminApi {
                     &now,
                     Some(&by),
                 )?;
+                row.write(tx)?;
                 Ok(true)
             })
             .await
@@ -390,16 +396,6 @@ impl AdminApi {
             ));
         }
         self.state.read.invalidate();
-        let detail = format!("pool {prize_pool}, distribution {prize_distribution:?}");
-        audit(
-            &self.state,
-            req,
-            &actor,
-            "race.prizes.set",
-            Some(race.to_string()),
-            Some(detail),
-        )
-        .await?;
         Ok(Success::new(&self.prizes_view(race).await?))
     }
 

@@ -56,6 +56,8 @@ pub async fn signed_in(state: &AppState, auth: &BearerAuth) -> ApiResult<Account
         .read(move |c| accounts::by_id(c, id))
         .await
         .map_err(ApiError::internal)?
+        // Sessions ended after this token was issued (a password reset by the CLI).
+        .filter(|account| claims.sep == account.session_epoch)
         .ok_or_else(unauthorized)
 }
 
@@ -98,33 +100,98 @@ pub async fn admin_or_signed(
     }
 }
 
-/// Writes one audit-log row; an admin action that cannot be audited fails.
+/// One audit-log row, made before its action and written inside the action's own
+/// transaction, so that an action and its record commit together or not at all.
+pub struct AuditRow {
+    at: String,
+    actor: String,
+    client_ip: String,
+    action: &'static str,
+    target: Option<String>,
+    detail: Option<String>,
+}
+
+impl AuditRow {
+    pub fn new(
+        state: &AppState,
+        req: &Request,
+        actor: &Actor,
+        action: &'static str,
+        target: Option<String>,
+    ) -> Self {
+        AuditRow {
+            at: crate::db::timestamp(state.clock.now()),
+            actor: actor.label.clone(),
+            client_ip: client_ip(req, &state.config.server.trusted_proxies).to_string(),
+            action,
+            target,
+            detail: None,
+        }
+    }
+
+    pub fn target(mut self, target: impl Into<String>) -> Self {
+        self.target = Some(target.into());
+        self
+    }
+
+    pub fn detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    /// Writes the row with the caller's transaction.
+    pub fn write(&self, tx: &rusqlite::Connection) -> crate::db::DbResult<()> {
+        audit::record(
+            tx,
+            &self.at,
+            &audit::Entry {
+                actor: &self.actor,
+                client_ip: Some(&self.client_ip),
+                action: self.action,
+                target: self.target.as_deref(),
+                detail: self.detail.as_deref(),
+            },
+        )
+    }
+}
+
+/// Writes one audit-log row on its own: for admin actions whose only write is their
+/// record (reads of admin data) or whose effect is outside the database (a forced
+/// sync, a cache flush), where the row is written before the effect. An admin action
+/// that cannot be audited fails.
 pub async fn audit(
     state: &AppState,
     req: &Request,
     actor: &Actor,
-    action: &str,
+    action: &'static str,
     target: Option<String>,
     detail: Option<String>,
 ) -> ApiResult<()> {
-    let ip = client_ip(req, &state.config.server.trusted_proxies).to_string();
-    let (label, action) = (actor.label.clone(), action.to_string());
-    let now = crate::db::timestamp(state.clock.now());
+    let mut row = AuditRow::new(state, req, actor, action, target);
+    row.detail = detail;
     state
         .db
-        .write(move |tx| {
-            audit::record(
-                tx,
-                &now,
-                &audit::Entry {
-                    actor: &label,
-                    client_ip: Some(&ip),
-                    action: &action,
-                    target: target.as_deref(),
-                    detail: detail.as_deref(),
-                },
-            )
-        })
+        .write(move |tx| row.write(tx))
         .await
         .map_err(ApiError::internal)
+}
+
+/// Admin-only actions outside `/api/admin` (deciding a verification, editing another
+/// player's profile) obey `admin.allowed_ips` like the admin API does.
+pub fn require_admin_address(state: &AppState, req: &Request) -> ApiResult<()> {
+    let ip = client_ip(req, &state.config.server.trusted_proxies);
+    if state
+        .config
+        .admin
+        .allowed_ips
+        .iter()
+        .any(|net| net.contains(&ip))
+    {
+        Ok(())
+    } else {
+        tracing::warn!(%ip, path = req.uri().path(), "admin action from an address not allowed");
+        Err(forbidden(
+            "Admin actions cannot be taken from this address.",
+        ))
+    }
 }

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use poem_openapi::payload::Json;
 
 use super::ApiTags;
-use super::session::{BearerAuth, audit, forbidden, signed_in};
+use super::session::{AuditRow, BearerAuth, forbidden, require_admin_address, signed_in};
 use super::shapes::{
     Omittable, Pagination, PeriodAmounts, PeriodRanks, Text, cache_control, default_page,
     default_page_limit, money, offset, paginated, prepare, ttl,
@@ -204,8 +204,13 @@ impl UsersApi {
     #[oai(path = "/search", method = "get")]
     async fn search(
         &self,
-        /// 2 to 32 characters.
-        #[oai(validator(min_length = 2, max_length = 32))]
+        /// 2 to 32 characters, of which at least 2 are not spaces, tabs or line breaks
+        /// (the surrounding ones are trimmed before searching).
+        #[oai(validator(
+            min_length = 2,
+            max_length = 32,
+            pattern = r"^[ \t\r\n]*[^ \t\r\n][\s\S]*[^ \t\r\n][ \t\r\n]*$"
+        ))]
         q: Query<String>,
         #[oai(
             default = "default_page",
@@ -218,13 +223,8 @@ impl UsersApi {
         )]
         limit: Query<u32>,
     ) -> ApiResult<Success<SearchPage>> {
-        let query = q.0.trim().to_string();
-        if query.chars().count() < 2 {
-            return Err(ApiError::validation(
-                "q",
-                "q must hold at least 2 characters besides spaces",
-            ));
-        }
+        // The schema's pattern already holds at least two characters besides these.
+        let query = q.0.trim_matches([' ', '\t', '\r', '\n']).to_string();
         let (page, limit) = (page.0, limit.0);
         let offset = offset(page, limit);
         let (total, found) = self
@@ -318,6 +318,24 @@ impl UsersApi {
                 "Only the verified owner of this player or an admin can edit its profile.",
             ));
         }
+        // An admin editing someone else's profile is an admin action: the address
+        // allow-list applies, and the edit is audited in its own transaction.
+        let row = if is_owner {
+            None
+        } else {
+            require_admin_address(&self.state, req)?;
+            let actor = super::session::Actor {
+                label: format!("account:{}", caller.id),
+                account: None,
+            };
+            Some(AuditRow::new(
+                &self.state,
+                req,
+                &actor,
+                "profile.update",
+                Some(uid.clone()),
+            ))
+        };
         let ProfileUpdate { bio, profile_color } = body.0;
         let (bio, profile_color) = (bio.text(), profile_color.text());
         let (key, now) = (uid.clone(), timestamp(self.state.clock.now()));
@@ -331,6 +349,9 @@ impl UsersApi {
                 let bio = bio.unwrap_or(owner.bio);
                 let color = profile_color.or(owner.profile_color);
                 accounts::update_profile(tx, owner.id, bio.trim(), color.as_deref(), &now)?;
+                if let Some(row) = &row {
+                    row.write(tx)?;
+                }
                 Ok(true)
             })
             .await
@@ -339,21 +360,6 @@ impl UsersApi {
             return Err(ApiError::not_found(
                 "No account is verified as this player.",
             ));
-        }
-        if !is_owner {
-            let actor = super::session::Actor {
-                label: format!("account:{}", caller.id),
-                account: Some(caller),
-            };
-            audit(
-                &self.state,
-                req,
-                &actor,
-                "profile.update",
-                Some(uid.clone()),
-                None,
-            )
-            .await?;
         }
         self.state.read.invalidate();
         Ok(Success::new(&load_profile(&self.state, &uid).await?))
@@ -393,7 +399,7 @@ impl UsersApi {
             races_entered: results.len() as u32,
             wins: results.iter().filter(|(_, s)| s.position == 1).count() as u32,
             podiums: results.iter().filter(|(_, s)| s.position <= 3).count() as u32,
-            total_won: money(Cents(results.iter().map(|(_, s)| s.prize.0).sum())),
+            total_won: money(Cents::total(results.iter().map(|(_, s)| s.prize))),
         };
         Ok(Success::new(&PlayerStats {
             uid,

@@ -8,7 +8,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi, Union};
 
 use super::ApiTags;
-use super::session::{BearerAuth, admin, audit, signed_in};
+use super::session::{AuditRow, BearerAuth, admin, require_admin_address, signed_in};
 use super::shapes::{Omittable, Text};
 use crate::app::AppState;
 use crate::db::verification::{self, Request as Claim};
@@ -184,8 +184,10 @@ impl VerificationApi {
         auth: BearerAuth,
         body: Json<ConfirmRequest>,
     ) -> ApiResult<Success<ClaimView>> {
+        require_admin_address(&self.state, req)?;
         let actor = admin(&self.state, &auth).await?;
         let admin_id = actor.account.as_ref().map_or(0, |a| a.id);
+        let row = AuditRow::new(&self.state, req, &actor, "verification.decide", None);
         let ConfirmRequest {
             request_id,
             approve,
@@ -217,22 +219,15 @@ impl VerificationApi {
                     note.0.as_ref().map(|n| n.as_str()),
                     &now,
                 )?;
+                row.target(request_id.to_string())
+                    .detail(format!("{status} {}", claim.goated_uid))
+                    .write(tx)?;
                 Ok(Ok(verification::get(tx, request_id)?))
             })
             .await
             .map_err(ApiError::internal)??
             .ok_or_else(|| ApiError::internal("the claim vanished"))?;
         self.state.read.invalidate();
-        let detail = format!("{} {}", decided.status, decided.goated_uid);
-        audit(
-            &self.state,
-            req,
-            &actor,
-            "verification.decide",
-            Some(request_id.to_string()),
-            Some(detail),
-        )
-        .await?;
         Ok(Success::new(&ClaimView::from(decided)))
     }
 }

@@ -1,0 +1,358 @@
+//! Deadlines on connections, which poem does not set: a request's headers must arrive
+//! within [`HEADERS`] of its first byte (of the connection, for the first request, so a
+//! client that connects and sends nothing is covered too), and a kept-alive connection
+//! that sends nothing for [`KEEP_ALIVE`] after an answer is closed. Without them a
+//! client trickling one header byte every few seconds holds a socket and its buffers
+//! for ever, and a few thousand such clients take a small server's sockets.
+//!
+//! The wrapper reads the bytes as they pass: HTTP/1 headers end at the first blank line
+//! (`\r\n\r\n`). Once an answer starts being written the request is done; a
+//! `101 Switching Protocols` answer (a WebSocket) and an HTTP/2 connection (whose
+//! preface it recognizes) are passed through from then on with no deadline: the feed
+//! has its own heartbeat and idle limit. Under TLS the wrapper sits outside the
+//! handshake, so a slow handshake counts against the same deadline.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use poem::listener::Acceptor;
+use poem::web::{LocalAddr, RemoteAddr};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::time::{Instant, Sleep};
+
+/// How long a request's headers may take to arrive (SPEC §10).
+pub const HEADERS: Duration = Duration::from_secs(10);
+/// How long a kept-alive connection may stay silent between requests.
+pub const KEEP_ALIVE: Duration = Duration::from_secs(75);
+
+const HTTP2_PREFACE: &[u8] = b"PRI * HTTP/2.0";
+const SWITCHING: &[u8] = b"HTTP/1.1 101";
+
+/// An acceptor whose connections keep the deadlines above.
+pub struct Deadlines<A> {
+    inner: A,
+    headers: Duration,
+    keep_alive: Duration,
+}
+
+impl<A> Deadlines<A> {
+    pub fn new(inner: A) -> Self {
+        Self::with(inner, HEADERS, KEEP_ALIVE)
+    }
+
+    pub fn with(inner: A, headers: Duration, keep_alive: Duration) -> Self {
+        Deadlines {
+            inner,
+            headers,
+            keep_alive,
+        }
+    }
+}
+
+impl<A: Acceptor> Acceptor for Deadlines<A> {
+    type Io = Timed<A::Io>;
+
+    fn local_addr(&self) -> Vec<LocalAddr> {
+        self.inner.local_addr()
+    }
+
+    async fn accept(
+        &mut self,
+    ) -> io::Result<(Self::Io, LocalAddr, RemoteAddr, poem::http::uri::Scheme)> {
+        let (io, local, remote, scheme) = self.inner.accept().await?;
+        Ok((
+            Timed::new(io, self.headers, self.keep_alive),
+            local,
+            remote,
+            scheme,
+        ))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Reading a request's headers; `matched` counts the bytes of `\r\n\r\n` seen so
+    /// far, `first` whether no byte has arrived on the connection yet.
+    Headers { matched: u8, first: bool },
+    /// Headers complete: the body and the handler take what time they take.
+    Handling,
+    /// An answer was written; waiting for the next request.
+    Idle,
+    /// A WebSocket or HTTP/2: no deadline from here on.
+    Through,
+}
+
+/// A connection with deadlines on headers and on silence between requests.
+pub struct Timed<T> {
+    inner: T,
+    phase: Phase,
+    timer: Pin<Box<Sleep>>,
+    headers: Duration,
+    keep_alive: Duration,
+    /// The answer being written has not had its first bytes yet.
+    answer_starts: bool,
+}
+
+impl<T> Timed<T> {
+    fn new(inner: T, headers: Duration, keep_alive: Duration) -> Self {
+        Timed {
+            inner,
+            phase: Phase::Headers {
+                matched: 0,
+                first: true,
+            },
+            timer: Box::pin(tokio::time::sleep(headers)),
+            headers,
+            keep_alive,
+            answer_starts: true,
+        }
+    }
+
+    fn has_deadline(&self) -> bool {
+        matches!(self.phase, Phase::Headers { .. } | Phase::Idle)
+    }
+
+    /// Follows the bytes just read through the phases.
+    fn saw(&mut self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        if self.phase == Phase::Idle {
+            self.phase = Phase::Headers {
+                matched: 0,
+                first: false,
+            };
+            self.timer.as_mut().reset(Instant::now() + self.headers);
+        }
+        let Phase::Headers { mut matched, first } = self.phase else {
+            return;
+        };
+        if first && bytes.starts_with(HTTP2_PREFACE) {
+            self.phase = Phase::Through;
+            return;
+        }
+        for &b in bytes {
+            let want = b"\r\n\r\n"[matched as usize];
+            matched = if b == want {
+                matched + 1
+            } else if b == b'\r' {
+                1
+            } else {
+                0
+            };
+            if matched == 4 {
+                self.phase = Phase::Handling;
+                self.answer_starts = true;
+                return;
+            }
+        }
+        self.phase = Phase::Headers {
+            matched,
+            first: false,
+        };
+    }
+
+    /// Follows the bytes about to be written.
+    fn wrote(&mut self, bytes: &[u8]) {
+        if self.phase == Phase::Through || bytes.is_empty() {
+            return;
+        }
+        if self.answer_starts && bytes.starts_with(SWITCHING) {
+            self.phase = Phase::Through;
+            return;
+        }
+        self.answer_starts = false;
+        // Early answers (a 413 before the body) count as the request being done too.
+        self.phase = Phase::Idle;
+        self.timer.as_mut().reset(Instant::now() + self.keep_alive);
+    }
+}
+
+fn timed_out() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::TimedOut,
+        "the client was too slow sending its request",
+    )
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for Timed<T> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        match Pin::new(&mut this.inner).poll_read(cx, buf) {
+            Poll::Ready(Ok(())) => {
+                // A trickle of bytes does not push the deadline back.
+                if matches!(this.phase, Phase::Headers { .. })
+                    && this.timer.deadline() <= Instant::now()
+                {
+                    return Poll::Ready(Err(timed_out()));
+                }
+                this.saw(&buf.filled()[before..]);
+                Poll::Ready(Ok(()))
+            }
+            Poll::Pending => {
+                if this.has_deadline() && this.timer.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(Err(timed_out()));
+                }
+                Poll::Pending
+            }
+            other => other,
+        }
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for Timed<T> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let written = Pin::new(&mut this.inner).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = &written {
+            this.wrote(&buf[..*n]);
+        }
+        written
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let written = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
+        if let Poll::Ready(Ok(n)) = &written
+            && *n > 0
+        {
+            let first = bufs
+                .iter()
+                .find(|b| !b.is_empty())
+                .map_or(&[][..], |b| &b[..]);
+            this.wrote(&first[..first.len().min(*n)]);
+        }
+        written
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream, duplex};
+
+    use super::*;
+
+    fn pair() -> (Timed<DuplexStream>, DuplexStream) {
+        let (server, client) = duplex(1024);
+        (
+            Timed::new(server, Duration::from_secs(10), Duration::from_secs(75)),
+            client,
+        )
+    }
+
+    async fn read_some(server: &mut Timed<DuplexStream>) -> io::Result<usize> {
+        let mut buf = [0u8; 256];
+        server.read(&mut buf).await
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn headers_trickled_past_the_deadline_are_refused() {
+        let (mut server, mut client) = pair();
+        for _ in 0..9 {
+            client.write_all(b"X").await.unwrap();
+            assert_eq!(read_some(&mut server).await.unwrap(), 1);
+            // Nine bytes, 1.2 s apart: the tenth arrives at 10.8 s.
+            tokio::time::advance(Duration::from_millis(1200)).await;
+        }
+        client.write_all(b"X").await.unwrap();
+        let err = read_some(&mut server).await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_silent_connection_is_closed_at_the_header_deadline() {
+        let (mut server, _client) = pair();
+        let started = Instant::now();
+        let err = read_some(&mut server).await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        assert_eq!(started.elapsed(), Duration::from_secs(10));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn complete_headers_lift_the_deadline_until_the_answer() {
+        let (mut server, mut client) = pair();
+        client
+            .write_all(b"POST / HTTP/1.1\r\nHost: x\r\n\r\nbody")
+            .await
+            .unwrap();
+        read_some(&mut server).await.unwrap();
+        assert_eq!(server.phase, Phase::Handling);
+        tokio::time::advance(Duration::from_secs(60)).await;
+        // A slow handler is not the client's fault: reads still work.
+        client.write_all(b"more").await.unwrap();
+        assert_eq!(read_some(&mut server).await.unwrap(), 4);
+        server.write_all(b"HTTP/1.1 200 OK\r\n\r\n").await.unwrap();
+        assert_eq!(server.phase, Phase::Idle);
+        let started = Instant::now();
+        let err = read_some(&mut server).await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        assert_eq!(
+            started.elapsed(),
+            Duration::from_secs(75),
+            "keep-alive limit"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_header_end_split_across_reads_is_found() {
+        let (mut server, mut client) = pair();
+        for part in [&b"GET / HTTP/1.1\r\nHost: x\r"[..], b"\n\r", b"\n"] {
+            client.write_all(part).await.unwrap();
+            read_some(&mut server).await.unwrap();
+        }
+        assert_eq!(server.phase, Phase::Handling);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn websockets_and_http2_pass_through_without_deadlines() {
+        let (mut server, mut client) = pair();
+        client
+            .write_all(b"GET /ws HTTP/1.1\r\nUpgrade: websocket\r\n\r\n")
+            .await
+            .unwrap();
+        read_some(&mut server).await.unwrap();
+        server
+            .write_all(b"HTTP/1.1 101 Switching Protocols\r\n\r\n")
+            .await
+            .unwrap();
+        assert_eq!(server.phase, Phase::Through);
+        tokio::time::advance(Duration::from_secs(3600)).await;
+        client.write_all(b"\x89\x00").await.unwrap();
+        assert_eq!(read_some(&mut server).await.unwrap(), 2);
+
+        let (mut server, mut client) = pair();
+        client
+            .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+            .await
+            .unwrap();
+        read_some(&mut server).await.unwrap();
+        assert_eq!(server.phase, Phase::Through);
+    }
+}
