@@ -47,6 +47,10 @@ pub enum Command {
     /// Manage admin accounts.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Re-check every finished race: its stored standings must still give the digest of
+    /// its proof, and each proof must name the digest of the race finalized before it.
+    /// Exits non-zero on any break, naming the race.
+    VerifyRaces,
 }
 
 #[derive(Debug, Subcommand)]
@@ -105,6 +109,7 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Healthcheck => healthcheck(&config),
         Command::Sync => sync_once(config),
         Command::Admin(AdminCommand::Create { username }) => create_admin(&config, &username),
+        Command::VerifyRaces => verify_races(&config),
         Command::DefaultConfig => unreachable!("handled before the configuration is loaded"),
     }
 }
@@ -203,6 +208,29 @@ fn sync_once(config: Config) -> anyhow::Result<()> {
         (_, true) => Ok(()),
         (Some(err), false) => bail!("{} ({}): {err}", o.outcome, o.error_class.unwrap_or("-")),
         (None, false) => bail!("{}", o.outcome),
+    }
+}
+
+fn verify_races(config: &Config) -> anyhow::Result<()> {
+    if !config.database.path.is_file() {
+        bail!("no database at {}", config.database.path.display());
+    }
+    let db = crate::db::Db::open(&config.database.path, 1)?;
+    let (checked, breaks) = crate::db::proofs::verify(&*db.reader()?)?;
+    db.close()?;
+    for b in &breaks {
+        println!("race {}: {}", b.race_id, b.problem);
+    }
+    if breaks.is_empty() {
+        println!("{checked} races checked: every proof and link holds");
+        Ok(())
+    } else {
+        let races: Vec<&str> = breaks.iter().map(|b| b.race_id.as_str()).collect();
+        bail!(
+            "{} break(s) in {checked} races: {}",
+            breaks.len(),
+            races.join(", ")
+        )
     }
 }
 

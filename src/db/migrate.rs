@@ -15,20 +15,41 @@ const BASE_VERSION: i64 = 1;
 const UPGRADES: &[(i64, &str)] = &[
     (2, include_str!("../../migrations/002_analytics.sql")),
     (3, include_str!("../../migrations/003_hardening.sql")),
+    (
+        4,
+        include_str!("../../migrations/004_payouts_and_proofs.sql"),
+    ),
 ];
 
+/// A step in Rust that runs right after a version's SQL, in its transaction: for what
+/// SQL cannot compute (SHA-256 of races finalized before proofs existed).
+type RustStep = fn(&Connection) -> DbResult<()>;
+
+const AFTER_SQL: &[(i64, RustStep)] = &[(4, super::proofs::backfill)];
+
 /// The version this binary brings every database to.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 pub fn migrate(conn: &mut Connection) -> DbResult<()> {
-    migrate_with(conn, SCHEMA, BASE_VERSION, UPGRADES)
+    migrate_steps(conn, SCHEMA, BASE_VERSION, UPGRADES, AFTER_SQL)
 }
 
+#[cfg(test)]
 fn migrate_with(
     conn: &mut Connection,
     schema: &str,
     base: i64,
     upgrades: &[(i64, &str)],
+) -> DbResult<()> {
+    migrate_steps(conn, schema, base, upgrades, &[])
+}
+
+fn migrate_steps(
+    conn: &mut Connection,
+    schema: &str,
+    base: i64,
+    upgrades: &[(i64, &str)],
+    after: &[(i64, RustStep)],
 ) -> DbResult<()> {
     let latest = upgrades.last().map_or(base, |(v, _)| *v);
     let mut current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
@@ -38,21 +59,31 @@ fn migrate_with(
             known: latest,
         });
     }
+    let step_for = |version: i64| after.iter().find(|(v, _)| *v == version).map(|s| s.1);
     if current == 0 {
-        in_transaction(conn, schema, base)?;
+        in_transaction(conn, schema, base, step_for(base))?;
         current = base;
     }
     for (version, sql) in upgrades.iter().filter(|(v, _)| *v > current) {
         tracing::info!(version, "upgrading the database schema");
-        in_transaction(conn, sql, *version)?;
+        in_transaction(conn, sql, *version, step_for(*version))?;
     }
     Ok(())
 }
 
-/// One step: its SQL and the new version number commit together or not at all.
-fn in_transaction(conn: &mut Connection, sql: &str, version: i64) -> DbResult<()> {
+/// One step: its SQL, its Rust step, and the new version number commit together or not
+/// at all.
+fn in_transaction(
+    conn: &mut Connection,
+    sql: &str,
+    version: i64,
+    then: Option<RustStep>,
+) -> DbResult<()> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     tx.execute_batch(sql)?;
+    if let Some(step) = then {
+        step(&tx)?;
+    }
     tx.pragma_update(None, "user_version", version)?;
     tx.commit()?;
     Ok(())
@@ -129,6 +160,58 @@ mod tests {
             })
             .unwrap();
         assert_eq!(columns, 1);
+    }
+
+    #[test]
+    fn races_finalized_before_proofs_are_sealed_in_finalization_order_on_upgrade() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        // A database as version 3 left it, with two final races: 202610 was finalized
+        // after 202609, whatever their ids say.
+        migrate_steps(&mut conn, SCHEMA, BASE_VERSION, &UPGRADES[..2], &[]).unwrap();
+        assert_eq!(version(&conn), 3);
+        for (race, finalized_at) in [
+            ("202610", "2026-11-01T00:05:00.000Z"),
+            ("202609", "2026-10-01T00:05:00.000Z"),
+        ] {
+            conn.execute(
+                "INSERT INTO races (race_id, start_date, end_date, prize_pool_cents, distribution,
+                     min_wager_cents, participant_count, total_wagered_cents, finalized_at)
+                 VALUES (?1, 'S', 'E', 1000, '[0.6, 0.4]', 0, 3, 600, ?2)",
+                [race, finalized_at],
+            )
+            .unwrap();
+            for (seq, (uid, prize)) in [("u1", 600), ("u2", 400), ("u3", 0)].iter().enumerate() {
+                conn.execute(
+                    "INSERT INTO race_results (race_id, uid, name, seq, position, wagered_cents, prize_cents)
+                     VALUES (?1, ?2, ?2, ?3, ?3 + 1, 200, ?4)",
+                    rusqlite::params![race, uid, seq as i64, prize],
+                )
+                .unwrap();
+            }
+        }
+        migrate(&mut conn).unwrap();
+        assert_eq!(version(&conn), SCHEMA_VERSION);
+        let proofs = super::super::proofs::all(&conn).unwrap();
+        let order: Vec<&str> = proofs.iter().map(|p| p.race_id.as_str()).collect();
+        assert_eq!(order, ["202609", "202610"]);
+        assert_eq!(proofs[0].previous, crate::domain::proof::GENESIS);
+        assert_eq!(proofs[1].previous, proofs[0].digest);
+        let (checked, breaks) = super::super::proofs::verify(&conn).unwrap();
+        assert_eq!((checked, breaks.len()), (2, 0), "{breaks:?}");
+        let pending: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM race_payouts WHERE status = 'pending'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(
+            pending, 4,
+            "the paid places of both races, not the unpaid one"
+        );
+        // Upgrading again is a no-op.
+        migrate(&mut conn).unwrap();
+        assert_eq!(super::super::proofs::all(&conn).unwrap().len(), 2);
     }
 
     #[test]

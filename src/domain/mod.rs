@@ -3,7 +3,9 @@
 
 pub mod calendar;
 pub mod money;
+pub mod payouts;
 pub mod prizes;
+pub mod proof;
 pub mod ranking;
 pub mod transform;
 

@@ -49,6 +49,7 @@ const ROUTES: &[&str] = &[
     "/api/auth/refresh",
     "/api/auth/logout",
     "/api/auth/me",
+    "/api/auth/me/payouts",
     "/api/verification/request",
     "/api/verification/status",
     "/api/verification/confirm",
@@ -58,6 +59,7 @@ const ROUTES: &[&str] = &[
     "/api/admin/cache/flush",
     "/api/admin/upstream/token",
     "/api/admin/analytics",
+    "/api/admin/payouts",
     "/openapi.json",
     "/ws",
     "/metrics",
@@ -67,11 +69,14 @@ pub fn route_template(path: &str) -> &'static str {
     if let Some(known) = ROUTES.iter().find(|r| **r == path) {
         return known;
     }
-    if let Some(rest) = path.strip_prefix("/api/wager-races/")
-        && !rest.is_empty()
-        && !rest.contains('/')
-    {
-        return "/api/wager-races/{raceId}";
+    if let Some(rest) = path.strip_prefix("/api/wager-races/") {
+        return match rest.split_once('/') {
+            None if !rest.is_empty() => "/api/wager-races/{raceId}",
+            Some((id, "proof")) if !id.is_empty() => "/api/wager-races/{raceId}/proof",
+            Some((id, "export.csv")) if !id.is_empty() => "/api/wager-races/{raceId}/export.csv",
+            Some((id, "export.json")) if !id.is_empty() => "/api/wager-races/{raceId}/export.json",
+            _ => "unmatched",
+        };
     }
     if let Some(rest) = path.strip_prefix("/api/users/") {
         return match rest.split_once('/') {
@@ -80,12 +85,16 @@ pub fn route_template(path: &str) -> &'static str {
             _ => "unmatched",
         };
     }
-    if let Some(rest) = path.strip_prefix("/api/admin/races/")
-        && rest
-            .strip_suffix("/prizes")
-            .is_some_and(|id| !id.is_empty() && !id.contains('/'))
-    {
-        return "/api/admin/races/{raceId}/prizes";
+    if let Some(rest) = path.strip_prefix("/api/admin/races/") {
+        let parts: Vec<&str> = rest.split('/').collect();
+        return match parts.as_slice() {
+            [id, "prizes"] if !id.is_empty() => "/api/admin/races/{raceId}/prizes",
+            [id, "payouts"] if !id.is_empty() => "/api/admin/races/{raceId}/payouts",
+            [id, "payouts", uid] if !id.is_empty() && !uid.is_empty() => {
+                "/api/admin/races/{raceId}/payouts/{uid}"
+            }
+            _ => "unmatched",
+        };
     }
     if path.starts_with("/api/") || path == "/api" {
         "unmatched"
@@ -109,6 +118,7 @@ pub fn allowed_methods(template: &str) -> &'static str {
         | "/api/admin/cache/flush" => "POST",
         "/api/admin/upstream/token" | "/api/admin/races/{raceId}/prizes" => "GET, PUT",
         "/api/users/{id}" => "GET, PATCH",
+        "/api/admin/races/{raceId}/payouts/{uid}" => "PATCH",
         "static" | "/docs" | "/openapi.json" => "GET, HEAD",
         _ => "GET",
     }
@@ -237,6 +247,19 @@ mod tests {
             route_template("/api/admin/races/202611/prizes"),
             "/api/admin/races/{raceId}/prizes"
         );
+        assert_eq!(
+            route_template("/api/wager-races/202610/proof"),
+            "/api/wager-races/{raceId}/proof"
+        );
+        assert_eq!(
+            route_template("/api/wager-races/202610/export.csv"),
+            "/api/wager-races/{raceId}/export.csv"
+        );
+        assert_eq!(
+            route_template("/api/admin/races/202610/payouts/goat01"),
+            "/api/admin/races/{raceId}/payouts/{uid}"
+        );
+        assert_eq!(route_template("/api/admin/races/202610/x/y/z"), "unmatched");
         assert_eq!(route_template("/api/no/such/thing"), "unmatched");
         assert_eq!(route_template("/js/race.js"), "static");
         assert_eq!(route_template("/docs/swagger.css"), "/docs");

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use crate::config::RaceConfig;
 use crate::db::races::{self, FinalRace};
 use crate::db::{Db, DbResult, timestamp};
+use crate::db::{payouts, proofs};
 use crate::domain::calendar::Calendar;
 use crate::domain::ranking::{Standing, standings};
 use crate::domain::{Cents, RaceId};
@@ -46,7 +47,15 @@ pub fn finalize_due(db: &Db, race: &RaceConfig, now: DateTime<Utc>) -> DbResult<
                 sync_started_at: Some(meta.sync_started_at),
                 finalized_at: timestamp(now),
             };
-            races::insert_final(tx, &result, &ranked)
+            if !races::insert_final(tx, &result, &ranked)? {
+                return Ok(false);
+            }
+            // Fixed in the same transaction as the result: its proof, chained to the
+            // race finalized before, and a pending payout for every paid place.
+            let at = timestamp(now);
+            proofs::seal(tx, &race_id, &at)?;
+            payouts::create_for_race(tx, &race_id, &at)?;
+            Ok(true)
         })?;
         if written {
             tracing::info!(race = %race_id, "race finalized");

@@ -12,6 +12,7 @@ mod health;
 mod helpers;
 mod month_boundary;
 mod operations;
+mod payouts;
 mod read_api;
 mod secrets;
 mod sync;

@@ -4,6 +4,7 @@ mod admin;
 mod affiliate;
 mod auth;
 mod health;
+mod payouts;
 mod races;
 mod session;
 pub mod shapes;
@@ -42,6 +43,7 @@ type Apis = (
     auth::AuthApi,
     verification::VerificationApi,
     admin::AdminApi,
+    payouts::PayoutsApi,
 );
 
 pub fn service(state: Arc<AppState>) -> OpenApiService<Apis, ()> {
@@ -64,7 +66,10 @@ pub fn service(state: Arc<AppState>) -> OpenApiService<Apis, ()> {
         verification::VerificationApi {
             state: state.clone(),
         },
-        admin::AdminApi { state },
+        admin::AdminApi {
+            state: state.clone(),
+        },
+        payouts::PayoutsApi { state },
     );
     OpenApiService::new(apis, "goated", env!("CARGO_PKG_VERSION"))
         .description(

@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use poem::Request;
 use poem_openapi::param::{Path, Query};
-use poem_openapi::{Enum, Object, OpenApi};
+use poem_openapi::payload::PlainText;
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 
 use super::ApiTags;
 use super::shapes::{
@@ -12,7 +13,7 @@ use super::shapes::{
     sync_metadata, ttl,
 };
 use crate::app::AppState;
-use crate::db::{races as db_races, timestamp};
+use crate::db::{proofs, races as db_races, timestamp};
 use crate::domain::{RaceId, RaceStatus};
 use crate::http::cache::Prepared;
 use crate::http::envelope::{Success, envelope_bytes};
@@ -115,6 +116,65 @@ pub struct RaceSummary {
 }
 
 paginated!(RaceHistoryPage, RaceSummary);
+
+/// What fixes a finished race's standings (SPEC §12). To check it by hand:
+/// `curl -s …/proof | jq -j .data.text | sha256sum` prints `digest`, and the lines of
+/// `text` are the race's participants as `/api/wager-races/{raceId}` lists them.
+#[derive(Debug, Clone, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct RaceProof {
+    pub race_id: String,
+    /// Lowercase hex SHA-256 of the UTF-8 bytes of `text`.
+    pub digest: String,
+    /// The digest of the race finalized just before (64 zeros for the first).
+    pub previous: String,
+    /// `goated-race-proof v1`, `race ID`, `window START END`, `prize_pool_cents N`,
+    /// `previous HEX`, then `POSITION UID WAGERED_CENTS PRIZE_CENTS` per participant
+    /// in listed order; every line ends in a newline.
+    pub text: String,
+}
+
+/// A race's participants as a spreadsheet.
+#[derive(ApiResponse)]
+pub enum CsvExport {
+    /// Every participant: `position,uid,name,wagered,prize` (dollars with cents), RFC
+    /// 4180 quoting, UTF-8. A name that a spreadsheet would read as a formula (it starts
+    /// with `=`, `+`, `-`, `@`, a tab or a carriage return) is prefixed with `'`.
+    #[oai(status = 200, content_type = "text/csv; charset=utf-8")]
+    Ok(
+        PlainText<String>,
+        #[oai(header = "Content-Disposition")] String,
+    ),
+}
+
+/// `position,uid,name,wagered,prize`, one line per participant.
+pub fn csv(standings: &[crate::domain::ranking::Standing]) -> String {
+    fn field(text: &str) -> String {
+        let defused = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+            format!("'{text}")
+        } else {
+            text.to_string()
+        };
+        if defused.contains([',', '"', '\n', '\r']) || defused.trim() != defused {
+            format!("\"{}\"", defused.replace('"', "\"\""))
+        } else {
+            defused
+        }
+    }
+    let dollars = |c: crate::domain::Cents| format!("{}.{:02}", c.0 / 100, (c.0 % 100).abs());
+    let mut out = String::from("position,uid,name,wagered,prize\r\n");
+    for s in standings {
+        out.push_str(&format!(
+            "{},{},{},{},{}\r\n",
+            s.position,
+            field(&s.uid),
+            field(&s.name),
+            dollars(s.wagered),
+            dollars(s.prize)
+        ));
+    }
+    out
+}
 
 impl poem_openapi::types::Example for Race {
     fn example() -> Self {
@@ -314,17 +374,115 @@ impl RacesApi {
         )]
         limit: Query<u32>,
     ) -> ApiResult<Success<Race>> {
-        let race = RaceId::parse(&race_id.0).ok_or_else(|| {
-            ApiError::validation("raceId", "raceId must be a month as YYYYMM, e.g. 202611")
-        })?;
+        let race = parse_id(&race_id.0)?;
         if race == self.state.read.current_race_id() {
             return self.live_race(req, limit.0).await;
         }
         self.final_race(req, race, limit.0).await
     }
+
+    /// The proof that fixes a finished race's standings: its text, the SHA-256 of the
+    /// text, and the digest of the race finalized before it. 404 before the race is
+    /// final. `goated verify-races` re-checks every race and the chain.
+    #[oai(path = "/:race_id/proof", method = "get")]
+    async fn proof(
+        &self,
+        req: &Request,
+        /// `YYYYMM`.
+        #[oai(validator(pattern = "^[2-9][0-9]{3}(0[1-9]|1[0-2])$"))]
+        race_id: Path<String>,
+    ) -> ApiResult<Success<RaceProof>> {
+        let id = race_id.0;
+        let key = id.clone();
+        let found = self
+            .state
+            .db
+            .read(move |c| {
+                let Some(row) = proofs::get(c, &key)? else {
+                    return Ok(None);
+                };
+                let text = proofs::text_of(c, &key, &row.previous)?;
+                Ok(text.map(|text| (row, text)))
+            })
+            .await
+            .map_err(ApiError::internal)?;
+        let (row, text) = found.ok_or_else(|| {
+            ApiError::not_found(format!(
+                "Race {id} has no proof: proofs are made when a race is finalized."
+            ))
+        })?;
+        let prepared = prepare(&RaceProof {
+            race_id: row.race_id,
+            digest: row.digest,
+            previous: row.previous,
+            text,
+        });
+        Ok(Success::prepared(&prepared, req, cache_control_final()))
+    }
+
+    /// Every participant of a race (the live one, or a finished one's final result) as
+    /// CSV, for spreadsheets and payout records.
+    #[oai(path = "/:race_id/export.csv", method = "get")]
+    async fn export_csv(
+        &self,
+        /// `YYYYMM`.
+        #[oai(validator(pattern = "^[2-9][0-9]{3}(0[1-9]|1[0-2])$"))]
+        race_id: Path<String>,
+    ) -> ApiResult<CsvExport> {
+        let race = parse_id(&race_id.0)?;
+        let view = self.view(race).await?;
+        Ok(CsvExport::Ok(
+            PlainText(csv(&view.standings)),
+            format!("attachment; filename=\"race-{race}.csv\""),
+        ))
+    }
+
+    /// Every participant of a race as JSON: the race's usual shape with no limit on
+    /// `participants`.
+    #[oai(path = "/:race_id/export.json", method = "get")]
+    async fn export_json(
+        &self,
+        /// `YYYYMM`.
+        #[oai(validator(pattern = "^[2-9][0-9]{3}(0[1-9]|1[0-2])$"))]
+        race_id: Path<String>,
+    ) -> ApiResult<Success<Race>> {
+        let race = parse_id(&race_id.0)?;
+        let view = self.view(race).await?;
+        let answer = race_of(&self.state, &view, usize::MAX);
+        let disposition = format!("attachment; filename=\"race-{race}.json\"");
+        Ok(Success::new(&answer).with_header(
+            "content-disposition",
+            poem::http::HeaderValue::from_str(&disposition).map_err(ApiError::internal)?,
+        ))
+    }
+}
+
+fn parse_id(text: &str) -> ApiResult<RaceId> {
+    RaceId::parse(text).ok_or_else(|| {
+        ApiError::validation("raceId", "raceId must be a month as YYYYMM, e.g. 202611")
+    })
 }
 
 impl RacesApi {
+    /// The live race or a finished one's stored result.
+    async fn view(&self, race: RaceId) -> ApiResult<Arc<RaceView>> {
+        if race == self.state.read.current_race_id() {
+            return self
+                .state
+                .read
+                .current_race()
+                .await
+                .map_err(ApiError::internal);
+        }
+        self.state
+            .read
+            .final_race(race)
+            .await
+            .map_err(ApiError::internal)?
+            .map(Arc::new)
+            .ok_or_else(|| ApiError::not_found(format!("Race {race} has no final result.")))
+    }
+
     async fn live_race(&self, req: &Request, limit: u32) -> ApiResult<Success<Race>> {
         let state = self.state.clone();
         let version = state.read.version();
@@ -390,10 +548,18 @@ fn participant(s: &crate::domain::ranking::Standing) -> Participant {
 
 /// The race as an answer; its ETag ignores when the data was synced.
 fn render(state: &AppState, view: &RaceView, limit: u32) -> Prepared {
+    let mut race = race_of(state, view, limit.min(MAX_PARTICIPANTS) as usize);
+    let synced_at = race.metadata.last_synced_at.take();
+    let identity = envelope_bytes(&race, None);
+    race.metadata.last_synced_at = synced_at;
+    Prepared::new(envelope_bytes(&race, None), &identity)
+}
+
+/// The race with at most `limit` participants.
+fn race_of(state: &AppState, view: &RaceView, limit: usize) -> Race {
     let meta = sync_metadata(state);
     let calendar = state.read.calendar();
-    let limit = limit.min(MAX_PARTICIPANTS) as usize;
-    let mut race = Race {
+    Race {
         id: view.id.to_string(),
         status: view.status(&calendar, state.clock.now()).into(),
         start_date: timestamp(view.start),
@@ -406,16 +572,13 @@ fn render(state: &AppState, view: &RaceView, limit: u32) -> Prepared {
             transition_ends: timestamp(view.transition_end),
             next_race_starts: timestamp(view.end),
             prize_distribution: view.distribution.clone(),
-            last_synced_at: None,
+            last_synced_at: if view.is_final {
+                view.synced_at.clone()
+            } else {
+                meta.last_synced_at
+            },
             stale: !view.is_final && meta.stale,
             source: meta.source,
         },
-    };
-    let identity = envelope_bytes(&race, None);
-    race.metadata.last_synced_at = if view.is_final {
-        view.synced_at.clone()
-    } else {
-        meta.last_synced_at
-    };
-    Prepared::new(envelope_bytes(&race, None), &identity)
+    }
 }
