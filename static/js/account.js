@@ -1,7 +1,7 @@
 // Sign up, sign in, sign out; claim a Goated player and follow the claim; edit the
 // public profile once verified. The access token stays in memory; the refresh token
 // is an HttpOnly cookie.
-import { api, currentAccount, formData, formError, h, ready, replace, setSession, when } from "/js/common.js";
+import { api, currentAccount, formData, formError, h, monthName, ready, replace, setSession, usd, when } from "/js/common.js";
 
 const root = document.getElementById("account");
 
@@ -56,6 +56,21 @@ async function render() {
       : h("p", { class: "muted" }, "Not verified yet."),
     logout);
   replace(root, info, status.verified ? profileForm(me, status.goatedUid) : claimSection(status));
+  if (status.verified) root.append(await payoutsSection());
+}
+
+/** The prizes this player won, and where each payment is. */
+async function payoutsSection() {
+  const mine = await api("/api/auth/me/payouts", { auth: true });
+  const rows = mine.map((p) =>
+    h("li", { class: "payout" },
+      h("span", {}, h("a", { href: `/?race=${p.raceId}` }, `${monthName(p.raceId)} race`), ` · place ${p.position}`),
+      h("strong", {}, usd(p.prize)),
+      h("span", { class: `payout-${p.status}` }, p.status),
+      p.reference ? h("span", { class: "muted" }, `ref ${p.reference}`) : null,
+      p.reason ? h("span", { class: "muted" }, p.reason) : null));
+  return h("section", { class: "card", id: "my-payouts" }, h("h2", {}, "Your prizes"),
+    rows.length ? h("ul", { class: "list" }, rows) : h("p", { class: "muted" }, "No prizes yet: finish in the money and they show here."));
 }
 
 function claimSection(status) {

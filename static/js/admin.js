@@ -1,5 +1,5 @@
-// The admin page: usage analytics, verifications, syncing, caches, the upstream token,
-// prize overrides.
+// The admin page: usage analytics, verifications, payouts, syncing, caches, the upstream
+// token, prize overrides.
 // Only for admins; the API checks again on every call.
 import { api, currentAccount, formData, formError, h, num, ready, replace, showError, usd, when } from "/js/common.js";
 
@@ -175,6 +175,55 @@ async function analytics(days) {
     h("h3", {}, "Signed-in accounts"), h("div", { class: "table-wrap" }, accounts));
 }
 
+/** What is owed and paid, and one finished race's prizes with their next steps. */
+async function payouts() {
+  const card = h("section", { class: "card", id: "payouts" });
+  await fillPayouts(card);
+  return card;
+}
+
+/** (Re)draws the payouts card in place, for `raceId` or the newest finished race. */
+async function fillPayouts(card, raceId) {
+  const totals = await api("/api/admin/payouts", { auth: true });
+  const history = await api("/api/wager-races/history?limit=12");
+  const race = raceId || (history.results[0] && history.results[0].id);
+  const pick = h("select", { "aria-label": "Race", id: "payout-race" },
+    history.results.map((r) => h("option", { value: r.id, selected: r.id === race }, r.id)));
+  const body = h("div", { id: "payout-ledger" });
+  const summary = h("p", { id: "payout-totals" }, `Owed ${usd(totals.owed)} · paid ${usd(totals.paid)}`);
+  replace(card, h("h2", {}, "Payouts"), summary, h("div", { class: "toolbar" }, h("label", {}, "Race ", pick)), body);
+  pick.addEventListener("change", () => fillPayouts(card, pick.value).catch(showError));
+  if (!race) {
+    replace(body, h("p", { class: "muted" }, "No race has finished yet."));
+    return;
+  }
+  const ledger = await api(`/api/admin/races/${race}/payouts`, { auth: true });
+  const move = (p, status, extra = {}) => async () => {
+    try {
+      await api(`/api/admin/races/${race}/payouts/${encodeURIComponent(p.uid)}`, { method: "PATCH", auth: true, body: { status, ...extra } });
+      await fillPayouts(card, race);
+    } catch (err) {
+      showError(err);
+    }
+  };
+  const rows = ledger.payouts.map((p) => {
+    const note = h("input", { "aria-label": `Reference or reason for ${p.name}`, placeholder: p.status === "approved" ? "tip or transaction id" : "reason to void", maxlength: 200 });
+    const actions = [];
+    if (p.status === "pending") actions.push(h("button", { type: "button", onclick: move(p, "approved"), "data-approve-payout": p.uid }, "Approve"));
+    if (p.status === "approved") actions.push(h("button", { type: "button", onclick: () => move(p, "paid", { reference: note.value })(), "data-pay": p.uid }, "Mark paid"));
+    if (p.status === "pending" || p.status === "approved") actions.push(h("button", { type: "button", class: "secondary", onclick: () => move(p, "void", { reason: note.value })() }, "Void"));
+    return h("tr", {},
+      h("td", {}, String(p.position)), h("td", {}, p.name), h("td", { class: "num" }, usd(p.prize)),
+      h("td", { class: `payout-${p.status}` }, p.status, p.reference ? ` · ${p.reference}` : "", p.reason ? ` · ${p.reason}` : ""),
+      h("td", {}, actions.length ? h("span", { class: "row-actions" }, note, ...actions) : ""));
+  });
+  replace(body,
+    h("p", { class: "muted" }, `${race}: owed ${usd(ledger.owed)} · paid ${usd(ledger.paid)}`),
+    h("div", { class: "table-wrap" }, h("table", {},
+      h("thead", {}, h("tr", {}, ["#", "Player", "Prize", "State", ""].map((t) => h("th", { scope: "col" }, t)))),
+      h("tbody", {}, rows.length ? rows : [h("tr", {}, h("td", { colspan: 5, class: "muted" }, "This race paid no prizes."))]))));
+}
+
 async function render() {
   const me = currentAccount();
   if (!me || me.role !== "admin") {
@@ -182,7 +231,7 @@ async function render() {
     return;
   }
   try {
-    replace(root, await analytics(1), await verifications(), await syncing(), await upstreamToken(), cacheFlush(), prizes());
+    replace(root, await analytics(1), await verifications(), await payouts(), await syncing(), await upstreamToken(), cacheFlush(), prizes());
   } catch (err) {
     showError(err);
   }

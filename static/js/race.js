@@ -34,6 +34,22 @@ function render(r) {
   tick();
 }
 
+/** A finished race's proof, and how to check it by hand. */
+async function showProof(id) {
+  try {
+    const proof = await api(`/api/wager-races/${id}/proof`);
+    const url = `${location.origin}/api/wager-races/${id}/proof`;
+    $("proof-digest").textContent = proof.digest;
+    $("proof-command").textContent = `curl -s ${url} | jq -j .data.text | sha256sum`;
+    $("proof-link").href = url;
+    $("export-csv").href = `/api/wager-races/${id}/export.csv`;
+    $("export-json").href = `/api/wager-races/${id}/export.json`;
+    $("proof").hidden = false;
+  } catch {
+    // Not final yet (the transition starts before the proof is made): nothing to show.
+  }
+}
+
 function renderPodium(top) {
   const places = [0, 1, 2].map((i) => {
     const p = top[i];
@@ -124,6 +140,7 @@ function connect(delay = 1000) {
 $("search").addEventListener("input", filter);
 setInterval(tick, 1000);
 load();
+if (finished) showProof(wanted);
 if (!finished) {
   showPrevious();
   connect();

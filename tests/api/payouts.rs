@@ -401,3 +401,55 @@ fn exports_list_every_participant_and_csv_quotes_what_needs_quoting() {
         "NOT_FOUND",
     );
 }
+
+#[test]
+fn an_admin_pays_a_prize_on_the_admin_page_and_the_race_page_shows_how_to_check_it() {
+    use crate::accounts::PASSWORD;
+    use crate::webdriver::Browser;
+
+    let (_upstream, _clock, app) = november_finished();
+    admin_session(&app, "boss");
+    let browser = Browser::start(1280, 1000);
+    browser.goto(&app.url("/account.html"));
+    browser.wait_for("the sign-in form", "document.querySelector('#login-form')");
+    browser.type_into("#login-form input[name=username]", "boss");
+    browser.type_into("#login-form input[name=password]", PASSWORD);
+    browser.click("#login-form button[type=submit]");
+    browser.wait_for("the signed-in page", "document.querySelector('#logout')");
+
+    browser.goto(&app.url("/admin.html"));
+    browser.wait_for(
+        "the November ledger",
+        "document.querySelectorAll('#payout-ledger [data-approve-payout]').length === 5",
+    );
+    let alice = "aaaaaaaaaaaaaaaaaaa1";
+    browser.click(&format!("[data-approve-payout='{alice}']"));
+    browser.wait_for(
+        "Alice's prize to be approved",
+        &format!("document.querySelector(\"[data-pay='{alice}']\")"),
+    );
+    browser.script(&format!(
+        "const row = document.querySelector(\"[data-pay='{alice}']\").closest('tr'); \
+         row.querySelector('input').value = 'tip-777'; return true;"
+    ));
+    browser.click(&format!("[data-pay='{alice}']"));
+    browser.wait_for(
+        "the totals to count the payment",
+        "(document.querySelector('#payout-totals') || {}).textContent === 'Owed $250.00 · paid $250.00'",
+    );
+    assert!(browser.text("#payout-ledger").contains("tip-777"));
+    browser.screenshot("admin-payouts");
+
+    browser.goto(&app.url("/?race=202611"));
+    browser.wait_for(
+        "the proof card",
+        "document.querySelector('#proof') && !document.querySelector('#proof').hidden",
+    );
+    let digest = app.get("/api/wager-races/202611/proof").json()["data"]["digest"].clone();
+    assert_eq!(browser.text("#proof-digest"), digest.as_str().unwrap());
+    let command = browser.text("#proof-command");
+    assert!(
+        command.ends_with("/api/wager-races/202611/proof | jq -j .data.text | sha256sum"),
+        "{command}"
+    );
+}
