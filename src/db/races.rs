@@ -5,24 +5,75 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use super::{DbError, DbResult};
 use crate::domain::Cents;
 use crate::domain::ranking::{Entry, Standing};
+use crate::domain::snapshot::{Merge, merge};
 
-/// Replaces the snapshot of `race_id` with `entries`, unless a snapshot from a sync that
-/// started later is already there. Returns whether it was written.
-pub fn replace_snapshot(
+/// What an answer did to a race's snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SnapshotChange {
+    /// Stored; `refused` players reported less than before and kept their amount.
+    Stored { refused: Vec<String> },
+    /// A snapshot from a sync that started later is there already.
+    Older,
+    /// Most amounts went down: the race is frozen from now on.
+    Reset { went_down: usize, of: usize },
+    /// The race was frozen by an earlier reset.
+    Frozen,
+}
+
+/// Merges `entries` (an answer received inside the race) into the snapshot of
+/// `race_id`: amounts only grow inside a race (see `domain::snapshot`). A snapshot made
+/// from another source (demo data before live data arrived) is replaced, never merged:
+/// demo and live never mix.
+pub fn merge_snapshot(
     tx: &Transaction<'_>,
     race_id: &str,
     sync_run_id: i64,
     sync_started_at: &str,
     entries: &[Entry],
-) -> DbResult<bool> {
-    let newer: bool = tx.query_row(
-        "SELECT EXISTS (SELECT 1 FROM race_snapshots WHERE race_id = ?1 AND sync_started_at > ?2)",
-        params![race_id, sync_started_at],
-        |r| r.get(0),
-    )?;
-    if newer {
-        return Ok(false);
+) -> DbResult<SnapshotChange> {
+    let state: Option<(String, Option<String>, Option<String>)> = tx
+        .query_row(
+            "SELECT s.sync_started_at, s.reset_seen_at, r.source FROM race_snapshots s
+             LEFT JOIN sync_runs r ON r.id = s.sync_run_id WHERE s.race_id = ?1",
+            [race_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let source: Option<String> = tx
+        .query_row(
+            "SELECT source FROM sync_runs WHERE id = ?1",
+            [sync_run_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let same_source = state.as_ref().is_some_and(|s| s.2 == source);
+    match &state {
+        Some((started, _, _)) if same_source && started.as_str() > sync_started_at => {
+            return Ok(SnapshotChange::Older);
+        }
+        Some((_, Some(_), _)) if same_source => return Ok(SnapshotChange::Frozen),
+        _ => {}
     }
+    let stored = if same_source {
+        snapshot_entries(tx, race_id)?
+    } else {
+        tx.execute(
+            "UPDATE race_snapshots SET reset_seen_at = NULL WHERE race_id = ?1",
+            [race_id],
+        )?;
+        Vec::new()
+    };
+    // Zeros go in too: an amount that fell to zero is the clearest sign of a reset.
+    let (merged, refused) = match merge(&stored, entries) {
+        Merge::Reset { went_down, of } => {
+            tx.execute(
+                "UPDATE race_snapshots SET reset_seen_at = ?2 WHERE race_id = ?1",
+                params![race_id, sync_started_at],
+            )?;
+            return Ok(SnapshotChange::Reset { went_down, of });
+        }
+        Merge::Merged { entries, refused } => (entries, refused),
+    };
     tx.execute(
         "DELETE FROM race_snapshot_entries WHERE race_id = ?1",
         [race_id],
@@ -36,10 +87,10 @@ pub fn replace_snapshot(
     let mut insert = tx.prepare_cached(
         "INSERT INTO race_snapshot_entries (race_id, uid, name, wagered_cents) VALUES (?1, ?2, ?3, ?4)",
     )?;
-    for e in entries.iter().filter(|e| e.wagered.0 > 0) {
+    for e in merged.iter().filter(|e| e.wagered.0 > 0) {
         insert.execute(params![race_id, e.uid, e.name, e.wagered.0])?;
     }
-    Ok(true)
+    Ok(SnapshotChange::Stored { refused })
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -276,4 +327,79 @@ fn read_standing(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Standing>
         wagered: Cents(r.get(at + 3)?),
         prize: Cents(r.get(at + 4)?),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::{Db, sync_runs};
+
+    fn entry(uid: &str, cents: i64) -> Entry {
+        Entry {
+            uid: uid.into(),
+            name: uid.into(),
+            wagered: Cents(cents),
+        }
+    }
+
+    fn merge_from(db: &Db, source: &str, at: &str, entries: &[Entry]) -> SnapshotChange {
+        db.write_blocking(|tx| {
+            let run = sync_runs::start(tx, "forced", source, at)?;
+            merge_snapshot(tx, "202611", run, at, entries)
+        })
+        .unwrap()
+    }
+
+    fn uids(db: &Db) -> Vec<(String, i64)> {
+        let mut got: Vec<(String, i64)> = snapshot_entries(&db.reader().unwrap(), "202611")
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.uid, e.wagered.0))
+            .collect();
+        got.sort();
+        got
+    }
+
+    #[test]
+    fn live_answers_replace_a_demo_snapshot_and_later_ones_merge() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("r.db"), 1).unwrap();
+        let demo = [entry("demo1", 90_000), entry("demo2", 80_000)];
+        merge_from(&db, "demo", "2026-11-10T00:00:00.000Z", &demo);
+        // Live data arrives: smaller amounts, other players. No demo player stays, and
+        // nothing counts as a reset.
+        let live = [entry("live1", 500)];
+        let change = merge_from(&db, "live", "2026-11-10T00:05:00.000Z", &live);
+        assert_eq!(change, SnapshotChange::Stored { refused: vec![] });
+        assert_eq!(uids(&db), [("live1".to_string(), 500)]);
+        // From now on live answers merge: live1 missing keeps its amount.
+        merge_from(
+            &db,
+            "live",
+            "2026-11-10T00:10:00.000Z",
+            &[entry("live2", 7)],
+        );
+        assert_eq!(
+            uids(&db),
+            [("live1".to_string(), 500), ("live2".to_string(), 7)]
+        );
+        // A later answer reporting less for both: a reset, and the race is frozen.
+        let lower = [entry("live1", 0), entry("live2", 0)];
+        let change = merge_from(&db, "live", "2026-11-10T00:15:00.000Z", &lower);
+        assert_eq!(
+            change,
+            SnapshotChange::Reset {
+                went_down: 2,
+                of: 2
+            }
+        );
+        let more = [entry("live1", 900)];
+        let change = merge_from(&db, "live", "2026-11-10T00:20:00.000Z", &more);
+        assert_eq!(change, SnapshotChange::Frozen);
+        assert_eq!(
+            uids(&db).len(),
+            2,
+            "frozen at the standings before the reset"
+        );
+    }
 }

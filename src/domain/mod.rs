@@ -7,6 +7,7 @@ pub mod payouts;
 pub mod prizes;
 pub mod proof;
 pub mod ranking;
+pub mod snapshot;
 pub mod transform;
 
 pub use calendar::{RaceId, RaceStatus};

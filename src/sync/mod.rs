@@ -278,6 +278,10 @@ impl Syncer {
             Ok(f) => f,
             Err(err) => return Err(Stop::recorded(self.fetch_failed(source, err))),
         };
+        // An answer belongs to the race in force when it arrived, not when its request
+        // left: one that left at 23:59:50 and arrived after midnight carries the next
+        // period's amounts, and must not enter the race that just ended.
+        let received = self.clock.now();
         let mut outcome = Outcome {
             attempts: fetched.attempts,
             http_status: fetched.http_status,
@@ -319,19 +323,19 @@ impl Syncer {
             return Err(Stop::recorded(outcome));
         }
         let race_id = finalize::calendar(&self.config.race)
-            .race_at(started)
+            .race_at(received)
             .to_string();
         outcome.outcome = "success";
         outcome.race_id = Some(race_id);
         let finished = timestamp(self.clock.now());
-        self.store(run_id, started, &finished, &fetched.body, &data, &outcome)
-            .map_err(Stop::Db)?;
-        Ok(outcome)
+        self.store(run_id, started, &finished, &fetched.body, &data, outcome)
+            .map_err(Stop::Db)
     }
 
     /// Players, the race snapshot, history samples, the last good body and the run's
     /// record: one transaction, so a crash leaves either all of it or none. The snapshot
-    /// goes to the race the outcome names.
+    /// goes to the race the outcome names; what the race refused (amounts that went
+    /// down, an upstream reset) is recorded on the run.
     fn store(
         &self,
         run_id: i64,
@@ -339,8 +343,8 @@ impl Syncer {
         finished: &str,
         body: &[u8],
         data: &Transformed,
-        outcome: &Outcome,
-    ) -> DbResult<()> {
+        mut outcome: Outcome,
+    ) -> DbResult<Outcome> {
         let started_at = timestamp(started);
         let race_id = outcome.race_id.as_deref().unwrap_or_default();
         let local_day = (started
@@ -357,12 +361,21 @@ impl Syncer {
             })
             .collect();
         let duration = (self.clock.now() - started).num_milliseconds().max(0);
+        let race_id = race_id.to_string();
         self.db.write_blocking(|tx| {
             players::apply(tx, &data.players, &started_at)?;
             players::record_history(tx, &data.players, &local_day)?;
-            races::replace_snapshot(tx, race_id, run_id, &started_at, &entries)?;
+            let change = races::merge_snapshot(tx, &race_id, run_id, &started_at, &entries)?;
+            if let Some(note) = refusal_note(&race_id, &change) {
+                tracing::warn!(race = %race_id, "{note}");
+                outcome.error = Some(match outcome.error.take() {
+                    Some(earlier) => format!("{note}; {earlier}"),
+                    None => note,
+                });
+            }
             cache::put(tx, LAST_GOOD_PAYLOAD, body, finished, None)?;
-            sync_runs::finish(tx, run_id, finished, duration, outcome)
+            sync_runs::finish(tx, run_id, finished, duration, &outcome)?;
+            Ok(outcome)
         })
     }
 
@@ -549,6 +562,32 @@ enum Stop {
 impl Stop {
     fn recorded(outcome: Outcome) -> Stop {
         Stop::Recorded(Box::new(outcome))
+    }
+}
+
+/// What a race refused of an answer, for the sync run's record.
+fn refusal_note(race_id: &str, change: &races::SnapshotChange) -> Option<String> {
+    use races::SnapshotChange::*;
+    match change {
+        Stored { refused } if refused.is_empty() => None,
+        Stored { refused } => Some(format!(
+            "race {race_id}: {} amount(s) went down and were refused (kept their last value): {}",
+            refused.len(),
+            refused
+                .iter()
+                .take(5)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        Older => None,
+        Reset { went_down, of } => Some(format!(
+            "race {race_id}: the upstream reset its amounts ({went_down} of {of} went down); \
+             the race keeps its standings from before the reset"
+        )),
+        Frozen => Some(format!(
+            "race {race_id}: not updated, it keeps its standings from before the upstream's reset"
+        )),
     }
 }
 

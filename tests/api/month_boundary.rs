@@ -178,3 +178,151 @@ fn the_scheduler_syncs_in_the_last_minutes_of_the_month_by_itself() {
     });
     assert_eq!(results(&app, "202611"), expected_november());
 }
+
+fn with_amount(players: &[Value], uid: &str, this_month: f64) -> Vec<Value> {
+    players
+        .iter()
+        .map(|p| {
+            let mut p = p.clone();
+            if p["uid"] == uid {
+                p["wagered"]["this_month"] = this_month.into();
+            }
+            p
+        })
+        .collect()
+}
+
+fn last_run_error(app: &TestApp) -> String {
+    app.db()
+        .query_row(
+            "SELECT coalesce(error, '') FROM sync_runs ORDER BY id DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
+#[test]
+fn an_answer_that_left_before_the_end_and_arrived_after_it_does_not_enter_the_race() {
+    let clock = ManualClock::new(at("2026-11-30T23:50:00Z"));
+    let upstream = FakeUpstream::start(november_players());
+    let app = spawn_app_at(&clock, &upstream, |_| {});
+    assert!(app.sync().succeeded());
+
+    // A forced sync at 23:59:50 whose answer takes a while: by the time it arrives it is
+    // December, and it holds wagers made after midnight (Alice's went from $5,000 to
+    // $9,000). They must not count for November.
+    clock.set(at("2026-11-30T23:59:50Z"));
+    upstream.set_players(with_amount(
+        &november_players(),
+        "aaaaaaaaaaaaaaaaaaa1",
+        9000.0,
+    ));
+    upstream.push_fault(Fault::Slow(std::time::Duration::from_millis(1500)));
+    let mover = {
+        let clock = clock.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(500));
+            clock.set(at("2026-12-01T00:00:04Z"));
+        })
+    };
+    let report = app.sync();
+    mover.join().unwrap();
+    assert!(report.succeeded());
+    assert_eq!(
+        report.outcome.race_id.as_deref(),
+        Some("202612"),
+        "filed under the race in force when it arrived"
+    );
+    wait_until("the November race to be final", || {
+        app.count("SELECT count(*) FROM races") == 1
+    });
+    assert_eq!(results(&app, "202611"), expected_november());
+}
+
+#[test]
+fn a_reset_seen_inside_the_race_freezes_it_at_its_standings_before_the_reset() {
+    // Races are months at UTC-5: November ends at 05:00 UTC on 1 December, five hours
+    // after the upstream (on UTC) has reset its monthly amounts.
+    let clock = ManualClock::new(at("2026-11-30T23:50:00Z"));
+    let upstream = FakeUpstream::start(november_players());
+    let app = spawn_app_at(&clock, &upstream, |c| {
+        c.race.timezone_offset_minutes = -300;
+    });
+    assert!(app.sync().succeeded());
+
+    upstream.set_players(reset(&november_players()));
+    clock.set(at("2026-12-01T00:10:00Z"));
+    let report = app.sync();
+    assert!(
+        report.succeeded(),
+        "players still sync: {:?}",
+        report.outcome
+    );
+    assert_eq!(report.outcome.race_id.as_deref(), Some("202611"));
+    let note = last_run_error(&app);
+    assert!(
+        note.contains("race 202611: the upstream reset its amounts"),
+        "{note}"
+    );
+
+    // After the reset Frank wagers $2,000: more than his November, but it is December's.
+    upstream.set_players(with_amount(
+        &reset(&november_players()),
+        "aaaaaaaaaaaaaaaaaaa6",
+        2000.0,
+    ));
+    clock.set(at("2026-12-01T02:00:00Z"));
+    assert!(app.sync().succeeded());
+    let note = last_run_error(&app);
+    assert!(note.contains("keeps its standings from before"), "{note}");
+    let live = app.get("/api/wager-races/current?limit=10").json()["data"].clone();
+    assert_eq!(live["id"], "202611");
+    assert_eq!(live["participantCount"], 6);
+    assert_eq!(live["totalWagered"], 12_600.0, "{live}");
+
+    clock.set(at("2026-12-01T05:00:05Z"));
+    assert!(app.sync().succeeded());
+    wait_until("the November race to be final", || {
+        app.count("SELECT count(*) FROM races") == 1
+    });
+    assert_eq!(results(&app, "202611"), expected_november());
+}
+
+#[test]
+fn one_players_amount_going_down_is_refused_for_the_race_and_recorded() {
+    let clock = ManualClock::new(at("2026-11-15T12:00:00Z"));
+    let upstream = FakeUpstream::start(november_players());
+    let app = spawn_app_at(&clock, &upstream, |_| {});
+    assert!(app.sync().succeeded());
+    // Dave's amount drops (a fault upstream) while Alice keeps wagering.
+    let players = with_amount(&november_players(), "aaaaaaaaaaaaaaaaaaa4", 10.0);
+    upstream.set_players(with_amount(&players, "aaaaaaaaaaaaaaaaaaa1", 6000.0));
+    clock.set(at("2026-11-15T12:05:00Z"));
+    assert!(app.sync().succeeded());
+    let note = last_run_error(&app);
+    assert!(
+        note.contains("race 202611: 1 amount(s) went down")
+            && note.contains("aaaaaaaaaaaaaaaaaaa4"),
+        "{note}"
+    );
+    let race = app.get("/api/wager-races/current?limit=10").json()["data"].clone();
+    let wagered = |uid: &str| {
+        race["participants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["uid"] == uid)
+            .map(|p| p["wagered"].clone())
+    };
+    assert_eq!(
+        wagered("aaaaaaaaaaaaaaaaaaa4"),
+        Some(1000.0.into()),
+        "Dave keeps his amount"
+    );
+    assert_eq!(
+        wagered("aaaaaaaaaaaaaaaaaaa1"),
+        Some(6000.0.into()),
+        "Alice's growth counts"
+    );
+}
