@@ -185,3 +185,82 @@ fn address_lists_take_bare_addresses_as_nginx_does() {
     assert_eq!(c.admin.allowed_ips[0].to_string(), "192.0.2.7/32");
     assert_eq!(c.server.max_websockets_per_ip, 20);
 }
+
+/// Every `section.key` written in `text` (tables one level deep, as goated.toml is).
+fn written_keys(text: &str) -> Vec<(String, String)> {
+    let tree: Table = text.parse().unwrap();
+    tree.iter()
+        .flat_map(|(section, v)| {
+            v.as_table()
+                .unwrap()
+                .keys()
+                .map(|k| (section.clone(), k.clone()))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn every_key_of_the_default_file_is_a_key_the_config_reads() {
+    let mut unknown = Vec::new();
+    deserialize(DEFAULT_CONFIG_TOML.parse().unwrap(), &mut unknown).unwrap();
+    assert!(unknown.is_empty(), "written but never read: {unknown:?}");
+}
+
+#[test]
+fn every_key_the_file_writes_is_needed_and_named_when_missing() {
+    // The file alone (no defaults underneath): taking any key out must fail, naming
+    // it, so no key is written that the config would silently default.
+    let keys = written_keys(DEFAULT_CONFIG_TOML);
+    assert!(keys.len() >= 40, "{} keys", keys.len());
+    for (section, key) in keys {
+        let mut tree: Table = DEFAULT_CONFIG_TOML.parse().unwrap();
+        tree[&section].as_table_mut().unwrap().remove(&key);
+        let err = deserialize(tree, &mut Vec::new())
+            .err()
+            .unwrap_or_else(|| panic!("{section}.{key} can be left out"));
+        assert!(
+            err.to_string().contains(&section) && err.to_string().contains(&key),
+            "{section}.{key}: {err}"
+        );
+    }
+}
+
+#[test]
+fn every_optional_key_the_file_documents_in_a_comment_is_real() {
+    // `# token = ""` and the like: uncommented, each is a key the config reads.
+    let mut section = String::new();
+    let mut documented = 0;
+    for line in DEFAULT_CONFIG_TOML.lines() {
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = name.to_string();
+        } else if let Some(setting) = line.strip_prefix("# ")
+            && setting.contains(" = ")
+            && setting
+                .split(" = ")
+                .next()
+                .unwrap()
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c == '_')
+        {
+            let key = setting.split(" = ").next().unwrap();
+            let value = if key.starts_with("tls_") {
+                "\"x.pem\""
+            } else {
+                "\"0123456789abcdef0123456789abcdef\""
+            };
+            let text = DEFAULT_CONFIG_TOML.replace(line, &format!("{key} = {value}"));
+            let mut unknown = Vec::new();
+            let _ = deserialize(text.parse().unwrap(), &mut unknown);
+            assert!(
+                unknown.is_empty(),
+                "{section}.{key} is documented but unknown: {unknown:?}"
+            );
+            documented += 1;
+        }
+    }
+    assert_eq!(
+        documented, 6,
+        "tls_cert, tls_key, referral_code, token, jwt_secret, signing_secret"
+    );
+}

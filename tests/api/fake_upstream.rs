@@ -48,6 +48,15 @@ pub struct FakeUpstream {
     thread: Option<JoinHandle<()>>,
 }
 
+/// A player with an amount of its own in every period: `[today, this_week,
+/// this_month, all_time]`.
+pub fn player_periods(uid: &str, name: &str, amounts: [f64; 4]) -> Value {
+    let [today, this_week, this_month, all_time] = amounts;
+    json!({"uid": uid, "name": name, "wagered": {
+        "today": today, "this_week": this_week, "this_month": this_month, "all_time": all_time,
+    }})
+}
+
 pub fn player(uid: &str, name: &str, this_month: f64) -> Value {
     json!({"uid": uid, "name": name, "wagered": {
         "today": this_month / 10.0, "this_week": this_month / 2.0,

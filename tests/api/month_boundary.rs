@@ -86,10 +86,40 @@ fn the_race_finalizes_from_pre_boundary_data_even_after_the_upstream_reset() {
     let prizes = app.count("SELECT sum(prize_cents) FROM race_results WHERE race_id = '202611'");
     assert_eq!(prizes, 50_000, "the whole pool is paid out");
 
-    // Later data never changes a final result.
-    upstream.set_players(november_players());
+    // Later data never changes a final result: different amounts and a new leader
+    // arrive, and even November's own snapshot changes under it (as a recomputation
+    // would see it), then finalization runs again.
+    upstream.set_players(with_amount(
+        &november_players(),
+        "aaaaaaaaaaaaaaaaaaa5",
+        99_000.0,
+    ));
     assert!(app.sync().succeeded());
+    rusqlite::Connection::open(app.db_path())
+        .unwrap()
+        .execute(
+            "UPDATE race_snapshot_entries SET wagered_cents = 1 WHERE race_id = '202611'",
+            [],
+        )
+        .unwrap();
+    let again = goated::sync::finalize::finalize_due(
+        &app.state.db,
+        &app.config.race,
+        at("2026-12-01T00:10:00Z"),
+    )
+    .unwrap();
+    assert!(again.is_empty(), "nothing finalized twice: {again:?}");
     assert_eq!(results(&app, "202611"), expected_november());
+    let served = app.get("/api/wager-races/202611?limit=1").json();
+    assert_eq!(
+        served["data"]["participants"][0]["wagered"], 5000.0,
+        "the served result is the stored one"
+    );
+    let december = app.get("/api/wager-races/current?limit=1").json();
+    assert_eq!(
+        december["data"]["participants"][0]["name"], "Eve",
+        "the later data did arrive, in December's race"
+    );
 }
 
 #[test]

@@ -3,22 +3,49 @@
 
 use serde_json::{Value, json};
 
-use crate::fake_upstream::{FakeUpstream, Fault, player};
+use crate::fake_upstream::{FakeUpstream, Fault, player_periods};
 use crate::helpers::{TestApp, assert_error, spawn_live_app};
 
-/// Ties on purpose: two at 300.00, and two at 50.004/49.996 that are equal to the cent.
+/// Ties on purpose this month: two at 300.00, and two at 50.004/49.996 that are equal
+/// to the cent. Each period has its own order and its own leader (today zed, this week
+/// bob, this month Amy, all time Nobody), so ranking one period by another's amounts
+/// shows.
 fn fake_players() -> Vec<Value> {
     vec![
-        player("u000000000000000000a", "zed", 300.0),
-        player("u000000000000000000b", "Amy", 1200.5),
-        player("u000000000000000000c", "bob", 300.0),
-        player("u000000000000000000d", "<script>alert(1)</script>", 75.25),
-        player("u000000000000000000e", "Cat", 50.004),
-        player("u000000000000000000f", "cat", 49.996),
-        player("u000000000000000000g", "Nobody", 0.0),
-        player("u000000000000000000h", "Tiny", 0.004),
+        player_periods("u000000000000000000a", "zed", [90.0, 100.0, 300.0, 5000.0]),
+        player_periods("u000000000000000000b", "Amy", [5.0, 400.0, 1200.5, 2000.0]),
+        player_periods("u000000000000000000c", "bob", [0.0, 500.0, 300.0, 3000.0]),
+        player_periods(
+            "u000000000000000000d",
+            "<script>alert(1)</script>",
+            [60.0, 75.25, 75.25, 80.0],
+        ),
+        player_periods("u000000000000000000e", "Cat", [0.0, 50.004, 50.004, 60.0]),
+        player_periods("u000000000000000000f", "cat", [0.0, 49.996, 49.996, 60.0]),
+        player_periods("u000000000000000000g", "Nobody", [0.0, 0.0, 0.0, 10_000.0]),
+        player_periods("u000000000000000000h", "Tiny", [0.004, 0.004, 0.004, 1.0]),
     ]
 }
+
+/// Names by `period`, best first, computed here: amount (to the cent) descending, then
+/// name case-insensitively; players with nothing in the period are not listed.
+fn expected_order(period: &str) -> Vec<String> {
+    let mut rows: Vec<(i64, String)> = fake_players()
+        .iter()
+        .map(|p| {
+            let cents = (p["wagered"][period].as_f64().unwrap() * 100.0).round() as i64;
+            (cents, p["name"].as_str().unwrap().to_string())
+        })
+        .filter(|(c, _)| *c > 0)
+        .collect();
+    rows.sort_by(|a, b| {
+        b.0.cmp(&a.0)
+            .then(a.1.to_lowercase().cmp(&b.1.to_lowercase()))
+    });
+    rows.into_iter().map(|(_, n)| n).collect()
+}
+
+const PERIODS: [&str; 4] = ["today", "this_week", "this_month", "all_time"];
 
 /// The expected standings, computed here without the product's code: (uid, name,
 /// cents, position, prize cents) with the default $500 split 50/30/10/5/5.
@@ -172,6 +199,26 @@ fn the_leaderboard_pages_through_each_period() {
         all_time["pagination"]["total"], 8,
         "everyone has an all-time amount"
     );
+    // Every period in its own order, paged in threes.
+    for period in PERIODS {
+        let expected = expected_order(period);
+        let mut listed = Vec::new();
+        for page in 1..=3 {
+            let got = data(
+                &app,
+                &format!("/api/affiliate/leaderboard?period={period}&limit=3&page={page}"),
+            );
+            assert_eq!(got["pagination"]["total"], expected.len(), "{period}");
+            listed.extend(
+                got["results"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| r["name"].as_str().unwrap().to_string()),
+            );
+        }
+        assert_eq!(listed, expected, "{period}");
+    }
     assert_eq!(
         data(&app, "/api/affiliate/leaderboard")["pagination"]["limit"],
         30
@@ -201,6 +248,34 @@ fn affiliate_stats_total_every_period() {
     assert_eq!(month["activePlayers"], 6);
     assert_eq!(month["totalWagered"].as_f64().unwrap(), 1975.75);
     assert_eq!(month["topPlayer"]["name"], "Amy");
+    // Each period counts its own amounts: totals in cents, computed here.
+    for period in PERIODS {
+        let cents: i64 = fake_players()
+            .iter()
+            .map(|p| (p["wagered"][period].as_f64().unwrap() * 100.0).round() as i64)
+            .sum();
+        let got = &stats["periods"][period];
+        assert_eq!(
+            (got["totalWagered"].as_f64().unwrap() * 100.0).round() as i64,
+            cents,
+            "{period}"
+        );
+        assert_eq!(
+            got["activePlayers"],
+            expected_order(period).len(),
+            "{period}"
+        );
+        assert_eq!(
+            got["topPlayer"]["name"],
+            expected_order(period)[0].as_str(),
+            "{period}"
+        );
+    }
+    let leaders: Vec<&str> = PERIODS
+        .iter()
+        .map(|p| stats["periods"][p]["topPlayer"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(leaders, ["zed", "bob", "Amy", "Nobody"]);
     assert_eq!(stats["lastSync"]["outcome"], "success");
 }
 
