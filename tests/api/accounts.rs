@@ -235,13 +235,48 @@ fn the_web_flow_keeps_the_refresh_token_in_an_httponly_cookie() {
             .unwrap()
             .starts_with("goated_refresh=")
     );
+    let current = refreshed
+        .header("set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
     let logout = app.request(
         "POST",
         "/api/auth/logout",
-        &[("cookie", &pair)],
+        &[("cookie", &current)],
         Some(&json!({})),
     );
     assert!(logout.header("set-cookie").unwrap().contains("Max-Age=0"));
+    // Clearing the cookie is not the point: the server revoked the family, so a copy of
+    // the cookie kept by someone else is dead too.
+    let replayed = app.request(
+        "POST",
+        "/api/auth/refresh",
+        &[("cookie", &current)],
+        Some(&json!({})),
+    );
+    assert_eq!(replayed.status, 401, "{}", replayed.text());
+    let hash = goated::auth::token_hash(current.trim_start_matches("goated_refresh="));
+    let family_live = format!(
+        "SELECT count(*) FROM refresh_tokens WHERE revoked_at IS NULL AND family = \
+         (SELECT family FROM refresh_tokens WHERE token_hash = '{hash}')"
+    );
+    let family_size = format!(
+        "SELECT count(*) FROM refresh_tokens WHERE family = \
+         (SELECT family FROM refresh_tokens WHERE token_hash = '{hash}')"
+    );
+    assert_eq!(
+        app.count(&family_size),
+        2,
+        "the login's token and its rotation"
+    );
+    assert_eq!(
+        app.count(&family_live),
+        0,
+        "every token of the family is revoked"
+    );
 }
 
 #[test]
@@ -407,6 +442,30 @@ fn admin_endpoints_are_refused_from_other_addresses_even_with_a_spoofed_header()
         None,
     );
     assert_error(&direct, 403, "FORBIDDEN");
+
+    // A client that writes the allowed address itself: the proxy appends the real one,
+    // and the right-most untrusted address is the client.
+    let chain = behind_proxy.request(
+        "GET",
+        "/api/admin/verifications",
+        &[
+            ("authorization", &auth),
+            ("x-forwarded-for", "10.9.8.7, 203.0.113.5"),
+        ],
+        None,
+    );
+    assert_error(&chain, 403, "FORBIDDEN");
+    // The allowed address written the IPv6 way (an IPv4-mapped address) is the same.
+    let mapped = behind_proxy.request(
+        "GET",
+        "/api/admin/verifications",
+        &[
+            ("authorization", &auth),
+            ("x-forwarded-for", "::ffff:10.9.8.7"),
+        ],
+        None,
+    );
+    assert_eq!(mapped.status, 200, "{}", mapped.text());
 }
 
 const SIGNING_SECRET: &str = "automation-secret-with-32-chars!!";
@@ -727,6 +786,20 @@ fn admin_prize_overrides_are_validated_and_shape_the_live_race() {
         .json()["data"]
         .clone();
     assert_eq!(runs["pagination"]["total"], 1);
+    // The flush has an effect: a change made under the cached answer (no sync, so the
+    // data version does not move) shows only after it.
+    rusqlite::Connection::open(app.db_path())
+        .unwrap()
+        .execute(
+            "UPDATE race_snapshot_entries SET name = 'Renamed' WHERE uid = ?1",
+            [live["participants"][0]["uid"].as_str().unwrap()],
+        )
+        .unwrap();
+    let cached = app.get("/api/wager-races/current").json()["data"].clone();
+    assert_ne!(
+        cached["participants"][0]["name"], "Renamed",
+        "served from the cache"
+    );
     let flushed = app.authed(
         "POST",
         "/api/admin/cache/flush",
@@ -734,4 +807,62 @@ fn admin_prize_overrides_are_validated_and_shape_the_live_race() {
         Some(&json!({"prefix": "race:"})),
     );
     assert_eq!(flushed.status, 200);
+    assert!(flushed.json()["data"]["flushed"].as_u64().unwrap() >= 1);
+    let fresh = app.get("/api/wager-races/current").json()["data"].clone();
+    assert_eq!(fresh["participants"][0]["name"], "Renamed");
+}
+
+#[test]
+fn a_refresh_token_expires_after_thirty_days() {
+    let clock = goated::clock::ManualClock::new(chrono::Utc::now());
+    let upstream = FakeUpstream::start(players());
+    let app = crate::helpers::spawn_app_at(&clock, &upstream, |_| {});
+    let session = register(&app, "expiring");
+    let refresh = |token: &str| app.post_json("/api/auth/refresh", &json!({"refreshToken": token}));
+    clock.advance(chrono::Duration::days(29));
+    let renewed = refresh(session["refreshToken"].as_str().unwrap());
+    assert_eq!(renewed.status, 200, "{}", renewed.text());
+    let token = renewed.json()["data"]["refreshToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Rotation gives a fresh 30 days; past them, the token is dead.
+    clock.advance(chrono::Duration::days(30) + chrono::Duration::seconds(1));
+    assert_error(&refresh(&token), 401, "UNAUTHORIZED");
+}
+
+#[test]
+fn the_same_refresh_token_presented_twice_at_once_is_used_once() {
+    let (_u, app) = app_with_players();
+    let session = register(&app, "racer");
+    let token = session["refreshToken"].as_str().unwrap().to_string();
+    let url = app.url("/api/auth/refresh");
+    let go = std::sync::Arc::new(std::sync::Barrier::new(2));
+    let attempts: Vec<_> = (0..2)
+        .map(|_| {
+            let (url, token, go) = (url.clone(), token.clone(), go.clone());
+            std::thread::spawn(move || {
+                let agent: ureq::Agent = ureq::Agent::config_builder()
+                    .http_status_as_error(false)
+                    .build()
+                    .into();
+                go.wait();
+                agent
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .send(json!({"refreshToken": token}).to_string())
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            })
+        })
+        .collect();
+    let mut statuses: Vec<u16> = attempts.into_iter().map(|t| t.join().unwrap()).collect();
+    statuses.sort();
+    assert_eq!(statuses, [200, 401], "exactly one use wins");
+    assert_eq!(
+        app.count("SELECT count(*) FROM refresh_tokens WHERE revoked_at IS NULL"),
+        0,
+        "the second use is a reuse: the whole family, the winner's new token too, is revoked"
+    );
 }

@@ -10,13 +10,20 @@ fn an_unknown_path_gets_the_error_envelope_with_404() {
 }
 
 #[test]
-fn a_wrong_method_gets_405_in_the_envelope() {
+fn a_wrong_method_gets_405_in_the_envelope_with_the_methods_allowed() {
     let app = spawn_app();
-    assert_error(
-        &app.post_json("/api/health", &json!({})),
-        405,
-        "METHOD_NOT_ALLOWED",
-    );
+    let cases = [
+        ("POST", "/api/health", "GET"),
+        ("GET", "/api/auth/login", "POST"),
+        ("DELETE", "/api/users/u1", "GET, PATCH"),
+        ("POST", "/api/admin/upstream/token", "GET, PUT"),
+        ("GET", "/api/admin/races/202611/payouts/u1", "PATCH"),
+    ];
+    for (method, path, allowed) in cases {
+        let resp = app.request(method, path, &[], Some(&json!({})));
+        assert_error(&resp, 405, "METHOD_NOT_ALLOWED");
+        assert_eq!(resp.header("allow"), Some(allowed), "{method} {path}");
+    }
 }
 
 #[test]
