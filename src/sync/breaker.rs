@@ -1,12 +1,15 @@
 //! The circuit breaker: after repeated failed syncs, stop calling the upstream for a
-//! cool-down, then let one request through (half-open) to decide.
+//! cool-down, then let one request through (half-open) to decide. Time is the
+//! application's clock, so tests move it by hand.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
     Closed,
-    Open { until: Instant },
+    Open { until: DateTime<Utc> },
     HalfOpen,
 }
 
@@ -42,11 +45,13 @@ impl Breaker {
         self.state
     }
 
-    pub fn permit(&mut self, now: Instant) -> Permit {
+    pub fn permit(&mut self, now: DateTime<Utc>) -> Permit {
         match self.state {
             State::Closed => Permit::Call,
             State::HalfOpen => Permit::Trial,
-            State::Open { until } if now < until => Permit::Wait(until - now),
+            State::Open { until } if now < until => {
+                Permit::Wait((until - now).to_std().unwrap_or_default())
+            }
             State::Open { .. } => {
                 self.state = State::HalfOpen;
                 Permit::Trial
@@ -54,7 +59,7 @@ impl Breaker {
         }
     }
 
-    pub fn record(&mut self, success: bool, now: Instant) {
+    pub fn record(&mut self, success: bool, now: DateTime<Utc>) {
         if success {
             self.failures = 0;
             self.state = State::Closed;
@@ -63,7 +68,7 @@ impl Breaker {
         self.failures += 1;
         if self.state == State::HalfOpen || self.failures >= self.threshold {
             self.state = State::Open {
-                until: now + self.cooldown,
+                until: now + chrono::Duration::from_std(self.cooldown).unwrap_or_default(),
             };
         }
     }
@@ -75,31 +80,25 @@ mod tests {
 
     #[test]
     fn it_opens_after_the_threshold_half_opens_after_the_cooldown_and_closes_on_success() {
-        let t0 = Instant::now();
+        let t0: DateTime<Utc> = "2026-11-30T23:00:00Z".parse().unwrap();
+        let s = |n: i64| chrono::Duration::seconds(n);
         let mut b = Breaker::new(3, Duration::from_secs(60));
         for _ in 0..2 {
             b.record(false, t0);
             assert_eq!(b.permit(t0), Permit::Call);
         }
         b.record(false, t0);
-        assert_eq!(
-            b.permit(t0 + Duration::from_secs(10)),
-            Permit::Wait(Duration::from_secs(50))
-        );
-        assert_eq!(b.permit(t0 + Duration::from_secs(60)), Permit::Trial);
-        b.record(false, t0 + Duration::from_secs(60));
+        assert_eq!(b.permit(t0 + s(10)), Permit::Wait(Duration::from_secs(50)));
+        assert_eq!(b.permit(t0 + s(60)), Permit::Trial);
+        b.record(false, t0 + s(60));
         assert!(
-            matches!(b.permit(t0 + Duration::from_secs(61)), Permit::Wait(_)),
+            matches!(b.permit(t0 + s(61)), Permit::Wait(_)),
             "a failed trial reopens"
         );
-        assert_eq!(b.permit(t0 + Duration::from_secs(120)), Permit::Trial);
-        b.record(true, t0 + Duration::from_secs(120));
+        assert_eq!(b.permit(t0 + s(120)), Permit::Trial);
+        b.record(true, t0 + s(120));
         assert_eq!(b.state(), State::Closed);
-        b.record(false, t0 + Duration::from_secs(121));
-        assert_eq!(
-            b.permit(t0 + Duration::from_secs(121)),
-            Permit::Call,
-            "the count restarted"
-        );
+        b.record(false, t0 + s(121));
+        assert_eq!(b.permit(t0 + s(121)), Permit::Call, "the count restarted");
     }
 }

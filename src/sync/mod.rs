@@ -260,7 +260,7 @@ impl Syncer {
         }
         let permit = match source {
             Source::Demo => Permit::Call,
-            Source::Live => self.breaker.permit(Instant::now()),
+            Source::Live => self.breaker.permit(self.clock.now()),
         };
         if let Permit::Wait(wait) = permit {
             return Err(Stop::recorded(Outcome {
@@ -461,7 +461,7 @@ impl Syncer {
         let counts_for_breaker =
             outcome.outcome != "skipped" && outcome.error_class != Some("authentication");
         if self.status.read().source == Source::Live && (success || counts_for_breaker) {
-            self.breaker.record(success, Instant::now());
+            self.breaker.record(success, self.clock.now());
         }
         if success && self.status.read().auth_failure.is_some() {
             self.db
@@ -479,15 +479,7 @@ impl Syncer {
             let (circuit, until) = match self.breaker.state() {
                 breaker::State::Closed => ("closed", None),
                 breaker::State::HalfOpen => ("half_open", None),
-                breaker::State::Open { until } => {
-                    let left = until.saturating_duration_since(Instant::now());
-                    (
-                        "open",
-                        chrono::Duration::from_std(left)
-                            .ok()
-                            .map(|d| self.clock.now() + d),
-                    )
-                }
+                breaker::State::Open { until } => ("open", Some(until)),
             };
             status.circuit = circuit;
             status.circuit_open_until = until;

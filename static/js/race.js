@@ -123,7 +123,11 @@ function poll(on) {
 
 function connect(delay = 1000) {
   const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`);
-  ws.addEventListener("open", () => poll(false));
+  // The feed's state, for people's tools and for tests that wait on it.
+  ws.addEventListener("open", () => {
+    document.body.dataset.live = "open";
+    poll(false);
+  });
   ws.addEventListener("message", (e) => {
     const msg = JSON.parse(e.data);
     if (msg.type === "leaderboard.updated" || msg.type === "race.completed") {
@@ -132,6 +136,7 @@ function connect(delay = 1000) {
     }
   });
   ws.addEventListener("close", () => {
+    document.body.dataset.live = "closed";
     poll(true);
     setTimeout(() => connect(Math.min(delay * 2, 60000)), delay);
   });

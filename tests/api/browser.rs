@@ -61,7 +61,10 @@ fn the_race_page_shows_the_standings_and_updates_without_a_reload() {
         "the live feed",
         "document.querySelector('#race-status').textContent === 'live'",
     );
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    browser.wait_for(
+        "the socket to be open",
+        "document.body.dataset.live === 'open'",
+    );
     let mut changed = players();
     changed[4]["wagered"]["this_month"] = json!(9000.0);
     upstream.set_players(changed);

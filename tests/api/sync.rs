@@ -224,11 +224,13 @@ fn a_payload_with_fewer_than_half_the_players_is_not_applied() {
 
 #[test]
 fn the_circuit_breaker_opens_then_half_opens_with_one_request() {
+    // The cool-down runs on the application's clock, moved by hand: no window to hit.
+    let clock = goated::clock::ManualClock::new(chrono::Utc::now());
     let upstream = FakeUpstream::start(players(3));
-    let app = spawn_live_app(&upstream, |c| {
+    let app = crate::helpers::spawn_app_at(&clock, &upstream, |c| {
         c.upstream.max_retries = 0;
         c.sync.breaker_failures = 2;
-        c.sync.breaker_cooldown_secs = 1;
+        c.sync.breaker_cooldown_secs = 60;
     });
     assert!(app.sync().succeeded());
     upstream.set_sticky(Some(Fault::Status(502)));
@@ -241,8 +243,10 @@ fn the_circuit_breaker_opens_then_half_opens_with_one_request() {
     assert_eq!(skipped.outcome.outcome, "skipped");
     assert_eq!(skipped.outcome.error_class, Some("circuit_open"));
     assert_eq!(upstream.request_count(), calls, "no call while open");
+    clock.advance(chrono::Duration::seconds(59));
+    assert_eq!(app.sync().outcome.outcome, "skipped", "still cooling down");
 
-    std::thread::sleep(Duration::from_millis(1100));
+    clock.advance(chrono::Duration::seconds(2));
     let trial = app.sync();
     assert_eq!(trial.outcome.outcome, "failed");
     assert_eq!(
@@ -257,7 +261,7 @@ fn the_circuit_breaker_opens_then_half_opens_with_one_request() {
     );
 
     upstream.set_sticky(None);
-    std::thread::sleep(Duration::from_millis(1100));
+    clock.advance(chrono::Duration::seconds(61));
     assert!(app.sync().succeeded());
     assert_eq!(health(&app)["upstream"]["circuit"], "closed");
     assert_eq!(app.count("SELECT count(*) FROM players"), 3);
