@@ -231,3 +231,96 @@ fn usage_analytics_count_endpoints_accounts_cache_and_syncs_and_survive_a_restar
     }
     assert_error(&app.get("/api/admin/analytics"), 401, "UNAUTHORIZED");
 }
+
+fn runs_by(app: &crate::helpers::TestApp, trigger: &str) -> i64 {
+    app.count(&format!(
+        "SELECT count(*) FROM sync_runs WHERE trigger = '{trigger}'"
+    ))
+}
+
+#[test]
+fn the_start_up_sync_runs_only_when_the_data_is_older_than_one_interval() {
+    // The product's own rule, with the test config's switch put back on: every 5
+    // minutes, so data younger than that is served as it is at start-up.
+    let clock = goated::clock::ManualClock::new("2026-11-20T12:00:30Z".parse().unwrap());
+    let upstream = crate::fake_upstream::FakeUpstream::start(vec![crate::fake_upstream::player(
+        "start000000000000001",
+        "Early",
+        10.0,
+    )]);
+    let app = crate::helpers::spawn_app_at(&clock, &upstream, |c| {
+        c.sync.on_startup = true;
+        c.sync.leaderboard_cron = "0 */5 * * * *".into();
+    });
+    crate::helpers::wait_until("the first start's sync", || runs_by(&app, "startup") == 1);
+
+    // Back 90 seconds later: the data is fresh, no start-up sync. A forced sync is
+    // handled by the scheduler after its start-up decision, so once it is recorded the
+    // decision was made.
+    let (config, dir, options) = app.stop();
+    clock.set("2026-11-20T12:02:00Z".parse().unwrap());
+    let app = crate::helpers::start_again(config, dir, options);
+    assert!(app.sync().succeeded());
+    assert_eq!(runs_by(&app, "startup"), 1, "fresh data: no start-up sync");
+
+    // Back the next hour: older than one interval, so it syncs at once.
+    let (config, dir, options) = app.stop();
+    clock.set("2026-11-20T13:01:00Z".parse().unwrap());
+    let app = crate::helpers::start_again(config, dir, options);
+    assert!(app.sync().succeeded());
+    assert_eq!(
+        runs_by(&app, "startup"),
+        2,
+        "stale data: synced at start-up"
+    );
+}
+
+#[test]
+fn housekeeping_prunes_what_is_old_and_a_restart_closes_runs_cut_off_mid_sync() {
+    let clock = goated::clock::ManualClock::new("2026-10-01T12:00:00Z".parse().unwrap());
+    let upstream = crate::fake_upstream::FakeUpstream::start(vec![crate::fake_upstream::player(
+        "house000000000000001",
+        "Keeper",
+        10.0,
+    )]);
+    let app = crate::helpers::spawn_app_at(&clock, &upstream, |c| {
+        c.sync.housekeeping_cron = "0 17 * * * *".into();
+        c.upstream.max_retries = 0;
+    });
+    assert!(app.sync().succeeded());
+    upstream.push_fault(crate::fake_upstream::Fault::Status(500));
+    assert_eq!(app.sync().outcome.outcome, "failed");
+    let old_session = crate::accounts::register(&app, "old_timer");
+    assert!(old_session["refreshToken"].is_string());
+
+    // Forty days on, at the next :17, housekeeping prunes the 40-day-old failed run
+    // (sync.keep_sync_runs_days = 30; the successful one is October's final data and
+    // stays) and the expired refresh token.
+    clock.set("2026-11-10T12:17:01Z".parse().unwrap());
+    crate::helpers::wait_until("housekeeping", || {
+        app.count("SELECT count(*) FROM sync_runs WHERE outcome = 'failed'") == 0
+            && app.count("SELECT count(*) FROM refresh_tokens") == 0
+    });
+    assert_eq!(
+        app.count("SELECT count(*) FROM sync_runs WHERE outcome = 'success'"),
+        1,
+        "the run October's result refers to is kept"
+    );
+
+    // A run left 'running' by a process killed mid-sync is closed at the next start.
+    app.state
+        .db
+        .write_blocking(|tx| {
+            goated::db::sync_runs::start(tx, "scheduled", "live", "2026-11-10T12:20:00.000Z")
+        })
+        .unwrap();
+    let app = app.restart();
+    assert_eq!(
+        app.count("SELECT count(*) FROM sync_runs WHERE outcome = 'running'"),
+        0
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM sync_runs WHERE outcome = 'interrupted'"),
+        1
+    );
+}
