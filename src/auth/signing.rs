@@ -248,6 +248,32 @@ mod tests {
     }
 
     #[test]
+    fn a_nonce_is_16_to_128_of_letters_digits_dash_and_underscore() {
+        let signer = Signer::new(Some(Secret::new(SECRET)));
+        let ok = |nonce: &str| signed(&signer, b"{}", nonce, 1000, 1000).is_ok();
+        assert!(ok(&"a".repeat(16)) && ok(&"a".repeat(128)));
+        assert!(ok("AZaz09-_AZaz09-_"));
+        for bad in [
+            "a".repeat(15),
+            "a".repeat(129),
+            "nonce-with-a-dot.".into(),
+            "nonce with spaces".into(),
+            "nonce-ü-000000000".into(),
+        ] {
+            assert_eq!(
+                signed(&signer, b"{}", &bad, 1000, 1000),
+                Err(SignatureError::Nonce),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            signer.verify("POST", "/p", Some("1000"), None, "00", b"{}", 1000),
+            Err(SignatureError::Nonce),
+            "a missing nonce"
+        );
+    }
+
+    #[test]
     fn tampering_staleness_and_missing_secret_are_refused() {
         let signer = Signer::new(Some(Secret::new(SECRET)));
         assert_eq!(

@@ -167,8 +167,18 @@ mod tests {
             RaceStatus::Upcoming
         );
         assert_eq!(
+            UTC.status(race, utc("2026-11-01T00:00:00Z")),
+            RaceStatus::Live,
+            "live from its first instant"
+        );
+        assert_eq!(
             UTC.status(race, utc("2026-11-23T10:00:00Z")),
             RaceStatus::Live
+        );
+        assert_eq!(
+            UTC.status(race, utc("2026-11-30T23:59:59Z")),
+            RaceStatus::Live,
+            "live to its last second"
         );
         assert_eq!(
             UTC.status(race, utc("2026-12-01T00:00:00Z")),

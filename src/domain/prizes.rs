@@ -79,6 +79,40 @@ mod tests {
     }
 
     #[test]
+    fn the_bounds_of_a_distribution_are_exact() {
+        // Shares of exactly 0 and 1 are shares; a hair outside is not.
+        assert!(check_distribution(&[1.0]).is_ok());
+        assert!(check_distribution(&[0.0, 1.0]).is_ok());
+        assert!(check_distribution(&[1.000_000_1]).is_err());
+        assert!(check_distribution(&[-0.000_000_1, 1.000_000_1]).is_err());
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            assert!(check_distribution(&[bad]).is_err(), "{bad}");
+        }
+        // 1 to 100 places.
+        assert!(check_distribution(&[0.01; MAX_PLACES]).is_ok());
+        assert!(check_distribution(&[1.0 / 101.0; MAX_PLACES + 1]).is_err());
+        // The sum: within 1e-6 of 1 either way, not beyond.
+        assert!(check_distribution(&[0.5, 0.500_000_9]).is_ok());
+        assert!(check_distribution(&[0.5, 0.499_999_1]).is_ok());
+        assert!(check_distribution(&[0.5, 0.500_001_1]).is_err());
+        assert!(check_distribution(&[0.5, 0.499_998_9]).is_err());
+    }
+
+    #[test]
+    fn leftover_cents_go_to_the_largest_remainders_first() {
+        // 10.4 and 89.6 cents: the one cent left goes to the .6, not to the higher place.
+        assert_eq!(
+            place_prizes(Cents(100), &[0.104, 0.896]),
+            vec![Cents(10), Cents(90)]
+        );
+        // Equal remainders: the higher place first.
+        assert_eq!(
+            place_prizes(Cents(10), &[0.15, 0.85]),
+            vec![Cents(2), Cents(8)]
+        );
+    }
+
+    #[test]
     fn distributions_that_do_not_sum_to_one_are_refused() {
         assert!(check_distribution(&[0.5, 0.3]).is_err());
         assert!(check_distribution(&[]).is_err());
