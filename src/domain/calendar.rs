@@ -160,6 +160,28 @@ mod tests {
     }
 
     #[test]
+    fn the_previous_race_is_the_month_before_across_a_year_too() {
+        let id = |s: &str| RaceId::parse(s).unwrap();
+        assert_eq!(id("202611").previous(), id("202610"));
+        assert_eq!(id("202602").previous(), id("202601"));
+        assert_eq!(id("202601").previous(), id("202512"));
+    }
+
+    #[test]
+    fn statuses_have_the_names_the_api_and_cache_keys_use() {
+        let names: Vec<&str> = [
+            RaceStatus::Upcoming,
+            RaceStatus::Live,
+            RaceStatus::Transition,
+            RaceStatus::Completed,
+        ]
+        .into_iter()
+        .map(RaceStatus::as_str)
+        .collect();
+        assert_eq!(names, ["upcoming", "live", "transition", "completed"]);
+    }
+
+    #[test]
     fn status_moves_through_the_life_of_a_race() {
         let race = RaceId::parse("202611").unwrap();
         assert_eq!(

@@ -99,6 +99,16 @@ mod tests {
     }
 
     #[test]
+    fn shares_that_sum_to_one_within_the_tolerance_split_as_if_normalised() {
+        // 0.6 + 0.3999991 = 0.9999991: 0.6 of the pool normalised is 600,000.54 cents,
+        // so first place takes the odd cent.
+        assert_eq!(
+            place_prizes(Cents(1_000_000), &[0.6, 0.399_999_1]),
+            vec![Cents(600_001), Cents(399_999)]
+        );
+    }
+
+    #[test]
     fn leftover_cents_go_to_the_largest_remainders_first() {
         // 10.4 and 89.6 cents: the one cent left goes to the .6, not to the higher place.
         assert_eq!(
