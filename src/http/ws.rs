@@ -259,7 +259,9 @@ async fn serve(
                     let _ = sink.send(Message::Close(Some((CloseCode::Policy, "this feed only sends".into())))).await;
                     break;
                 }
-                // Refused from the frame header by the socket's own limit.
+                // Refused from the frame header by the socket's own limit. poem passes
+                // tungstenite's error on as text only, hence the match on its words;
+                // tests/api/hardening.rs checks that the close code is 1009.
                 Some(Err(err)) if err.to_string().contains("too long") => {
                     let close = Message::Close(Some((CloseCode::Size, "message too big".into())));
                     let _ = tokio::time::timeout(SEND_TIMEOUT, sink.send(close)).await;

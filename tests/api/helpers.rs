@@ -356,6 +356,11 @@ pub fn announced_base(child: &mut std::process::Child, scheme: &str) -> String {
         .to_string()
 }
 
+/// An RFC 3339 instant, for the manual clock.
+pub fn at(text: &str) -> chrono::DateTime<chrono::Utc> {
+    text.parse().unwrap()
+}
+
 /// Polls `check` until it holds; panics naming `what` after 10 s.
 pub fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);

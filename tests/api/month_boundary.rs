@@ -1,16 +1,11 @@
 //! The month boundary, crossed with a clock the test moves: the race is finalized from
 //! the last good data before the boundary, exactly once, whatever happens around it.
 
-use chrono::{DateTime, Utc};
 use goated::clock::ManualClock;
 use serde_json::Value;
 
 use crate::fake_upstream::{FakeUpstream, Fault, player};
-use crate::helpers::{TestApp, spawn_app_at, wait_until};
-
-fn at(text: &str) -> DateTime<Utc> {
-    text.parse().unwrap()
-}
+use crate::helpers::{TestApp, at, spawn_app_at, wait_until};
 
 fn november_players() -> Vec<Value> {
     vec![

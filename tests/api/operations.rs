@@ -2,11 +2,10 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use goated::clock::ManualClock;
 
 use crate::fake_upstream::{FakeUpstream, player};
-use crate::helpers::{assert_error, spawn_app_at, spawn_live_app, start_again, wait_until};
+use crate::helpers::{assert_error, at, spawn_app_at, spawn_live_app, start_again, wait_until};
 
 fn players() -> Vec<serde_json::Value> {
     vec![
@@ -58,10 +57,6 @@ fn metrics_are_refused_from_other_addresses() {
         c.metrics.allowed_ips = vec!["10.0.0.0/8".parse().unwrap()]
     });
     assert_error(&app.get("/metrics"), 403, "FORBIDDEN");
-}
-
-fn at(text: &str) -> DateTime<Utc> {
-    text.parse().unwrap()
 }
 
 fn backups(dir: &std::path::Path) -> Vec<String> {

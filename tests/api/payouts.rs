@@ -6,17 +6,12 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use chrono::{DateTime, Utc};
 use goated::clock::ManualClock;
 use serde_json::{Value, json};
 
 use crate::accounts::{admin_session, register, token};
 use crate::fake_upstream::{FakeUpstream, player};
-use crate::helpers::{TestApp, assert_error, spawn_app_at, wait_until};
-
-fn at(text: &str) -> DateTime<Utc> {
-    text.parse().unwrap()
-}
+use crate::helpers::{TestApp, assert_error, at, spawn_app_at, wait_until};
 
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 

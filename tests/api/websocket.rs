@@ -3,14 +3,13 @@
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
 use goated::clock::ManualClock;
 use serde_json::Value;
 use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Message, WebSocket};
 
 use crate::fake_upstream::{FakeUpstream, player};
-use crate::helpers::{TestApp, assert_error, spawn_app_at, spawn_live_app};
+use crate::helpers::{TestApp, assert_error, at, spawn_app_at, spawn_live_app};
 
 type Socket = WebSocket<MaybeTlsStream<TcpStream>>;
 
@@ -123,10 +122,6 @@ fn connections_beyond_the_cap_are_refused() {
         ),
     }
     assert_error(&app.get("/ws"), 400, "VALIDATION_ERROR");
-}
-
-fn at(text: &str) -> DateTime<Utc> {
-    text.parse().unwrap()
 }
 
 #[test]

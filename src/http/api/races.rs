@@ -393,30 +393,40 @@ impl RacesApi {
         race_id: Path<String>,
     ) -> ApiResult<Success<RaceProof>> {
         let id = race_id.0;
-        let key = id.clone();
-        let found = self
+        // Rebuilt from the stored standings at most once per data generation (a sync,
+        // a flush), like a finished race's answer: a changed standing shows by then.
+        let version = self.state.read.version();
+        let key = format!("proof:{id}@{}", version.generation);
+        let state = self.state.clone();
+        let prepared = self
             .state
-            .db
-            .read(move |c| {
-                let Some(row) = proofs::get(c, &key)? else {
-                    return Ok(None);
-                };
-                let text = proofs::text_of(c, &key, &row.previous)?;
-                Ok(text.map(|text| (row, text)))
+            .responses
+            .get_or_make(key, ttl(&version), move || async move {
+                let race = id.clone();
+                let found = state
+                    .db
+                    .read(move |c| {
+                        let Some(row) = proofs::get(c, &race)? else {
+                            return Ok(None);
+                        };
+                        let text = proofs::text_of(c, &race, &row.previous)?;
+                        Ok(text.map(|text| (row, text)))
+                    })
+                    .await
+                    .map_err(ApiError::internal)?;
+                let (row, text) = found.ok_or_else(|| {
+                    ApiError::not_found(format!(
+                        "Race {id} has no proof: proofs are made when a race is finalized."
+                    ))
+                })?;
+                Ok(prepare(&RaceProof {
+                    race_id: row.race_id,
+                    digest: row.digest,
+                    previous: row.previous,
+                    text,
+                }))
             })
-            .await
-            .map_err(ApiError::internal)?;
-        let (row, text) = found.ok_or_else(|| {
-            ApiError::not_found(format!(
-                "Race {id} has no proof: proofs are made when a race is finalized."
-            ))
-        })?;
-        let prepared = prepare(&RaceProof {
-            race_id: row.race_id,
-            digest: row.digest,
-            previous: row.previous,
-            text,
-        });
+            .await?;
         Ok(Success::prepared(&prepared, req, cache_control_final()))
     }
 
