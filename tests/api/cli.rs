@@ -260,3 +260,75 @@ fn admin_create_makes_an_admin_from_stdin_or_the_environment_and_refuses_weak_pa
         "the existing account was promoted, not duplicated"
     );
 }
+
+#[test]
+fn a_backup_taken_while_writes_commit_is_one_consistent_moment() {
+    // A writer commits, in each transaction, a new row `wN` and `counter = N`: in any
+    // consistent copy the number of `w` rows equals the counter.
+    let app = spawn_app();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let written = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let writer = {
+        let (db, stop, written) = (app.state.db.clone(), stop.clone(), written.clone());
+        std::thread::spawn(move || {
+            let mut n = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) && n < 200_000 {
+                n += 1;
+                db.write_blocking(|tx| {
+                    let at = "2026-11-23T00:00:00.000Z";
+                    goated::db::settings::set(tx, &format!("w{n}"), "v", at)?;
+                    goated::db::settings::set(tx, "counter", &n.to_string(), at)
+                })
+                .unwrap();
+                written.store(n, std::sync::atomic::Ordering::Relaxed);
+            }
+        })
+    };
+    let db = app.db_path();
+    let count = |c: &Connection, sql: &str| -> i64 { c.query_row(sql, [], |r| r.get(0)).unwrap() };
+    for round in 0..3 {
+        let target = app.dir.path().join(format!("during-{round}.db"));
+        let before = written.load(std::sync::atomic::Ordering::Relaxed);
+        let out = goated(
+            &[
+                "backup",
+                target.to_str().unwrap(),
+                "--db",
+                db.to_str().unwrap(),
+            ],
+            &[],
+            app.dir.path(),
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let after = written.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(
+            after > before,
+            "round {round}: the writer committed during the backup"
+        );
+        let copy = Connection::open(&target).unwrap();
+        let ok: String = copy
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(ok, "ok");
+        let rows = count(&copy, "SELECT count(*) FROM settings WHERE key LIKE 'w%'");
+        let counter: i64 = copy
+            .query_row(
+                "SELECT value FROM settings WHERE key = 'counter'",
+                [],
+                |r| r.get::<_, String>(0),
+            )
+            .map(|v| v.parse().unwrap())
+            .unwrap_or(0);
+        assert_eq!(rows, counter, "round {round}: a copy of one moment");
+        assert!(
+            rows as u64 >= before,
+            "round {round}: it holds what was there before"
+        );
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    writer.join().unwrap();
+}
