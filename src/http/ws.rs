@@ -59,24 +59,18 @@ impl Feed {
     }
 
     /// Takes a place for a client at `address` (its limit key), or says which cap is
-    /// full.
+    /// full. A per-address cap of 0 is no cap, as `rate_limit_per_minute = 0` is no limit.
     fn admit(self: &Arc<Self>, address: IpAddr) -> Result<Slot, Full> {
         let mut per_address = self.per_address.lock();
-        let held = per_address.entry(address).or_insert(0);
-        if *held >= self.max_per_address {
-            if *held == 0 {
-                per_address.remove(&address);
-            }
+        let held = per_address.get(&address).copied().unwrap_or(0);
+        if self.max_per_address > 0 && held >= self.max_per_address {
             return Err(Full::Address);
         }
         if self.clients.fetch_add(1, Ordering::Relaxed) >= self.max_clients {
             self.clients.fetch_sub(1, Ordering::Relaxed);
-            if *held == 0 {
-                per_address.remove(&address);
-            }
             return Err(Full::Server);
         }
-        *held += 1;
+        per_address.insert(address, held + 1);
         Ok(Slot {
             feed: self.clone(),
             address,
@@ -274,5 +268,46 @@ async fn serve(
             Ok(Ok(())) => {}
             _ => break,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn each_address_and_the_server_have_their_caps_and_a_dropped_slot_frees_both() {
+        let feed = Feed::new(3, 2);
+        let a1 = feed.admit(ip("192.0.2.1")).ok().unwrap();
+        let _a2 = feed.admit(ip("192.0.2.1")).ok().unwrap();
+        assert!(matches!(feed.admit(ip("192.0.2.1")), Err(Full::Address)));
+        let _b1 = feed.admit(ip("192.0.2.2")).ok().unwrap();
+        assert!(matches!(feed.admit(ip("192.0.2.3")), Err(Full::Server)));
+        assert_eq!(feed.clients(), 3, "refusals hold no place");
+        drop(a1);
+        assert_eq!(feed.clients(), 2);
+        assert!(
+            feed.admit(ip("192.0.2.1")).is_ok(),
+            "the dropped place is free again"
+        );
+    }
+
+    #[test]
+    fn a_per_address_cap_of_zero_is_no_cap_and_empty_addresses_are_forgotten() {
+        let feed = Feed::new(100, 0);
+        let held: Vec<Slot> = (0..50)
+            .map(|_| feed.admit(ip("192.0.2.9")).ok().unwrap())
+            .collect();
+        assert_eq!(feed.clients(), 50);
+        drop(held);
+        assert_eq!(feed.clients(), 0);
+        assert!(
+            feed.per_address.lock().is_empty(),
+            "no entry left per address"
+        );
     }
 }
