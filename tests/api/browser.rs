@@ -88,6 +88,11 @@ fn switch_account(browser: &Browser, app: &TestApp, username: &str) {
     browser.goto(&app.url("/account.html"));
     browser.wait_for("the account page", "document.querySelector('#logout')");
     browser.click("#logout");
+    sign_in_form(browser, username);
+}
+
+/// Fills and sends the account page's sign-in form once it shows.
+pub fn sign_in_form(browser: &Browser, username: &str) {
     browser.wait_for("the sign-in form", "document.querySelector('#login-form')");
     browser.type_into("#login-form input[name=username]", username);
     browser.type_into("#login-form input[name=password]", PASSWORD);

@@ -85,19 +85,8 @@ fn migrate_creates_the_database_where_the_db_flag_says() {
     assert!(dir.path().join("custom.db").exists());
 }
 
-#[test]
-fn backup_copies_a_running_servers_database_consistently() {
-    let app = spawn_app();
-    app.state
-        .db
-        .write_blocking(|tx| {
-            for i in 0..100 {
-                goated::db::settings::set(tx, &format!("k{i}"), "v", "2026-11-23T00:00:00.000Z")?;
-            }
-            Ok(())
-        })
-        .unwrap();
-    let target = app.dir.path().join("backup.db");
+/// `goated backup TARGET` of the app's database, run as an operator would; it must succeed.
+fn backup_of(app: &crate::helpers::TestApp, target: &std::path::Path) {
     let db = app.db_path();
     let out = goated(
         &[
@@ -114,6 +103,22 @@ fn backup_copies_a_running_servers_database_consistently() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn backup_copies_a_running_servers_database_consistently() {
+    let app = spawn_app();
+    app.state
+        .db
+        .write_blocking(|tx| {
+            for i in 0..100 {
+                goated::db::settings::set(tx, &format!("k{i}"), "v", "2026-11-23T00:00:00.000Z")?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    let target = app.dir.path().join("backup.db");
+    backup_of(&app, &target);
     assert_eq!(
         app.get("/api/health").status,
         200,
@@ -138,6 +143,7 @@ fn backup_copies_a_running_servers_database_consistently() {
         .unwrap();
     assert_eq!(check, "ok");
 
+    let db = app.db_path();
     let again = goated(
         &[
             "backup",
@@ -284,26 +290,11 @@ fn a_backup_taken_while_writes_commit_is_one_consistent_moment() {
             }
         })
     };
-    let db = app.db_path();
     let count = |c: &Connection, sql: &str| -> i64 { c.query_row(sql, [], |r| r.get(0)).unwrap() };
     for round in 0..3 {
         let target = app.dir.path().join(format!("during-{round}.db"));
         let before = written.load(std::sync::atomic::Ordering::Relaxed);
-        let out = goated(
-            &[
-                "backup",
-                target.to_str().unwrap(),
-                "--db",
-                db.to_str().unwrap(),
-            ],
-            &[],
-            app.dir.path(),
-        );
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        backup_of(&app, &target);
         let after = written.load(std::sync::atomic::Ordering::Relaxed);
         assert!(
             after > before,

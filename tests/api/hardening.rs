@@ -287,13 +287,8 @@ fn ipv6_clients_are_throttled_by_their_64() {
 #[test]
 fn sighup_without_tls_is_logged_and_the_server_keeps_serving() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_goated"))
-        .args(["serve", "--bind", "127.0.0.1:0", "--db"])
-        .arg(dir.path().join("goated.db"))
-        .current_dir(dir.path())
-        .env_clear()
+    let mut child = crate::helpers::serve_command(dir.path())
         .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();

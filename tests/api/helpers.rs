@@ -340,6 +340,18 @@ pub fn assert_error(resp: &TestResponse, status: u16, code: &str) -> Value {
     body["error"].clone()
 }
 
+/// `goated serve` on a free loopback port with its database in `dir`, a clean
+/// environment and standard output piped (read its address with `announced_base`).
+pub fn serve_command(dir: &std::path::Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_goated"));
+    cmd.args(["serve", "--bind", "127.0.0.1:0", "--db"])
+        .arg(dir.join("goated.db"))
+        .current_dir(dir)
+        .env_clear()
+        .stdout(std::process::Stdio::piped());
+    cmd
+}
+
 /// The address a `goated serve` child announces on its first line of standard output,
 /// as `scheme://host:port` (the child's stdout must be piped).
 pub fn announced_base(child: &mut std::process::Child, scheme: &str) -> String {

@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::fake_upstream::{FakeUpstream, Fault, player};
 use crate::helpers::{TestApp, at, spawn_app_at, wait_until};
 
-fn november_players() -> Vec<Value> {
+pub fn november_players() -> Vec<Value> {
     vec![
         player("aaaaaaaaaaaaaaaaaaa1", "Alice", 5000.0),
         player("aaaaaaaaaaaaaaaaaaa2", "bob", 3000.0),
@@ -204,7 +204,7 @@ fn the_scheduler_syncs_in_the_last_minutes_of_the_month_by_itself() {
     assert_eq!(results(&app, "202611"), expected_november());
 }
 
-fn with_amount(players: &[Value], uid: &str, this_month: f64) -> Vec<Value> {
+pub fn with_amount(players: &[Value], uid: &str, this_month: f64) -> Vec<Value> {
     players
         .iter()
         .map(|p| {

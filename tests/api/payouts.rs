@@ -12,20 +12,14 @@ use serde_json::{Value, json};
 use crate::accounts::{admin_session, register, token};
 use crate::fake_upstream::{FakeUpstream, player};
 use crate::helpers::{TestApp, assert_error, at, spawn_app_at, wait_until};
+use crate::month_boundary::{november_players, with_amount};
 
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// Ties (bob and Carol), a place that pays nothing (Frank), a player with no wager.
+/// November's players (ties between bob and Carol, a player with no wager), with
+/// Frank's unpaid sixth place at a fractional $100.50.
 fn players() -> Vec<Value> {
-    vec![
-        player("aaaaaaaaaaaaaaaaaaa1", "Alice", 5000.0),
-        player("aaaaaaaaaaaaaaaaaaa2", "bob", 3000.0),
-        player("aaaaaaaaaaaaaaaaaaa3", "Carol", 3000.0),
-        player("aaaaaaaaaaaaaaaaaaa4", "Dave", 1000.0),
-        player("aaaaaaaaaaaaaaaaaaa5", "Eve", 500.0),
-        player("aaaaaaaaaaaaaaaaaaa6", "Frank", 100.5),
-        player("aaaaaaaaaaaaaaaaaaa7", "Idle", 0.0),
-    ]
+    with_amount(&november_players(), "aaaaaaaaaaaaaaaaaaa6", 100.5)
 }
 
 /// Syncs just before `end` and just after it, and waits for the race to be final.
@@ -399,17 +393,13 @@ fn exports_list_every_participant_and_csv_quotes_what_needs_quoting() {
 
 #[test]
 fn an_admin_pays_a_prize_on_the_admin_page_and_the_race_page_shows_how_to_check_it() {
-    use crate::accounts::PASSWORD;
     use crate::webdriver::Browser;
 
     let (_upstream, _clock, app) = november_finished();
     admin_session(&app, "boss");
     let browser = Browser::start(1280, 1000);
     browser.goto(&app.url("/account.html"));
-    browser.wait_for("the sign-in form", "document.querySelector('#login-form')");
-    browser.type_into("#login-form input[name=username]", "boss");
-    browser.type_into("#login-form input[name=password]", PASSWORD);
-    browser.click("#login-form button[type=submit]");
+    crate::browser::sign_in_form(&browser, "boss");
     browser.wait_for("the signed-in page", "document.querySelector('#logout')");
 
     browser.goto(&app.url("/admin.html"));

@@ -2,7 +2,7 @@
 //! binary runs with debug logging while every path that handles one is exercised.
 
 use std::io::Read;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
@@ -44,18 +44,13 @@ fn secrets_never_reach_answers_or_logs() {
     upstream.accept_token(UPSTREAM_TOKEN);
     upstream.accept_token(NEW_UPSTREAM_TOKEN);
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_goated"))
-        .args(["serve", "--bind", "127.0.0.1:0", "--db"])
-        .arg(dir.path().join("goated.db"))
-        .current_dir(dir.path())
-        .env_clear()
+    let mut child = crate::helpers::serve_command(dir.path())
         .env("RUST_LOG", "debug")
         .env("GOATED_UPSTREAM__BASE_URL", upstream.base_url())
         .env("GOATED_UPSTREAM__REFERRAL_CODE", REFERRAL_CODE)
         .env("GOATED_UPSTREAM__TOKEN", UPSTREAM_TOKEN)
         .env("GOATED_AUTH__JWT_SECRET", JWT_SECRET)
         .env("GOATED_ADMIN__SIGNING_SECRET", SIGNING_SECRET)
-        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
