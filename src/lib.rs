@@ -24,6 +24,7 @@ pub mod db;
 pub mod domain;
 pub mod events;
 pub mod http;
+pub mod races;
 pub mod read;
 pub mod scheduler;
 pub mod sync;

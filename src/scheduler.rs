@@ -14,9 +14,7 @@ use cron::Schedule;
 use parking_lot::Mutex;
 
 use crate::clock::Clock;
-use crate::domain::RaceId;
-use crate::domain::calendar::Calendar;
-use crate::sync::{Report, Syncer, Trigger, finalize};
+use crate::sync::{Report, Syncer, Trigger};
 use crate::upstream::{Source, StopFlag};
 
 /// How often the loop looks at the clock, so a clock moved by a test is noticed.
@@ -74,7 +72,6 @@ impl Scheduler {
 struct Loop {
     syncer: Syncer,
     clock: Arc<dyn Clock>,
-    calendar: Calendar,
     source: Source,
     leaderboard: Schedule,
     housekeeping: Schedule,
@@ -83,7 +80,8 @@ struct Loop {
     next_month_end: Option<DateTime<Utc>>,
     backups: Option<Schedule>,
     next_backup: Option<DateTime<Utc>>,
-    race: RaceId,
+    /// The next end of any race: finalization runs as soon as it has passed.
+    next_race_end: Option<DateTime<Utc>>,
 }
 
 fn schedule(expression: &str) -> Schedule {
@@ -93,20 +91,18 @@ fn schedule(expression: &str) -> Schedule {
 impl Loop {
     fn new(syncer: Syncer, clock: Arc<dyn Clock>) -> Self {
         let config = syncer.config();
-        let calendar = finalize::calendar(&config.race);
         let source = syncer.current_source();
         let now = clock.now();
         let mut this = Loop {
             leaderboard: schedule(&Syncer::cron_for(config, source)),
             housekeeping: schedule(&config.sync.housekeeping_cron),
-            calendar,
             source,
             next_sync: None,
             next_housekeeping: None,
             next_month_end: None,
             backups: (!config.backup.cron.is_empty()).then(|| schedule(&config.backup.cron)),
             next_backup: None,
-            race: calendar.race_at(now),
+            next_race_end: None,
             syncer,
             clock,
         };
@@ -119,21 +115,48 @@ impl Loop {
         self.next_sync = self.leaderboard.after(&now).next();
         self.next_housekeeping = self.housekeeping.after(&now).next();
         self.next_month_end = self.month_end_after(now);
+        self.next_race_end = self.race_end_after(now);
         self.next_backup = self.backups.as_ref().and_then(|s| s.after(&now).next());
     }
 
     /// Extra syncs shortly before a month ends, so its final standings are captured
     /// before the upstream resets its monthly amounts.
+    /// The first end of any race after `now` (`None` if it cannot be read: the next
+    /// tick tries again).
+    fn race_end_after(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let config = &self.syncer.config().race;
+        let found = self
+            .syncer
+            .db()
+            .reader()
+            .and_then(|c| crate::races::next_end_after(&c, config, now));
+        match found {
+            Ok(end) => Some(end),
+            Err(err) => {
+                tracing::error!(error = %err, "could not read the next race end");
+                None
+            }
+        }
+    }
+
+    /// When to sync before the next race ends (any kind): `sync.month_end_minutes`
+    /// before it and again two minutes before, so the final standings are captured
+    /// before the end, whatever the upstream does at the boundary.
     fn month_end_after(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let minutes = i64::from(self.syncer.config().sync.month_end_minutes);
         if minutes == 0 {
             return None;
         }
-        let race = self.calendar.race_at(now);
-        [race, race.next()]
-            .into_iter()
-            .flat_map(|r| {
-                let end = self.calendar.end(r);
+        let mut from = now;
+        // The next two race ends: the nearer one may be closer than its sync times.
+        let mut ends = Vec::new();
+        for _ in 0..2 {
+            let end = self.race_end_after(from)?;
+            ends.push(end);
+            from = end;
+        }
+        ends.into_iter()
+            .flat_map(|end| {
                 [
                     end - chrono::Duration::minutes(minutes),
                     end - chrono::Duration::minutes(2.min(minutes)),
@@ -186,10 +209,9 @@ impl Loop {
     /// ran is run once right after it; any more that were missed are skipped.
     fn run_due_jobs(&mut self) {
         let now = self.clock.now();
-        let race = self.calendar.race_at(now);
-        if race != self.race {
-            self.race = race;
+        if self.next_race_end.is_none_or(|end| end <= now) {
             self.job("finalize", |s| s.finalize_due().map(drop));
+            self.next_race_end = self.race_end_after(now);
         }
         let source = self.syncer.current_source();
         if source != self.source {
@@ -224,6 +246,7 @@ impl Loop {
             self.next_sync,
             self.next_housekeeping,
             self.next_month_end,
+            self.next_race_end,
             self.next_backup,
         ]
         .into_iter()
@@ -234,7 +257,12 @@ impl Loop {
     }
 
     fn sync(&mut self, trigger: Trigger) -> Option<Report> {
-        match self.syncer.run(trigger) {
+        let result = self.syncer.run(trigger);
+        // Races an admin created since the last plan have their end syncs planned now.
+        let now = self.clock.now();
+        self.next_month_end = self.month_end_after(now);
+        self.next_race_end = self.race_end_after(now);
+        match result {
             Ok(report) => {
                 tracing::info!(
                     trigger = trigger.as_str(),

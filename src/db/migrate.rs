@@ -20,6 +20,10 @@ const UPGRADES: &[(i64, &str)] = &[
         include_str!("../../migrations/004_payouts_and_proofs.sql"),
     ),
     (5, include_str!("../../migrations/005_race_guards.sql")),
+    (
+        6,
+        include_str!("../../migrations/006_races_of_every_kind.sql"),
+    ),
 ];
 
 /// A step in Rust that runs right after a version's SQL, in its transaction: for what
@@ -29,7 +33,7 @@ type RustStep = fn(&Connection) -> DbResult<()>;
 const AFTER_SQL: &[(i64, RustStep)] = &[(4, super::proofs::backfill)];
 
 /// The version this binary brings every database to.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 pub fn migrate(conn: &mut Connection) -> DbResult<()> {
     migrate_steps(conn, SCHEMA, BASE_VERSION, UPGRADES, AFTER_SQL)

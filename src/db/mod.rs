@@ -11,8 +11,10 @@ pub mod nonces;
 pub mod payouts;
 pub mod players;
 pub mod proofs;
+pub mod race_defs;
 pub mod races;
 pub mod refresh_tokens;
+pub mod sources;
 pub mod sync_runs;
 pub mod verification;
 

@@ -7,13 +7,18 @@ use crate::domain::transform::{Buckets, Player};
 
 /// Stores one sync's players. Players the upstream no longer lists keep their all-time
 /// amount but have no current activity.
-pub fn apply(tx: &Transaction<'_>, players: &[Player], seen_at: &str) -> DbResult<()> {
+pub fn apply(
+    tx: &Transaction<'_>,
+    players: &[Player],
+    seen_at: &str,
+    source: &str,
+) -> DbResult<()> {
     let mut upsert = tx.prepare_cached(
-        "INSERT INTO players (uid, name, today, this_week, this_month, all_time, first_seen, last_seen)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
+        "INSERT INTO players (uid, name, today, this_week, this_month, all_time, first_seen, last_seen, source)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)
          ON CONFLICT (uid) DO UPDATE SET name = excluded.name, today = excluded.today,
              this_week = excluded.this_week, this_month = excluded.this_month,
-             all_time = excluded.all_time, last_seen = excluded.last_seen",
+             all_time = excluded.all_time, last_seen = excluded.last_seen, source = excluded.source",
     )?;
     for p in players {
         let b = p.wagered;
@@ -24,7 +29,8 @@ pub fn apply(tx: &Transaction<'_>, players: &[Player], seen_at: &str) -> DbResul
             b.this_week,
             b.this_month,
             b.all_time,
-            seen_at
+            seen_at,
+            source
         ])?;
     }
     tx.execute(
@@ -37,10 +43,15 @@ pub fn apply(tx: &Transaction<'_>, players: &[Player], seen_at: &str) -> DbResul
 
 /// One sample per player per day; a later sync the same day replaces it. Players who
 /// never wagered are left out: most referred players never do.
-pub fn record_history(tx: &Transaction<'_>, players: &[Player], day: &str) -> DbResult<()> {
+pub fn record_history(
+    tx: &Transaction<'_>,
+    players: &[Player],
+    day: &str,
+    source: &str,
+) -> DbResult<()> {
     let mut insert = tx.prepare_cached(
-        "INSERT OR REPLACE INTO player_history (uid, day, today, this_week, this_month, all_time)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT OR REPLACE INTO player_history (uid, day, today, this_week, this_month, all_time, source)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
     for p in players.iter().filter(|p| p.wagered.all_time > 0.0) {
         let b = p.wagered;
@@ -50,7 +61,8 @@ pub fn record_history(tx: &Transaction<'_>, players: &[Player], day: &str) -> Db
             b.today,
             b.this_week,
             b.this_month,
-            b.all_time
+            b.all_time,
+            source
         ])?;
     }
     Ok(())

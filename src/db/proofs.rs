@@ -44,15 +44,23 @@ pub fn all(conn: &Connection) -> DbResult<Vec<ProofRow>> {
 /// The proof text of a final race, rebuilt from its stored result; `None` when the
 /// race has no result.
 pub fn text_of(conn: &Connection, race_id: &str, previous: &str) -> DbResult<Option<String>> {
-    let Some(race) = races::final_race(conn, race_id)? else {
+    // Only the columns every schema version since proofs has (the v4 upgrade runs this).
+    let window: Option<(String, String, i64)> = conn
+        .query_row(
+            "SELECT start_date, end_date, prize_pool_cents FROM races WHERE race_id = ?1",
+            [race_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let Some((start_date, end_date, pool)) = window else {
         return Ok(None);
     };
     let standings = races::final_results(conn, race_id, u32::MAX)?;
     Ok(Some(proof::text(&ProofInput {
         race_id,
-        start_date: &race.start_date,
-        end_date: &race.end_date,
-        prize_pool: race.prize_pool,
+        start_date: &start_date,
+        end_date: &end_date,
+        prize_pool: crate::domain::Cents(pool),
         previous,
         standings: &standings,
     })))

@@ -4,6 +4,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::{DbError, DbResult};
 use crate::domain::Cents;
+use crate::domain::races::RaceKind;
 use crate::domain::ranking::{Entry, Standing};
 use crate::domain::snapshot::{Merge, merge};
 
@@ -23,29 +24,24 @@ pub enum SnapshotChange {
 /// Merges `entries` (an answer received inside the race) into the snapshot of
 /// `race_id`: amounts only grow inside a race (see `domain::snapshot`). A snapshot made
 /// from another source (demo data before live data arrived) is replaced, never merged:
-/// demo and live never mix.
+/// demo and live never mix. `baseline_at` is when the answer the race's baseline came
+/// from was received (races ranked by difference), kept from the first answer on.
 pub fn merge_snapshot(
     tx: &Transaction<'_>,
     race_id: &str,
-    sync_run_id: i64,
-    sync_started_at: &str,
+    run: &SnapshotRun<'_>,
     entries: &[Entry],
 ) -> DbResult<SnapshotChange> {
-    let state: Option<(String, Option<String>, Option<String>)> = tx
+    let (sync_run_id, sync_started_at) = (run.sync_run_id, run.sync_started_at);
+    let state: Option<(String, Option<String>, String)> = tx
         .query_row(
-            "SELECT s.sync_started_at, s.reset_seen_at, r.source FROM race_snapshots s
-             LEFT JOIN sync_runs r ON r.id = s.sync_run_id WHERE s.race_id = ?1",
+            "SELECT sync_started_at, reset_seen_at, source FROM race_snapshots WHERE race_id = ?1",
             [race_id],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()?;
-    let source: Option<String> = tx
-        .query_row(
-            "SELECT source FROM sync_runs WHERE id = ?1",
-            [sync_run_id],
-            |r| r.get(0),
-        )
-        .optional()?;
+    let source = Some(run.source.to_string());
+    let state = state.map(|(a, b, c)| (a, b, Some(c)));
     let same_source = state.as_ref().is_some_and(|s| s.2 == source);
     match &state {
         Some((started, _, _)) if same_source && started.as_str() > sync_started_at => {
@@ -79,10 +75,19 @@ pub fn merge_snapshot(
         [race_id],
     )?;
     tx.execute(
-        "INSERT INTO race_snapshots (race_id, sync_run_id, sync_started_at) VALUES (?1, ?2, ?3)
+        "INSERT INTO race_snapshots (race_id, sync_run_id, sync_started_at, source, baseline_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (race_id) DO UPDATE SET sync_run_id = excluded.sync_run_id,
-             sync_started_at = excluded.sync_started_at",
-        params![race_id, sync_run_id, sync_started_at],
+             sync_started_at = excluded.sync_started_at, source = excluded.source,
+             baseline_at = CASE WHEN race_snapshots.source = excluded.source
+                 THEN race_snapshots.baseline_at ELSE excluded.baseline_at END",
+        params![
+            race_id,
+            sync_run_id,
+            sync_started_at,
+            run.source,
+            run.baseline_at
+        ],
     )?;
     let mut insert = tx.prepare_cached(
         "INSERT INTO race_snapshot_entries (race_id, uid, name, wagered_cents) VALUES (?1, ?2, ?3, ?4)",
@@ -93,21 +98,46 @@ pub fn merge_snapshot(
     Ok(SnapshotChange::Stored { refused })
 }
 
+/// The answer a snapshot is merged from.
+#[derive(Debug, Clone, Copy)]
+pub struct SnapshotRun<'a> {
+    pub sync_run_id: i64,
+    pub sync_started_at: &'a str,
+    /// `live` or `demo`.
+    pub source: &'a str,
+    pub baseline_at: Option<&'a str>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct SnapshotMeta {
     pub sync_run_id: i64,
     pub sync_started_at: String,
+    pub source: String,
+    pub baseline_at: Option<String>,
+}
+
+/// Whether a race has a snapshot from `source` (a race ranked by difference takes its
+/// baseline before its first one).
+pub fn has_snapshot(conn: &Connection, race_id: &str, source: &str) -> DbResult<bool> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM race_snapshots WHERE race_id = ?1 AND source = ?2)",
+        params![race_id, source],
+        |r| r.get(0),
+    )?)
 }
 
 pub fn snapshot_meta(conn: &Connection, race_id: &str) -> DbResult<Option<SnapshotMeta>> {
     Ok(conn
         .query_row(
-            "SELECT sync_run_id, sync_started_at FROM race_snapshots WHERE race_id = ?1",
+            "SELECT sync_run_id, sync_started_at, source, baseline_at FROM race_snapshots
+             WHERE race_id = ?1",
             [race_id],
             |r| {
                 Ok(SnapshotMeta {
                     sync_run_id: r.get(0)?,
                     sync_started_at: r.get(1)?,
+                    source: r.get(2)?,
+                    baseline_at: r.get(3)?,
                 })
             },
         )
@@ -128,13 +158,13 @@ pub fn snapshot_entries(conn: &Connection, race_id: &str) -> DbResult<Vec<Entry>
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// Races before `race_id` that have live data but no final result yet.
-pub fn unfinalized_before(conn: &Connection, race_id: &str) -> DbResult<Vec<String>> {
+/// Races that have data but no final result yet (the live ones among them).
+pub fn unfinalized(conn: &Connection) -> DbResult<Vec<String>> {
     let mut stmt = conn.prepare_cached(
         "SELECT race_id FROM race_snapshots
-         WHERE race_id < ?1 AND race_id NOT IN (SELECT race_id FROM races) ORDER BY race_id",
+         WHERE race_id NOT IN (SELECT race_id FROM races) ORDER BY race_id",
     )?;
-    let rows = stmt.query_map([race_id], |r| r.get(0))?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
@@ -179,6 +209,12 @@ pub fn set_prize_override(
 #[derive(Debug, Clone, PartialEq)]
 pub struct FinalRace {
     pub race_id: String,
+    pub kind: RaceKind,
+    pub name: String,
+    /// `live` or `demo`.
+    pub source: String,
+    /// When the race was tracked from, if later than its start (no answer before it).
+    pub tracked_from: Option<String>,
     pub start_date: String,
     pub end_date: String,
     pub prize_pool: Cents,
@@ -212,8 +248,8 @@ pub fn insert_final(
     tx.execute(
         "INSERT INTO races (race_id, start_date, end_date, prize_pool_cents, distribution,
              min_wager_cents, participant_count, total_wagered_cents, sync_run_id,
-             sync_started_at, finalized_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+             sync_started_at, finalized_at, kind, name, source, tracked_from)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         params![
             race.race_id,
             race.start_date,
@@ -226,6 +262,10 @@ pub fn insert_final(
             race.sync_run_id,
             race.sync_started_at,
             race.finalized_at,
+            race.kind.as_str(),
+            race.name,
+            race.source,
+            race.tracked_from,
         ],
     )?;
     let mut insert = tx.prepare_cached(
@@ -250,13 +290,19 @@ pub fn final_race(conn: &Connection, race_id: &str) -> DbResult<Option<FinalRace
     let row = conn
         .query_row(
             "SELECT race_id, start_date, end_date, prize_pool_cents, distribution, min_wager_cents,
-                 participant_count, total_wagered_cents, sync_run_id, sync_started_at, finalized_at
+                 participant_count, total_wagered_cents, sync_run_id, sync_started_at, finalized_at,
+                 kind, name, source, tracked_from
              FROM races WHERE race_id = ?1",
             [race_id],
             |r| {
                 Ok((
                     FinalRace {
                         race_id: r.get(0)?,
+                        kind: RaceKind::parse(&r.get::<_, String>(11)?)
+                            .unwrap_or(RaceKind::Monthly),
+                        name: r.get(12)?,
+                        source: r.get(13)?,
+                        tracked_from: r.get(14)?,
                         start_date: r.get(1)?,
                         end_date: r.get(2)?,
                         prize_pool: Cents(r.get(3)?),
@@ -291,9 +337,10 @@ pub fn final_results(conn: &Connection, race_id: &str, limit: u32) -> DbResult<V
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// Ids of final races, newest first.
+/// Ids of final races (every kind), the latest to end first.
 pub fn final_race_ids(conn: &Connection) -> DbResult<Vec<String>> {
-    let mut stmt = conn.prepare_cached("SELECT race_id FROM races ORDER BY race_id DESC")?;
+    let mut stmt =
+        conn.prepare_cached("SELECT race_id FROM races ORDER BY end_date DESC, race_id DESC")?;
     let rows = stmt.query_map([], |r| r.get(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
@@ -311,8 +358,9 @@ pub fn podium(conn: &Connection, race_id: &str) -> DbResult<Vec<Standing>> {
 /// A player's results in every final race, newest first.
 pub fn player_results(conn: &Connection, uid: &str) -> DbResult<Vec<(String, Standing)>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT race_id, uid, name, position, wagered_cents, prize_cents FROM race_results
-         WHERE uid = ?1 ORDER BY race_id DESC",
+        "SELECT r.race_id, r.uid, r.name, r.position, r.wagered_cents, r.prize_cents
+         FROM race_results r JOIN races USING (race_id)
+         WHERE r.uid = ?1 ORDER BY races.end_date DESC, r.race_id DESC",
     )?;
     let rows = stmt.query_map([uid], |r| Ok((r.get(0)?, read_standing(r, 1)?)))?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -345,7 +393,13 @@ mod tests {
     fn merge_from(db: &Db, source: &str, at: &str, entries: &[Entry]) -> SnapshotChange {
         db.write_blocking(|tx| {
             let run = sync_runs::start(tx, "forced", source, at)?;
-            merge_snapshot(tx, "202611", run, at, entries)
+            let run = SnapshotRun {
+                sync_run_id: run,
+                sync_started_at: at,
+                source,
+                baseline_at: None,
+            };
+            merge_snapshot(tx, "202611", &run, entries)
         })
         .unwrap()
     }

@@ -6,6 +6,7 @@ pub mod money;
 pub mod payouts;
 pub mod prizes;
 pub mod proof;
+pub mod races;
 pub mod ranking;
 pub mod snapshot;
 pub mod transform;

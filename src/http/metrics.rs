@@ -36,6 +36,7 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
 /// Every route the site has, as its template; anything else is `static` or `unmatched`.
 const ROUTES: &[&str] = &[
     "/api/health",
+    "/api/wager-races",
     "/api/wager-races/current",
     "/api/wager-races/previous",
     "/api/wager-races/schedule",
@@ -60,6 +61,8 @@ const ROUTES: &[&str] = &[
     "/api/admin/upstream/token",
     "/api/admin/analytics",
     "/api/admin/payouts",
+    "/api/admin/races",
+    "/api/admin/race-series",
     "/openapi.json",
     "/ws",
     "/metrics",
@@ -88,12 +91,20 @@ pub fn route_template(path: &str) -> &'static str {
     if let Some(rest) = path.strip_prefix("/api/admin/races/") {
         let parts: Vec<&str> = rest.split('/').collect();
         return match parts.as_slice() {
+            [id] if !id.is_empty() => "/api/admin/races/{raceId}",
             [id, "prizes"] if !id.is_empty() => "/api/admin/races/{raceId}/prizes",
             [id, "payouts"] if !id.is_empty() => "/api/admin/races/{raceId}/payouts",
             [id, "payouts", uid] if !id.is_empty() && !uid.is_empty() => {
                 "/api/admin/races/{raceId}/payouts/{uid}"
             }
             _ => "unmatched",
+        };
+    }
+    if let Some(id) = path.strip_prefix("/api/admin/race-series/") {
+        return if !id.is_empty() && !id.contains('/') {
+            "/api/admin/race-series/{seriesId}"
+        } else {
+            "unmatched"
         };
     }
     if path.starts_with("/api/") || path == "/api" {
@@ -118,6 +129,10 @@ pub fn allowed_methods(template: &str) -> &'static str {
         | "/api/admin/cache/flush" => "POST",
         "/api/admin/upstream/token" | "/api/admin/races/{raceId}/prizes" => "GET, PUT",
         "/api/users/{id}" => "GET, PATCH",
+        "/api/admin/races" => "GET, POST",
+        "/api/admin/races/{raceId}" => "PATCH, DELETE",
+        "/api/admin/race-series" => "POST",
+        "/api/admin/race-series/{seriesId}" => "PUT, DELETE",
         "/api/admin/races/{raceId}/payouts/{uid}" => "PATCH",
         "static" | "/docs" | "/openapi.json" => "GET, HEAD",
         _ => "GET",

@@ -24,7 +24,6 @@ use tokio::sync::broadcast;
 
 use super::error::{ApiError, ErrorCode};
 use crate::app::AppState;
-use crate::domain::RaceId;
 use crate::domain::ranking::Standing;
 use crate::events::Event;
 use crate::read::ReadModel;
@@ -112,7 +111,7 @@ async fn message_for(event: &Event, read: &ReadModel) -> crate::db::DbResult<Opt
     Ok(Some(match event {
         Event::LeaderboardUpdated { race_id, version } => {
             let race = read.current_race().await?;
-            if race.id.to_string() != *race_id {
+            if race.id != *race_id {
                 return Ok(None);
             }
             json!({
@@ -126,10 +125,7 @@ async fn message_for(event: &Event, read: &ReadModel) -> crate::db::DbResult<Opt
             .to_string()
         }
         Event::RaceCompleted { race_id } => {
-            let Some(id) = RaceId::parse(race_id) else {
-                return Ok(None);
-            };
-            let Some(race) = read.final_race(id).await? else {
+            let Some(race) = read.final_race(race_id).await? else {
                 return Ok(None);
             };
             let winners: Vec<Value> = race

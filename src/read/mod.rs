@@ -14,7 +14,6 @@ use crate::config::Config;
 use crate::db::{Db, DbResult};
 use crate::domain::RaceId;
 use crate::domain::calendar::Calendar;
-use crate::sync::finalize;
 use crate::sync::status::SharedStatus;
 
 pub use races::RaceView;
@@ -71,7 +70,7 @@ impl ReadModel {
     }
 
     pub fn calendar(&self) -> Calendar {
-        finalize::calendar(&self.config.race)
+        crate::races::calendar(&self.config.race)
     }
 
     pub fn current_race_id(&self) -> RaceId {
@@ -118,15 +117,18 @@ impl ReadModel {
         let mut cached = self.current_race.lock().await;
         if let Some(view) = cached
             .as_ref()
-            .filter(|v| v.id == race && v.version == version)
+            .filter(|v| v.id == race.to_string() && v.version == version)
         {
             return Ok(view.clone());
         }
-        let (race_config, calendar) = (self.config.race.clone(), self.calendar());
+        let config = self.config.race.clone();
         let v = version.clone();
         let view = self
             .db
-            .read(move |c| races::live(c, &race_config, calendar, race, v))
+            .read(move |c| {
+                let monthly = crate::races::monthly(c, &config, race)?;
+                races::live(c, &monthly, config.transition_hours, v)
+            })
             .await?;
         let view = Arc::new(view);
         *cached = Some(view.clone());
@@ -134,11 +136,36 @@ impl ReadModel {
     }
 
     /// A finished race's stored result.
-    pub async fn final_race(&self, race: RaceId) -> DbResult<Option<RaceView>> {
-        let calendar = self.calendar();
+    pub async fn final_race(&self, race: &str) -> DbResult<Option<RaceView>> {
+        let (id, hours) = (race.to_string(), self.config.race.transition_hours);
         let version = self.version();
         self.db
-            .read(move |c| races::stored(c, calendar, race, version))
+            .read(move |c| races::stored(c, &id, hours, version))
+            .await
+    }
+
+    /// Any race that is not the current month: its stored result once final, else (a
+    /// weekly or custom race) its standings so far. `None` for an unknown id, a
+    /// cancelled race, and a month that is neither current nor final.
+    pub async fn other_race(&self, race: &str) -> DbResult<Option<RaceView>> {
+        let (id, config) = (race.to_string(), self.config.race.clone());
+        let version = self.version();
+        self.db
+            .read(move |c| {
+                if let Some(view) = races::stored(c, &id, config.transition_hours, version.clone())?
+                {
+                    return Ok(Some(view));
+                }
+                if RaceId::parse(&id).is_some() {
+                    return Ok(None);
+                }
+                match crate::db::race_defs::get(c, &id)? {
+                    Some(def) if def.cancelled_at.is_none() => {
+                        races::live(c, &def, config.transition_hours, version).map(Some)
+                    }
+                    _ => Ok(None),
+                }
+            })
             .await
     }
 }

@@ -1,19 +1,21 @@
-//! Race views: the live race from its snapshot, finished races from their stored result.
+//! Race views: a race not final yet from its snapshot, a finished one from its stored
+//! result. Every kind of race is viewed the same way.
 
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 
 use super::DataVersion;
-use crate::config::RaceConfig;
 use crate::db::{DbResult, parse_timestamp, races};
-use crate::domain::calendar::Calendar;
+use crate::domain::RaceId;
+use crate::domain::races::{Race, RaceKind, month_name};
 use crate::domain::ranking::{Standing, standings};
-use crate::domain::{Cents, RaceId, RaceStatus};
-use crate::sync::finalize::prizes_for;
+use crate::domain::{Cents, RaceStatus};
 
 #[derive(Debug, Clone)]
 pub struct RaceView {
-    pub id: RaceId,
+    pub id: String,
+    pub kind: RaceKind,
+    pub name: String,
     pub version: DataVersion,
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
@@ -26,64 +28,94 @@ pub struct RaceView {
     pub is_final: bool,
     /// For a final result: when the sync whose data it is started.
     pub synced_at: Option<String>,
+    /// When the race is counted from, if later than its start: no answer was received
+    /// before it started (a first install), so wagers before this moment are unknown.
+    pub tracked_from: Option<String>,
 }
 
 impl RaceView {
-    pub fn status(&self, calendar: &Calendar, now: DateTime<Utc>) -> RaceStatus {
-        calendar.status(self.id, now)
+    pub fn status(&self, now: DateTime<Utc>) -> RaceStatus {
+        if now < self.start {
+            RaceStatus::Upcoming
+        } else if now < self.end {
+            RaceStatus::Live
+        } else if now < self.transition_end {
+            RaceStatus::Transition
+        } else {
+            RaceStatus::Completed
+        }
     }
 }
 
-/// The live race: the snapshot of its month ranked with its prize settings. A race with
-/// no snapshot yet (a new month before its first sync) has no participants.
+/// A race not final yet: its snapshot ranked with its rules. A race with no snapshot
+/// yet (before its first sync) has no participants.
 pub fn live(
     conn: &Connection,
-    race: &RaceConfig,
-    calendar: Calendar,
-    id: RaceId,
+    race: &Race,
+    transition_hours: u32,
     version: DataVersion,
 ) -> DbResult<RaceView> {
-    let race_id = id.to_string();
-    let (pool, shares) = prizes_for(conn, race, &race_id)?;
-    let entries = races::snapshot_entries(conn, &race_id)?;
-    let ranked = standings(entries, Cents::from_dollars(race.min_wager), pool, &shares);
+    let entries = races::snapshot_entries(conn, &race.id)?;
+    let rules = &race.rules;
+    let ranked = standings(
+        entries,
+        rules.min_wager,
+        rules.prize_pool,
+        &rules.distribution,
+    );
+    let tracked_from = match races::snapshot_meta(conn, &race.id)?.and_then(|m| m.baseline_at) {
+        Some(at) if parse_timestamp(&at)? > race.start => Some(at),
+        _ => None,
+    };
     Ok(RaceView {
-        id,
+        id: race.id.clone(),
+        kind: race.kind,
+        name: race.name.clone(),
         version,
-        start: calendar.start(id),
-        end: calendar.end(id),
-        transition_end: calendar.transition_end(id),
-        prize_pool: pool,
-        distribution: shares,
+        start: race.start,
+        end: race.end,
+        transition_end: race.transition_end(transition_hours),
+        prize_pool: rules.prize_pool,
+        distribution: rules.distribution.clone(),
         total_wagered: Cents::total(ranked.iter().map(|s| s.wagered)),
         standings: ranked,
         is_final: false,
         synced_at: None,
+        tracked_from,
     })
 }
 
 /// A finished race as stored at finalization; `None` when it has no result.
 pub fn stored(
     conn: &Connection,
-    calendar: Calendar,
-    id: RaceId,
+    id: &str,
+    transition_hours: u32,
     version: DataVersion,
 ) -> DbResult<Option<RaceView>> {
-    let Some(race) = races::final_race(conn, &id.to_string())? else {
+    let Some(race) = races::final_race(conn, id)? else {
         return Ok(None);
     };
     let standings = races::final_results(conn, &race.race_id, u32::MAX)?;
+    let end = parse_timestamp(&race.end_date)?;
+    // Monthly races finalized before races had names are named after their month.
+    let name = match RaceId::parse(&race.race_id) {
+        Some(month) if race.name.is_empty() => month_name(month),
+        _ => race.name,
+    };
     Ok(Some(RaceView {
-        id,
+        id: race.race_id,
+        kind: race.kind,
+        name,
         version,
         start: parse_timestamp(&race.start_date)?,
-        end: parse_timestamp(&race.end_date)?,
-        transition_end: calendar.transition_end(id),
+        end,
+        transition_end: end + chrono::Duration::hours(i64::from(transition_hours)),
         prize_pool: race.prize_pool,
         distribution: race.distribution,
         standings,
         total_wagered: race.total_wagered,
         is_final: true,
         synced_at: race.sync_started_at,
+        tracked_from: race.tracked_from,
     }))
 }

@@ -3,7 +3,6 @@
 //! happens; the scheduler and `goated sync` both call it.
 
 pub mod breaker;
-pub mod finalize;
 pub mod status;
 
 use std::sync::Arc;
@@ -17,11 +16,13 @@ use self::status::{AuthFailure, SharedStatus, SyncStatus, cron_interval};
 use crate::clock::Clock;
 use crate::config::{Config, UpstreamMode};
 use crate::db::sync_runs::{self, Outcome};
-use crate::db::{Db, DbResult, cache, players, races, refresh_tokens, settings, timestamp};
-use crate::domain::Cents;
-use crate::domain::ranking::Entry;
+use crate::db::{
+    Db, DbResult, cache, players, race_defs, races, refresh_tokens, settings, sources, timestamp,
+};
+use crate::domain::races::{Basis, wagers};
 use crate::domain::transform::{Transformed, is_suspect, transform};
 use crate::events::{Event, Events};
+use crate::races::finalize;
 use crate::upstream::client::LiveClient;
 use crate::upstream::demo::Simulator;
 use crate::upstream::ratelimit::RateLimiter;
@@ -258,6 +259,7 @@ impl Syncer {
         if source == Source::Live {
             self.check_token()?;
         }
+        self.check_no_mixing(source)?;
         let permit = match source {
             Source::Demo => Permit::Call,
             Source::Live => self.breaker.permit(self.clock.now()),
@@ -306,11 +308,14 @@ impl Syncer {
             tracing::warn!(rejected = data.rejected, first = %data.reasons[0], "upstream entries rejected");
             outcome.error = Some(data.reasons.join("; "));
         }
+        // Compared with the last good sync of the same source: the first live answer
+        // after demo mode is not suspect for being smaller than the simulation.
         let last_good = self
             .status
             .read()
             .last_success
             .as_ref()
+            .filter(|r| r.source == source.as_str())
             .and_then(|r| r.accepted)
             .unwrap_or(0) as usize;
         if is_suspect(data.players.len(), last_good) {
@@ -322,61 +327,148 @@ impl Syncer {
             ));
             return Err(Stop::recorded(outcome));
         }
-        let race_id = finalize::calendar(&self.config.race)
+        let race_id = crate::races::calendar(&self.config.race)
             .race_at(received)
             .to_string();
         outcome.outcome = "success";
         outcome.race_id = Some(race_id);
         let finished = timestamp(self.clock.now());
-        self.store(run_id, started, &finished, &fetched.body, &data, outcome)
-            .map_err(Stop::Db)
+        let answer = Answer {
+            run_id,
+            started,
+            received,
+            source,
+            body: &fetched.body,
+            data: &data,
+        };
+        self.store(&answer, &finished, outcome).map_err(Stop::Db)
     }
 
-    /// Players, the race snapshot, history samples, the last good body and the run's
-    /// record: one transaction, so a crash leaves either all of it or none. The snapshot
-    /// goes to the race the outcome names; what the race refused (amounts that went
-    /// down, an upstream reset) is recorded on the run.
+    /// Players, every live race's snapshot, history samples, the last good body and the
+    /// run's record: one transaction, so a crash leaves either all of it or none. The
+    /// answer goes to every race whose window contains the moment it was received; what
+    /// a race refused (amounts that went down, an upstream reset) is recorded on the run.
     fn store(
         &self,
-        run_id: i64,
-        started: DateTime<Utc>,
+        answer: &Answer<'_>,
         finished: &str,
-        body: &[u8],
-        data: &Transformed,
         mut outcome: Outcome,
     ) -> DbResult<Outcome> {
-        let started_at = timestamp(started);
-        let race_id = outcome.race_id.as_deref().unwrap_or_default();
-        let local_day = (started
-            + chrono::Duration::minutes(i64::from(self.config.race.timezone_offset_minutes)))
-        .format("%Y-%m-%d")
-        .to_string();
-        let entries: Vec<Entry> = data
-            .players
-            .iter()
-            .map(|p| Entry {
-                uid: p.uid.clone(),
-                name: p.name.clone(),
-                wagered: Cents::from_dollars(p.wagered.this_month),
-            })
-            .collect();
-        let duration = (self.clock.now() - started).num_milliseconds().max(0);
-        let race_id = race_id.to_string();
+        let started_at = timestamp(answer.started);
+        let received_at = timestamp(answer.received);
+        let offset = chrono::Duration::minutes(i64::from(self.config.race.timezone_offset_minutes));
+        let local_day = (answer.started + offset).format("%Y-%m-%d").to_string();
+        let duration = (self.clock.now() - answer.started)
+            .num_milliseconds()
+            .max(0);
+        let source = answer.source.as_str();
+        let data = answer.data;
         self.db.write_blocking(|tx| {
-            players::apply(tx, &data.players, &started_at)?;
-            players::record_history(tx, &data.players, &local_day)?;
-            let change = races::merge_snapshot(tx, &race_id, run_id, &started_at, &entries)?;
-            if let Some(note) = refusal_note(&race_id, &change) {
-                tracing::warn!(race = %race_id, "{note}");
-                outcome.error = Some(match outcome.error.take() {
-                    Some(earlier) => format!("{note}; {earlier}"),
-                    None => note,
-                });
+            let before = sources::current(tx)?;
+            if source == "live" && before.as_ref().is_none_or(|(s, _)| s == "demo") {
+                let purged = sources::purge_demo(tx)?;
+                if purged != sources::Purged::default() {
+                    tracing::info!(
+                        players = purged.players,
+                        races = purged.races,
+                        "live data arrived: the demo data was removed (accounts stay)"
+                    );
+                }
             }
-            cache::put(tx, LAST_GOOD_PAYLOAD, body, finished, None)?;
-            sync_runs::finish(tx, run_id, finished, duration, &outcome)?;
+            // The answer before this one, if it came from the same source: a race that
+            // started after it takes it (the players table as it stands) as baseline.
+            let previous = before
+                .filter(|(s, _)| s == source)
+                .map(|(_, at)| crate::db::parse_timestamp(&at))
+                .transpose()?;
+            crate::races::ensure_weekly(
+                tx,
+                self.config.race.timezone_offset_minutes,
+                answer.received,
+            )?;
+            let live = crate::races::live_at(tx, &self.config.race, answer.received)?;
+            let mut baselines = Vec::new();
+            for race in &live {
+                if race.basis != Basis::AllTimeDifference
+                    || races::has_snapshot(tx, &race.id, source)?
+                {
+                    baselines.push(None);
+                    continue;
+                }
+                let baseline_at = match previous {
+                    Some(at) if at < race.start => {
+                        race_defs::set_baseline(
+                            tx,
+                            &race.id,
+                            race_defs::players_all_time(tx)?.into_iter(),
+                        )?;
+                        timestamp(at)
+                    }
+                    _ => {
+                        let values = data.players.iter().map(|p| {
+                            (
+                                p.uid.clone(),
+                                crate::domain::Cents::from_dollars(p.wagered.all_time).0,
+                            )
+                        });
+                        race_defs::set_baseline(tx, &race.id, values)?;
+                        received_at.clone()
+                    }
+                };
+                baselines.push(Some(baseline_at));
+            }
+            players::apply(tx, &data.players, &started_at, source)?;
+            players::record_history(tx, &data.players, &local_day, source)?;
+            let mut notes = Vec::new();
+            for (race, baseline_at) in live.iter().zip(&baselines) {
+                let baseline = match race.basis {
+                    Basis::ThisMonth => Default::default(),
+                    Basis::AllTimeDifference => race_defs::baseline(tx, &race.id)?,
+                };
+                let entries = wagers(race.basis, &data.players, &baseline);
+                let run = races::SnapshotRun {
+                    sync_run_id: answer.run_id,
+                    sync_started_at: &started_at,
+                    source,
+                    baseline_at: baseline_at.as_deref(),
+                };
+                let change = races::merge_snapshot(tx, &race.id, &run, &entries)?;
+                if let Some(note) = refusal_note(&race.id, &change) {
+                    tracing::warn!(race = %race.id, "{note}");
+                    notes.push(note);
+                }
+            }
+            if !notes.is_empty() {
+                if let Some(earlier) = outcome.error.take() {
+                    notes.push(earlier);
+                }
+                outcome.error = Some(notes.join("; "));
+            }
+            sources::record(tx, source, &received_at)?;
+            cache::put(tx, LAST_GOOD_PAYLOAD, answer.body, finished, None)?;
+            sync_runs::finish(tx, answer.run_id, finished, duration, &outcome)?;
             Ok(outcome)
         })
+    }
+
+    /// Once live data is stored, the demo simulator's answers are not stored beside it
+    /// (in `auto` mode after the token is removed, say): the site keeps the live data.
+    fn check_no_mixing(&self, source: Source) -> Result<(), Stop> {
+        if source != Source::Demo {
+            return Ok(());
+        }
+        let stored = sources::current(&*self.db.reader().map_err(Stop::Db)?).map_err(Stop::Db)?;
+        if stored.is_some_and(|(s, _)| s == "live") {
+            return Err(Stop::recorded(Outcome {
+                outcome: "skipped",
+                error_class: Some(ErrorClass::Permanent.as_str()),
+                error: Some(
+                    "live data is stored; simulated data is never mixed into it (set an upstream token)".into(),
+                ),
+                ..Outcome::default()
+            }));
+        }
+        Ok(())
     }
 
     fn source_mut(&mut self, source: Source) -> Result<&mut dyn LeaderboardSource, Stop> {
@@ -543,6 +635,16 @@ impl Syncer {
             }
         }
     }
+}
+
+/// One good answer on its way into the database.
+struct Answer<'a> {
+    run_id: i64,
+    started: DateTime<Utc>,
+    received: DateTime<Utc>,
+    source: Source,
+    body: &'a [u8],
+    data: &'a Transformed,
 }
 
 /// Why a sync ended early: recorded as such, or a storage failure.

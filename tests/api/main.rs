@@ -13,6 +13,7 @@ mod helpers;
 mod month_boundary;
 mod operations;
 mod payouts;
+mod races;
 mod read_api;
 mod secrets;
 mod sync;

@@ -165,8 +165,16 @@ fn race_inputs_are_validated_with_the_error_envelope() {
         );
         assert_eq!(err["details"]["field"], "limit");
     }
-    assert_error(&app.get("/api/wager-races/202613"), 400, "VALIDATION_ERROR");
-    assert_error(&app.get("/api/wager-races/abc"), 400, "VALIDATION_ERROR");
+    // Ids are `[a-z0-9-]{1,40}`: anything else is malformed; a well-formed id that
+    // names no race (not a month, no race defined) is unknown.
+    assert_error(&app.get("/api/wager-races/ABC"), 400, "VALIDATION_ERROR");
+    assert_error(
+        &app.get(&format!("/api/wager-races/{}", "a".repeat(41))),
+        400,
+        "VALIDATION_ERROR",
+    );
+    assert_error(&app.get("/api/wager-races/202613"), 404, "NOT_FOUND");
+    assert_error(&app.get("/api/wager-races/abc"), 404, "NOT_FOUND");
     assert_error(&app.get("/api/wager-races/201001"), 404, "NOT_FOUND");
     assert_error(&app.get("/api/wager-races/previous"), 404, "NOT_FOUND");
     let schedule = data(&app, "/api/wager-races/schedule");

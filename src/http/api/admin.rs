@@ -490,8 +490,8 @@ impl AdminApi {
             .db
             .read(move |c| {
                 let over = db_races::prize_override(c, &id)?;
-                let (pool, shares) = crate::sync::finalize::prizes_for(c, &config, &id)?;
-                Ok((pool, shares, over.is_some()))
+                let rules = crate::races::monthly_rules(c, &config, &id)?;
+                Ok((rules.prize_pool, rules.distribution, over.is_some()))
             })
             .await
             .map_err(ApiError::internal)?;

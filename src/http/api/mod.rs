@@ -5,6 +5,7 @@ mod affiliate;
 mod auth;
 mod health;
 mod payouts;
+mod race_admin;
 mod races;
 mod session;
 pub mod shapes;
@@ -21,7 +22,7 @@ use crate::app::AppState;
 pub enum ApiTags {
     /// Liveness and service status.
     Health,
-    /// Monthly wager races: live standings, finished results, schedule.
+    /// Wager races of every kind: live standings, finished results, schedule, proofs.
     Races,
     /// The affiliate program: totals and leaderboards by period.
     Affiliate,
@@ -38,6 +39,8 @@ pub enum ApiTags {
 type Apis = (
     health::HealthApi,
     races::RacesApi,
+    races::RaceListApi,
+    race_admin::RaceAdminApi,
     affiliate::AffiliateApi,
     users::UsersApi,
     auth::AuthApi,
@@ -52,6 +55,12 @@ pub fn service(state: Arc<AppState>) -> OpenApiService<Apis, ()> {
             state: state.clone(),
         },
         races::RacesApi {
+            state: state.clone(),
+        },
+        races::RaceListApi {
+            state: state.clone(),
+        },
+        race_admin::RaceAdminApi {
             state: state.clone(),
         },
         affiliate::AffiliateApi {

@@ -14,6 +14,7 @@ use super::shapes::{
 };
 use crate::app::AppState;
 use crate::db::{proofs, races as db_races, timestamp};
+use crate::domain::races::RaceKind;
 use crate::domain::{RaceId, RaceStatus};
 use crate::http::cache::Prepared;
 use crate::http::envelope::{Success, envelope_bytes};
@@ -73,8 +74,12 @@ pub struct RaceMetadata {
 #[derive(Debug, Clone, Object)]
 #[oai(rename_all = "camelCase", example)]
 pub struct Race {
-    /// `YYYYMM`.
+    /// `YYYYMM` for the monthly race, `YYYY-wWW` for a weekly one, a custom race's own id.
     pub id: String,
+    /// `monthly`, `weekly` or `custom`.
+    pub kind: Kind,
+    /// "November 2026", or the name an admin gave the race.
+    pub name: String,
     pub status: Status,
     /// The first instant of the month (inclusive).
     pub start_date: String,
@@ -86,7 +91,29 @@ pub struct Race {
     pub total_wagered: f64,
     /// All participants, however many are listed.
     pub participant_count: u32,
+    /// When wagers are counted from, if later than `startDate`: no upstream answer was
+    /// received before the race started (a first install), so earlier wagers are unknown.
+    #[oai(skip_serializing_if_is_none)]
+    pub tracked_from: Option<String>,
     pub metadata: RaceMetadata,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum Kind {
+    Monthly,
+    Weekly,
+    Custom,
+}
+
+impl From<RaceKind> for Kind {
+    fn from(k: RaceKind) -> Self {
+        match k {
+            RaceKind::Monthly => Kind::Monthly,
+            RaceKind::Weekly => Kind::Weekly,
+            RaceKind::Custom => Kind::Custom,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Object)]
@@ -105,13 +132,15 @@ pub struct ScheduledRace {
 #[oai(rename_all = "camelCase")]
 pub struct RaceSummary {
     pub id: String,
+    pub kind: Kind,
+    pub name: String,
     pub status: Status,
     pub start_date: String,
     pub end_date: String,
     pub prize_pool: f64,
     pub total_wagered: f64,
     pub participant_count: u32,
-    /// The top three places (more when tied).
+    /// The top three places (more when tied); for a race not final yet, as it stands.
     pub winners: Vec<Participant>,
 }
 
@@ -187,6 +216,8 @@ impl poem_openapi::types::Example for Race {
         };
         Race {
             id: "202611".into(),
+            kind: Kind::Monthly,
+            name: "November 2026".into(),
             status: Status::Live,
             start_date: "2026-11-01T00:00:00.000Z".into(),
             end_date: "2026-12-01T00:00:00.000Z".into(),
@@ -198,6 +229,7 @@ impl poem_openapi::types::Example for Race {
             ],
             total_wagered: 19971.6,
             participant_count: 3,
+            tracked_from: None,
             metadata: RaceMetadata {
                 transition_ends: "2026-12-02T00:00:00.000Z".into(),
                 next_race_starts: "2026-12-01T00:00:00.000Z".into(),
@@ -223,6 +255,120 @@ fn default_history_limit() -> u32 {
 
 pub struct RacesApi {
     pub state: Arc<AppState>,
+}
+
+/// Which races `GET /api/wager-races` lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "lowercase")]
+pub enum ListStatus {
+    Upcoming,
+    Live,
+    /// Ended: in transition or completed.
+    Finished,
+}
+
+paginated!(RaceListPage, RaceSummary);
+
+pub struct RaceListApi {
+    pub state: Arc<AppState>,
+}
+
+#[OpenApi(tag = "ApiTags::Races")]
+impl RaceListApi {
+    /// Every race of every kind (monthly, weekly, custom): live ones first (the soonest
+    /// to end first), then upcoming ones (the soonest to start first), then finished
+    /// ones (the latest to end first). Cancelled races are not listed.
+    #[oai(path = "/wager-races", method = "get")]
+    async fn list(
+        &self,
+        /// Only races in this state.
+        status: Query<Option<ListStatus>>,
+        #[oai(
+            default = "default_page",
+            validator(minimum(value = "1"), maximum(value = "100000"))
+        )]
+        page: Query<u32>,
+        #[oai(
+            default = "default_history_limit",
+            validator(minimum(value = "1"), maximum(value = "100"))
+        )]
+        limit: Query<u32>,
+    ) -> ApiResult<Success<RaceListPage>> {
+        let (filter, page, limit) = (status.0, page.0, limit.0);
+        let config = self.state.config.race.clone();
+        let now = self.state.clock.now();
+        let version = self.state.read.version();
+        let mut rows = self
+            .state
+            .db
+            .read(move |c| {
+                let mut rows = Vec::new();
+                for (race, is_final) in crate::races::catalog(c, &config, now)? {
+                    let view = if is_final {
+                        crate::read::races::stored(
+                            c,
+                            &race.id,
+                            config.transition_hours,
+                            version.clone(),
+                        )?
+                    } else {
+                        Some(crate::read::races::live(
+                            c,
+                            &race,
+                            config.transition_hours,
+                            version.clone(),
+                        )?)
+                    };
+                    rows.extend(view);
+                }
+                Ok(rows)
+            })
+            .await
+            .map_err(ApiError::internal)?;
+        let group = |v: &RaceView| match v.status(now) {
+            RaceStatus::Live => ListStatus::Live,
+            RaceStatus::Upcoming => ListStatus::Upcoming,
+            RaceStatus::Transition | RaceStatus::Completed => ListStatus::Finished,
+        };
+        rows.retain(|v| filter.is_none_or(|f| group(v) == f));
+        rows.sort_by(|a, b| {
+            let rank = |v: &RaceView| match group(v) {
+                ListStatus::Live => (0, v.end.timestamp()),
+                ListStatus::Upcoming => (1, v.start.timestamp()),
+                ListStatus::Finished => (2, -v.end.timestamp()),
+            };
+            rank(a).cmp(&rank(b)).then_with(|| a.id.cmp(&b.id))
+        });
+        let pagination = Pagination::new(page, limit, rows.len());
+        let results = rows[pagination.range()]
+            .iter()
+            .map(|v| summary(v, now))
+            .collect();
+        Ok(Success::new(&RaceListPage {
+            results,
+            pagination,
+        }))
+    }
+}
+
+fn summary(view: &RaceView, now: chrono::DateTime<chrono::Utc>) -> RaceSummary {
+    RaceSummary {
+        id: view.id.clone(),
+        kind: view.kind.into(),
+        name: view.name.clone(),
+        status: view.status(now).into(),
+        start_date: timestamp(view.start),
+        end_date: timestamp(view.end),
+        prize_pool: money(view.prize_pool),
+        total_wagered: money(view.total_wagered),
+        participant_count: view.standings.len() as u32,
+        winners: view
+            .standings
+            .iter()
+            .take_while(|s| s.position <= 3)
+            .map(participant)
+            .collect(),
+    }
 }
 
 #[OpenApi(prefix_path = "/wager-races", tag = "ApiTags::Races")]
@@ -277,10 +423,8 @@ impl RacesApi {
             .read(move |c| {
                 ids.into_iter()
                     .map(|id| {
-                        Ok((
-                            id,
-                            crate::sync::finalize::prizes_for(c, &race_config, &id.to_string())?,
-                        ))
+                        crate::races::monthly_rules(c, &race_config, &id.to_string())
+                            .map(|r| (id, r))
                     })
                     .collect::<crate::db::DbResult<Vec<_>>>()
             })
@@ -288,12 +432,12 @@ impl RacesApi {
             .map_err(ApiError::internal)?;
         let races = prizes
             .into_iter()
-            .map(|(id, (pool, shares))| ScheduledRace {
+            .map(|(id, rules)| ScheduledRace {
                 id: id.to_string(),
                 start_date: timestamp(calendar.start(id)),
                 end_date: timestamp(calendar.end(id)),
-                prize_pool: money(pool),
-                prize_distribution: shares,
+                prize_pool: money(rules.prize_pool),
+                prize_distribution: rules.distribution,
                 status: Status::Upcoming,
             })
             .collect();
@@ -317,7 +461,7 @@ impl RacesApi {
         limit: Query<u32>,
     ) -> ApiResult<Success<RaceHistoryPage>> {
         let (page, limit) = (page.0, limit.0);
-        let calendar = self.state.read.calendar();
+        let hours = i64::from(self.state.config.race.transition_hours);
         let now = self.state.clock.now();
         let (total, rows) = self
             .state
@@ -338,10 +482,21 @@ impl RacesApi {
         let results = rows
             .into_iter()
             .filter_map(|(race, podium)| {
-                let id = RaceId::parse(&race.race_id)?;
+                let end = crate::db::parse_timestamp(&race.end_date).ok()?;
+                let status = if now < end + chrono::Duration::hours(hours) {
+                    Status::Transition
+                } else {
+                    Status::Completed
+                };
+                let name = match RaceId::parse(&race.race_id) {
+                    Some(month) if race.name.is_empty() => crate::domain::races::month_name(month),
+                    _ => race.name,
+                };
                 Some(RaceSummary {
                     id: race.race_id,
-                    status: calendar.status(id, now).into(),
+                    kind: race.kind.into(),
+                    name,
+                    status,
                     start_date: race.start_date,
                     end_date: race.end_date,
                     prize_pool: money(race.prize_pool),
@@ -364,8 +519,8 @@ impl RacesApi {
     async fn by_id(
         &self,
         req: &Request,
-        /// `YYYYMM`.
-        #[oai(validator(pattern = "^[2-9][0-9]{3}(0[1-9]|1[0-2])$"))]
+        /// `YYYYMM` for a monthly race, `YYYY-wWW` for a weekly one, or a custom race's id.
+        #[oai(validator(pattern = "^[a-z0-9-]{1,40}$"))]
         race_id: Path<String>,
         /// How many participants to list (1–1000).
         #[oai(
@@ -374,11 +529,14 @@ impl RacesApi {
         )]
         limit: Query<u32>,
     ) -> ApiResult<Success<Race>> {
-        let race = parse_id(&race_id.0)?;
-        if race == self.state.read.current_race_id() {
+        let id = race_id.0;
+        if id == self.state.read.current_race_id().to_string() {
             return self.live_race(req, limit.0).await;
         }
-        self.final_race(req, race, limit.0).await
+        match RaceId::parse(&id) {
+            Some(month) => self.final_race(req, month, limit.0).await,
+            None => self.defined_race(req, id, limit.0).await,
+        }
     }
 
     /// The proof that fixes a finished race's standings: its text, the SHA-256 of the
@@ -388,8 +546,8 @@ impl RacesApi {
     async fn proof(
         &self,
         req: &Request,
-        /// `YYYYMM`.
-        #[oai(validator(pattern = "^[2-9][0-9]{3}(0[1-9]|1[0-2])$"))]
+        /// `YYYYMM` for a monthly race, `YYYY-wWW` for a weekly one, or a custom race's id.
+        #[oai(validator(pattern = "^[a-z0-9-]{1,40}$"))]
         race_id: Path<String>,
     ) -> ApiResult<Success<RaceProof>> {
         let id = race_id.0;
@@ -435,12 +593,12 @@ impl RacesApi {
     #[oai(path = "/:race_id/export.csv", method = "get")]
     async fn export_csv(
         &self,
-        /// `YYYYMM`.
-        #[oai(validator(pattern = "^[2-9][0-9]{3}(0[1-9]|1[0-2])$"))]
+        /// `YYYYMM` for a monthly race, `YYYY-wWW` for a weekly one, or a custom race's id.
+        #[oai(validator(pattern = "^[a-z0-9-]{1,40}$"))]
         race_id: Path<String>,
     ) -> ApiResult<CsvExport> {
-        let race = parse_id(&race_id.0)?;
-        let view = self.view(race).await?;
+        let race = race_id.0;
+        let view = self.view(&race).await?;
         Ok(CsvExport::Ok(
             PlainText(csv(&view.standings)),
             format!("attachment; filename=\"race-{race}.csv\""),
@@ -452,12 +610,12 @@ impl RacesApi {
     #[oai(path = "/:race_id/export.json", method = "get")]
     async fn export_json(
         &self,
-        /// `YYYYMM`.
-        #[oai(validator(pattern = "^[2-9][0-9]{3}(0[1-9]|1[0-2])$"))]
+        /// `YYYYMM` for a monthly race, `YYYY-wWW` for a weekly one, or a custom race's id.
+        #[oai(validator(pattern = "^[a-z0-9-]{1,40}$"))]
         race_id: Path<String>,
     ) -> ApiResult<Success<Race>> {
-        let race = parse_id(&race_id.0)?;
-        let view = self.view(race).await?;
+        let race = race_id.0;
+        let view = self.view(&race).await?;
         let answer = race_of(&self.state, &view, usize::MAX);
         let disposition = format!("attachment; filename=\"race-{race}.json\"");
         Ok(Success::new(&answer).with_header(
@@ -467,16 +625,11 @@ impl RacesApi {
     }
 }
 
-fn parse_id(text: &str) -> ApiResult<RaceId> {
-    RaceId::parse(text).ok_or_else(|| {
-        ApiError::validation("raceId", "raceId must be a month as YYYYMM, e.g. 202611")
-    })
-}
-
 impl RacesApi {
-    /// The live race or a finished one's stored result.
-    async fn view(&self, race: RaceId) -> ApiResult<Arc<RaceView>> {
-        if race == self.state.read.current_race_id() {
+    /// The current month's race, a finished race's stored result, or a weekly or custom
+    /// race as it stands.
+    async fn view(&self, race: &str) -> ApiResult<Arc<RaceView>> {
+        if race == self.state.read.current_race_id().to_string() {
             return self
                 .state
                 .read
@@ -486,11 +639,38 @@ impl RacesApi {
         }
         self.state
             .read
-            .final_race(race)
+            .other_race(race)
             .await
             .map_err(ApiError::internal)?
             .map(Arc::new)
-            .ok_or_else(|| ApiError::not_found(format!("Race {race} has no final result.")))
+            .ok_or_else(|| no_race(race))
+    }
+
+    /// A weekly or custom race: its stored result once final, else its standings as of
+    /// the last good sync.
+    async fn defined_race(
+        &self,
+        req: &Request,
+        id: String,
+        limit: u32,
+    ) -> ApiResult<Success<Race>> {
+        let state = self.state.clone();
+        let version = state.read.version();
+        let key = format!("race:{id}@{version}:{limit}");
+        let prepared = self
+            .state
+            .responses
+            .get_or_make(key, ttl(&version), move || async move {
+                let view = state
+                    .read
+                    .other_race(&id)
+                    .await
+                    .map_err(ApiError::internal)?;
+                let view = view.ok_or_else(|| no_race(&id))?;
+                Ok(render(&state, &view, limit))
+            })
+            .await?;
+        Ok(Success::prepared(&prepared, req, cache_control(&version)))
     }
 
     async fn live_race(&self, req: &Request, limit: u32) -> ApiResult<Success<Race>> {
@@ -533,7 +713,7 @@ impl RacesApi {
             .get_or_make(key, ttl(&version), move || async move {
                 let view = state
                     .read
-                    .final_race(race)
+                    .final_race(&race.to_string())
                     .await
                     .map_err(ApiError::internal)?;
                 let view = view.ok_or_else(|| {
@@ -544,6 +724,12 @@ impl RacesApi {
             .await?;
         Ok(Success::prepared(&prepared, req, cache_control_final()))
     }
+}
+
+fn no_race(id: &str) -> ApiError {
+    ApiError::not_found(format!(
+        "Race {id} has no result: it is unknown, cancelled, or a month that is neither current nor finished."
+    ))
 }
 
 fn participant(s: &crate::domain::ranking::Standing) -> Participant {
@@ -568,10 +754,12 @@ fn render(state: &AppState, view: &RaceView, limit: u32) -> Prepared {
 /// The race with at most `limit` participants.
 fn race_of(state: &AppState, view: &RaceView, limit: usize) -> Race {
     let meta = sync_metadata(state);
-    let calendar = state.read.calendar();
     Race {
-        id: view.id.to_string(),
-        status: view.status(&calendar, state.clock.now()).into(),
+        id: view.id.clone(),
+        kind: view.kind.into(),
+        name: view.name.clone(),
+        tracked_from: view.tracked_from.clone(),
+        status: view.status(state.clock.now()).into(),
         start_date: timestamp(view.start),
         end_date: timestamp(view.end),
         prize_pool: money(view.prize_pool),
