@@ -168,6 +168,7 @@ impl Loop {
 
     fn run(mut self, inbox: mpsc::Receiver<Command>) {
         tracing::info!(source = self.source.as_str(), "scheduler started");
+        self.job("demo history", |s| s.backfill_demo().map(drop));
         self.job("finalize", |s| s.finalize_due().map(drop));
         self.job("token check", |s| {
             s.check_token_expiry();

@@ -117,6 +117,7 @@ pub struct UpstreamConfig {
     pub retry_max_secs: u64,
     pub demo_players: u32,
     pub demo_seed: u64,
+    pub demo_history_days: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]

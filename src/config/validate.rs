@@ -163,6 +163,12 @@ impl Config {
                 "must be 1 to 200000",
             ));
         }
+        if up.demo_history_days > 400 {
+            return Err(ConfigError::invalid(
+                "upstream.demo_history_days",
+                "must be 0 to 400",
+            ));
+        }
         Ok(())
     }
 }

@@ -40,6 +40,8 @@ pub enum Trigger {
     Forced,
     Cli,
     Startup,
+    /// Simulated history replayed on a fresh demo install.
+    Backfill,
 }
 
 impl Trigger {
@@ -50,6 +52,7 @@ impl Trigger {
             Trigger::Forced => "forced",
             Trigger::Cli => "cli",
             Trigger::Startup => "startup",
+            Trigger::Backfill => "backfill",
         }
     }
 }
@@ -449,6 +452,104 @@ impl Syncer {
             sync_runs::finish(tx, answer.run_id, finished, duration, &outcome)?;
             Ok(outcome)
         })
+    }
+
+    /// On a fresh install in demo mode, replays `upstream.demo_history_days` of simulated
+    /// history through the real pipeline, as if the site had been running: answers
+    /// every six hours and two minutes before each race ends, each stored and recorded
+    /// as a `backfill` run, races finalized at their end. A weekly demo series (removed
+    /// with the rest of the demo data when live data arrives) gives weekly races. Returns
+    /// how many answers were replayed; 0 when there is data already, or live mode.
+    pub fn backfill_demo(&mut self) -> DbResult<usize> {
+        let days = i64::from(self.config.upstream.demo_history_days);
+        if days == 0 || self.current_source() != Source::Demo {
+            return Ok(0);
+        }
+        if sources::current(&*self.db.reader()?)?.is_some() {
+            return Ok(0);
+        }
+        let now = self.clock.now();
+        let from = now - chrono::Duration::days(days);
+        let offset = self.config.race.timezone_offset_minutes;
+        let weekly = crate::races::manage::NewSeries {
+            name: "Weekly Race".into(),
+            start_weekday: 1,
+            start_hour: 0,
+            prize_pool: 100.0,
+            distribution: vec![0.5, 0.3, 0.2],
+            min_wager: 0.0,
+        };
+        self.db.write_blocking(|tx| {
+            crate::races::manage::create_series(tx, weekly, offset, from, "demo").map_err(|e| {
+                match e {
+                    crate::races::manage::RaceError::Db(err) => err,
+                    other => crate::db::DbError::Corrupt(other.to_string()),
+                }
+            })?;
+            crate::races::ensure_weekly(tx, offset, now)
+        })?;
+        let mut instants = Vec::new();
+        let mut t = from;
+        while t < now {
+            instants.push(t);
+            t += chrono::Duration::hours(6);
+        }
+        let mut end = from;
+        loop {
+            end = crate::races::next_end_after(&*self.db.reader()?, &self.config.race, end)?;
+            if end >= now {
+                break;
+            }
+            instants.push(end - chrono::Duration::minutes(2));
+        }
+        instants.sort();
+        instants.dedup();
+        for &at in &instants {
+            let body =
+                serde_json::to_vec(&self.demo.leaderboard_at(at)).expect("JSON values serialize");
+            let data = transform(&body).map_err(|e| crate::db::DbError::Corrupt(e.to_string()))?;
+            let stamp = timestamp(at);
+            let run_id = self.db.write_blocking(|tx| {
+                sync_runs::start(
+                    tx,
+                    Trigger::Backfill.as_str(),
+                    Source::Demo.as_str(),
+                    &stamp,
+                )
+            })?;
+            let outcome = Outcome {
+                outcome: "success",
+                attempts: 1,
+                received: Some(data.received),
+                accepted: Some(data.players.len()),
+                rejected: Some(data.rejected),
+                race_id: Some(
+                    crate::races::calendar(&self.config.race)
+                        .race_at(at)
+                        .to_string(),
+                ),
+                ..Outcome::default()
+            };
+            let answer = Answer {
+                run_id,
+                started: at,
+                received: at,
+                source: Source::Demo,
+                body: &body,
+                data: &data,
+            };
+            self.store(&answer, &stamp, outcome)?;
+            finalize::finalize_due(&self.db, &self.config.race, at)?;
+        }
+        let (last_run, last_success) = {
+            let conn = self.db.reader()?;
+            (sync_runs::last(&conn)?, sync_runs::last_success(&conn)?)
+        };
+        let mut status = self.status.write();
+        status.last_run = last_run;
+        status.set_last_success(last_success);
+        tracing::info!(answers = instants.len(), days, "demo history replayed");
+        Ok(instants.len())
     }
 
     /// Once live data is stored, the demo simulator's answers are not stored beside it

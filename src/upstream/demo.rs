@@ -71,9 +71,16 @@ impl Simulator {
             .players
             .iter()
             .map(|p| {
-                let today = p.on(day) * fraction;
-                let this_week = p.between(week_start, day) + today;
-                let this_month = p.between(month_start, day) + today;
+                let this_scale = p.month_scale(month_start);
+                let week_scale = if week_start < month_start {
+                    p.month_scale(week_start.with_day(1).expect("day 1 exists"))
+                } else {
+                    this_scale
+                };
+                let scale = |d: NaiveDate| if d < month_start { week_scale } else { this_scale };
+                let today = p.on(day) * this_scale * fraction;
+                let this_week = p.between(week_start, day, scale) + today;
+                let this_month = p.between(month_start, day, scale) + today;
                 let all_time = p.lifetime_base + p.history_before(month_start) + this_month;
                 json!({"uid": p.uid, "name": p.name, "wagered": {
                     "today": today, "this_week": this_week, "this_month": this_month, "all_time": all_time,
@@ -133,11 +140,30 @@ impl SimPlayer {
         }
     }
 
-    /// Sum over the days from `from` up to, but not including, `to`.
-    fn between(&self, from: NaiveDate, to: NaiveDate) -> f64 {
+    /// The factor on a month's days (from `start`) that makes them add up to exactly what
+    /// `history_before` counts for that month. Then all_time never jumps
+    /// (or drops) at a month's turn, and a window's wagers are the difference of all_time
+    /// at its ends, as with the real upstream.
+    fn month_scale(&self, start: NaiveDate) -> f64 {
+        let next = start
+            .checked_add_months(chrono::Months::new(1))
+            .expect("dates in range");
+        let raw: f64 = start
+            .iter_days()
+            .take_while(|d| *d < next)
+            .map(|d| self.on(d))
+            .sum();
+        if raw == 0.0 {
+            return 0.0;
+        }
+        (self.history_before(next) - self.history_before(start)) / raw
+    }
+
+    /// Sum over the days from `from` up to, but not including, `to`, each day scaled.
+    fn between(&self, from: NaiveDate, to: NaiveDate, scale: impl Fn(NaiveDate) -> f64) -> f64 {
         from.iter_days()
             .take_while(|d| *d < to)
-            .map(|d| self.on(d))
+            .map(|d| self.on(d) * scale(d))
             .sum()
     }
 
@@ -219,6 +245,40 @@ mod tests {
         for p in at(&s, "2026-11-29T12:00:00Z") {
             assert!(p.wagered.today <= p.wagered.this_week + 1e-9);
             assert!(p.wagered.this_month <= p.wagered.all_time + 1e-9);
+        }
+    }
+
+    #[test]
+    fn all_time_only_grows_across_month_and_week_boundaries() {
+        // Every six hours over four months: a window's wagers are the difference of
+        // all_time at its ends, so all_time must never drop or jump at a month's turn.
+        let s = sim(7);
+        let mut t: DateTime<Utc> = "2026-08-01T00:00:00Z".parse().unwrap();
+        let mut last: Vec<f64> = at(&s, "2026-07-31T18:00:00Z")
+            .iter()
+            .map(|p| p.wagered.all_time)
+            .collect();
+        let end: DateTime<Utc> = "2026-12-01T00:00:00Z".parse().unwrap();
+        while t < end {
+            let now = s.leaderboard_at(t);
+            let now = crate::domain::transform::transform(&serde_json::to_vec(&now).unwrap())
+                .unwrap()
+                .players;
+            for (p, before) in now.iter().zip(&last) {
+                assert!(
+                    p.wagered.all_time + 1e-6 >= *before,
+                    "{} went down at {t}",
+                    p.uid
+                );
+                // No jump: at most a heavy day's wagers in six hours.
+                assert!(
+                    p.wagered.all_time - before < 200_000.0,
+                    "{} jumped at {t}",
+                    p.uid
+                );
+            }
+            last = now.iter().map(|p| p.wagered.all_time).collect();
+            t += Duration::hours(6);
         }
     }
 }

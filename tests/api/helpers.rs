@@ -54,6 +54,8 @@ pub fn test_config(dir: &tempfile::TempDir) -> Config {
     config.server.bind = "127.0.0.1:0".parse().unwrap();
     config.database.path = dir.path().join("goated.db");
     config.backup.cron = String::new();
+    // Tests decide what history exists; the demo backfill has its own test.
+    config.upstream.demo_history_days = 0;
     config
 }
 

@@ -519,3 +519,148 @@ fn a_reset_of_all_time_inside_a_custom_race_is_refused_and_recorded() {
         ]
     );
 }
+
+#[test]
+fn a_demo_install_shows_history_and_live_data_replaces_it_while_accounts_stay() {
+    let clock = ManualClock::new(at("2026-11-25T12:00:00Z"));
+    let upstream = FakeUpstream::start(players([1000.0, 500.0, 0.0]));
+    let app = spawn_app_at(&clock, &upstream, |c| {
+        c.upstream.mode = goated::config::UpstreamMode::Auto;
+        c.upstream.token = None;
+        c.upstream.demo_history_days = 30;
+    });
+    wait_until("the demo history to be replayed", || {
+        app.count("SELECT count(*) FROM sync_runs WHERE trigger = 'backfill'") > 100
+            && app.get("/api/health").json()["data"]["lastSync"].is_object()
+    });
+    // Every page has something to show on the first visit: finished monthly and weekly
+    // races with winners, and a month of daily samples.
+    let finished = app.get("/api/wager-races?status=finished&limit=100").json()["data"].clone();
+    let kinds: Vec<&str> = finished["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"monthly") && kinds.iter().filter(|k| **k == "weekly").count() >= 3,
+        "{kinds:?}"
+    );
+    let winner = finished["results"][0]["winners"][0]["uid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let stats = app.get(&format!("/api/users/{winner}/stats")).json()["data"].clone();
+    assert!(
+        stats["raceHistory"].as_array().unwrap().len() >= 3,
+        "{stats}"
+    );
+    assert!(app.count("SELECT count(DISTINCT day) FROM player_history") >= 30);
+    assert_eq!(race(&app, "current")["metadata"]["source"], "demo");
+    let admin = admin(&app);
+
+    // The operator sets the upstream token at run time: the next sync is live. Three
+    // live players where the simulation had 300 is not "suspect": they are another
+    // source. Every simulated thing goes; the accounts stay.
+    let set = app.authed(
+        "PUT",
+        "/api/admin/upstream/token",
+        &admin,
+        Some(&json!({"token": crate::fake_upstream::GOOD_TOKEN})),
+    );
+    assert_eq!(set.status, 200, "{}", set.text());
+    let report = app.sync();
+    assert!(report.succeeded(), "{:?}", report.outcome);
+    assert_eq!(app.count("SELECT count(*) FROM players"), 3);
+    assert_eq!(app.count("SELECT count(*) FROM races"), 0);
+    assert_eq!(app.count("SELECT count(*) FROM race_payouts"), 0);
+    assert_eq!(app.count("SELECT count(*) FROM race_series"), 0);
+    assert_eq!(
+        app.count("SELECT count(*) FROM player_history WHERE source = 'demo'"),
+        0
+    );
+    let current = race(&app, "current");
+    assert_eq!(current["metadata"]["source"], "live");
+    assert_eq!(
+        current["participantCount"], 2,
+        "Alice and bob; Carol has no wager"
+    );
+    let all_time = app
+        .get("/api/affiliate/leaderboard?period=all_time&limit=100")
+        .json()["data"]
+        .clone();
+    assert_eq!(
+        all_time["pagination"]["total"], 2,
+        "no simulated player stays on the board (Carol never wagered)"
+    );
+    assert_eq!(
+        app.get("/api/wager-races?status=finished").json()["data"]["results"],
+        json!([])
+    );
+    assert_eq!(login(&app, "operator")["account"]["username"], "operator");
+}
+
+type ResultRow = (String, String, i64, i64, i64);
+
+fn final_rows(conn: &rusqlite::Connection) -> Vec<ResultRow> {
+    let mut stmt = conn
+        .prepare("SELECT race_id, uid, position, wagered_cents, prize_cents FROM race_results ORDER BY race_id, seq")
+        .unwrap();
+    stmt.query_map([], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+    })
+    .unwrap()
+    .collect::<Result<_, _>>()
+    .unwrap()
+}
+
+#[test]
+fn a_database_written_by_the_previous_release_upgrades_keeping_every_result() {
+    let fixture =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/release-v5.db");
+    let before = final_rows(&rusqlite::Connection::open(&fixture).unwrap());
+    assert_eq!(before.len(), 6, "the fixture's October race");
+    let clock = ManualClock::new(at("2026-11-20T10:00:00Z"));
+    let upstream = FakeUpstream::start(crate::month_boundary::november_players());
+    let app = spawn_app_at(&clock, &upstream, |c| {
+        std::fs::copy(&fixture, &c.database.path).unwrap();
+    });
+    assert_eq!(app.count("PRAGMA user_version"), 6);
+    assert_eq!(
+        final_rows(&app.db()),
+        before,
+        "every finished result exactly"
+    );
+    let october = race(&app, "202610");
+    assert_eq!(october["kind"], "monthly");
+    assert_eq!(october["name"], "October 2026");
+    assert_eq!(october["participantCount"], 6);
+    assert_eq!(
+        app.count("SELECT count(*) FROM races WHERE source = 'live'"),
+        1
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM players WHERE source = 'live'"),
+        7
+    );
+    // Proofs still check, payouts keep their states, accounts and claims still work.
+    let (checked, breaks) = goated::db::proofs::verify(&app.db()).unwrap();
+    assert_eq!((checked, breaks.len()), (1, 0));
+    assert_eq!(
+        app.count("SELECT count(*) FROM race_payouts WHERE status = 'approved'"),
+        1
+    );
+    let alice = login(&app, "alice");
+    assert_eq!(alice["account"]["goatedUid"], "aaaaaaaaaaaaaaaaaaa1");
+    let admin = token(&login(&app, "operator"));
+    assert_eq!(
+        app.authed("GET", "/api/admin/payouts", &admin, None).status,
+        200
+    );
+    // And it goes on: the running month syncs into the upgraded database.
+    assert!(app.sync().succeeded());
+    // Seven: "Idle" wagered $1 on 1 November (the fixture's first November answer), and
+    // an amount never goes down inside a race.
+    assert_eq!(race(&app, "current")["participantCount"], 7);
+    assert_eq!(final_rows(&app.db()), before);
+}
