@@ -1,5 +1,5 @@
-// The admin page: usage analytics, verifications, payouts, syncing, caches, the upstream
-// token, prize overrides.
+// The admin page: usage analytics, verifications, payouts, races (custom and weekly),
+// syncing, caches, the upstream token, prize overrides.
 // Only for admins; the API checks again on every call.
 import { api, currentAccount, formData, formError, h, num, ready, replace, showError, usd, when } from "/js/common.js";
 
@@ -97,6 +97,86 @@ function prizes() {
     }
   });
   return section("Prize overrides", form);
+}
+
+/** Weekly and custom races: the list (cancel one that has not started), a form for a
+ *  custom race, and weekly series (start, stop). The server checks every rule again. */
+async function races() {
+  const defs = await api("/api/admin/races", { auth: true });
+  const now = Date.now();
+  const rows = defs.races.map((r) => {
+    const started = new Date(r.startsAt) <= now;
+    const cancel = h("button", { type: "button", class: "secondary", "data-cancel-race": r.id }, "Cancel");
+    cancel.addEventListener("click", async () => {
+      try {
+        await api(`/api/admin/races/${r.id}`, { method: "DELETE", auth: true });
+        render();
+      } catch (err) {
+        showError(err);
+      }
+    });
+    return h("tr", {}, h("td", {}, h("a", { href: `/?race=${r.id}` }, r.id)), h("td", {}, r.name), h("td", {}, r.kind),
+      h("td", {}, `${when(r.startsAt)} – ${when(r.endsAt)}`), h("td", { class: "num" }, usd(r.prizePool)),
+      h("td", {}, r.cancelledAt ? "cancelled" : started ? "" : cancel));
+  });
+  const table = h("div", { class: "table-wrap" }, h("table", { id: "defined-races" },
+    h("thead", {}, h("tr", {}, ["Id", "Name", "Kind", "Window", "Pool", ""].map((t) => h("th", { scope: "col" }, t)))),
+    h("tbody", {}, rows.length ? rows : [h("tr", {}, h("td", { colspan: 6, class: "muted" }, "No weekly or custom race yet."))])));
+  const shares = (text) => text.split(",").map(Number);
+  const custom = h("form", { class: "stack", id: "new-race" },
+    h("label", {}, "Name", h("input", { name: "name", required: true, maxlength: 80 })),
+    h("label", {}, "Starts (your local time)", h("input", { name: "startsAt", type: "datetime-local", required: true })),
+    h("label", {}, "Ends (your local time)", h("input", { name: "endsAt", type: "datetime-local", required: true })),
+    h("label", {}, "Prize pool (dollars)", h("input", { name: "prizePool", type: "number", min: 0, step: "0.01", required: true })),
+    h("label", {}, "Shares by place, comma-separated", h("input", { name: "shares", required: true, placeholder: "0.5, 0.3, 0.2" })),
+    h("label", {}, "Minimum wager (dollars)", h("input", { name: "minWager", type: "number", min: 0, step: "0.01", value: 0 })),
+    h("button", { type: "submit" }, "Create race"));
+  custom.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const f = formData(custom);
+    try {
+      await api("/api/admin/races", { method: "POST", auth: true, body: {
+        name: f.name, startsAt: new Date(f.startsAt).toISOString(), endsAt: new Date(f.endsAt).toISOString(),
+        prizePool: Number(f.prizePool), prizeDistribution: shares(f.shares), minWager: Number(f.minWager || 0) } });
+      render();
+    } catch (err) {
+      formError(custom, err);
+    }
+  });
+  const days = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+  const seriesList = h("ul", { class: "list", id: "race-series" }, defs.series.map((s) => {
+    const stop = h("button", { type: "button", class: "secondary" }, "Stop");
+    stop.addEventListener("click", async () => {
+      try {
+        await api(`/api/admin/race-series/${s.id}`, { method: "DELETE", auth: true });
+        render();
+      } catch (err) {
+        showError(err);
+      }
+    });
+    return h("li", {}, h("span", {}, `${s.name}: ${days[s.startWeekday - 1]}s ${s.startHour}:00, pool ${usd(s.prizePool)}${s.source === "demo" ? " (demo)" : ""}`),
+      s.active ? stop : h("span", { class: "muted" }, "stopped"));
+  }));
+  const weekly = h("form", { class: "stack", id: "new-series" },
+    h("label", {}, "Name", h("input", { name: "name", required: true, maxlength: 80, value: "Weekly Race" })),
+    h("label", {}, "Starts on", h("select", { name: "startWeekday" }, days.map((d, i) => h("option", { value: i + 1 }, d)))),
+    h("label", {}, "At hour (race time zone)", h("input", { name: "startHour", type: "number", min: 0, max: 23, value: 0, required: true })),
+    h("label", {}, "Prize pool (dollars)", h("input", { name: "prizePool", type: "number", min: 0, step: "0.01", required: true })),
+    h("label", {}, "Shares by place, comma-separated", h("input", { name: "shares", required: true, placeholder: "0.5, 0.3, 0.2" })),
+    h("button", { type: "submit" }, "Start weekly series"));
+  weekly.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const f = formData(weekly);
+    try {
+      await api("/api/admin/race-series", { method: "POST", auth: true, body: {
+        name: f.name, startWeekday: Number(f.startWeekday), startHour: Number(f.startHour),
+        prizePool: Number(f.prizePool), prizeDistribution: shares(f.shares) } });
+      render();
+    } catch (err) {
+      formError(weekly, err);
+    }
+  });
+  return section("Races", table, h("h3", {}, "New custom race"), custom, h("h3", {}, "Weekly series"), seriesList, weekly);
 }
 
 // Charts are SVG built element by element (no library, no inline style: the CSP holds).
@@ -231,7 +311,7 @@ async function render() {
     return;
   }
   try {
-    replace(root, await analytics(1), await verifications(), await payouts(), await syncing(), await upstreamToken(), cacheFlush(), prizes());
+    replace(root, await analytics(1), await verifications(), await payouts(), await races(), await syncing(), await upstreamToken(), cacheFlush(), prizes());
   } catch (err) {
     showError(err);
   }

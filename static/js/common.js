@@ -81,7 +81,8 @@ export function replace(el, ...children) {
 const money = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD" });
 export const usd = (n) => money.format(n || 0);
 export const num = (n) => new Intl.NumberFormat("en-US").format(n || 0);
-export const monthName = (id) => new Date(Date.UTC(+id.slice(0, 4), +id.slice(4) - 1, 15)).toLocaleString("en-US", { month: "long", year: "numeric", timeZone: "UTC" });
+// "November 2026" for a monthly race id (YYYYMM); a weekly or custom race's id as it is.
+export const monthName = (id) => !/^\d{6}$/.test(id) ? id : new Date(Date.UTC(+id.slice(0, 4), +id.slice(4) - 1, 15)).toLocaleString("en-US", { month: "long", year: "numeric", timeZone: "UTC" });
 export const ordinal = (n) => `${n}${["th", "st", "nd", "rd"][(n % 100 >= 11 && n % 100 <= 13) || n % 10 > 3 ? 0 : n % 10]}`;
 export const when = (iso) => (iso ? new Date(iso).toLocaleString() : "—");
 

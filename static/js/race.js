@@ -20,8 +20,9 @@ async function load() {
 }
 
 function render(r) {
-  document.title = `${monthName(r.id)} race — goated`;
-  $("race-title").textContent = `${monthName(r.id)} race`;
+  const title = r.kind === "monthly" ? `${r.name} race` : r.name;
+  document.title = `${title} — goated`;
+  $("race-title").textContent = title;
   $("race-status").textContent = r.status;
   $("race-pool").textContent = usd(r.prizePool);
   $("race-count").textContent = num(r.participantCount);
@@ -107,7 +108,7 @@ async function showPrevious() {
   try {
     const prev = await api("/api/wager-races/previous?limit=10");
     if (prev.status !== "transition") return;
-    $("previous-title").textContent = `${monthName(prev.id)} winners`;
+    $("previous-title").textContent = `${prev.name} winners`;
     const winners = prev.participants.filter((p) => p.prize > 0);
     replace($("previous-winners"), winners.map((p) => h("li", {}, h("span", {}, `${ordinal(p.position)} `, playerLink(p.uid, p.name)), h("strong", {}, usd(p.prize)))));
     $("previous").hidden = winners.length === 0;

@@ -664,3 +664,57 @@ fn a_database_written_by_the_previous_release_upgrades_keeping_every_result() {
     assert_eq!(race(&app, "current")["participantCount"], 7);
     assert_eq!(final_rows(&app.db()), before);
 }
+
+#[test]
+fn an_admin_creates_and_cancels_a_custom_race_on_the_admin_page_and_everyone_sees_it() {
+    use crate::webdriver::Browser;
+
+    let upstream = FakeUpstream::start(players([1000.0, 500.0, 0.0]));
+    let app = crate::helpers::spawn_live_app(&upstream, |_| {});
+    admin_session(&app, "boss");
+    let browser = Browser::start(1280, 1000);
+    browser.goto(&app.url("/account.html"));
+    crate::browser::sign_in_form(&browser, "boss");
+    browser.wait_for("the signed-in page", "document.querySelector('#logout')");
+    browser.goto(&app.url("/admin.html"));
+    browser.wait_for("the races card", "document.querySelector('#new-race')");
+    browser.script(
+        "const f = document.querySelector('#new-race'); \
+         const local = (ms) => { const d = new Date(Date.now() + ms); \
+           d.setMinutes(d.getMinutes() - d.getTimezoneOffset()); return d.toISOString().slice(0, 16); }; \
+         f.name.value = 'Holiday Sprint'; f.startsAt.value = local(86400000); \
+         f.endsAt.value = local(3 * 86400000); f.prizePool.value = '300'; \
+         f.shares.value = '0.6, 0.4'; return true;",
+    );
+    browser.click("#new-race button[type=submit]");
+    browser.wait_for(
+        "the new race in the list",
+        "(document.querySelector('#defined-races') || {}).textContent.includes('holiday-sprint')",
+    );
+    let served = race(&app, "holiday-sprint");
+    assert_eq!(served["status"], "upcoming");
+    assert_eq!(served["prizePool"], 300.0);
+    assert_eq!(served["metadata"]["prizeDistribution"], json!([0.6, 0.4]));
+
+    browser.goto(&app.url("/races.html"));
+    browser.wait_for(
+        "the race among the upcoming ones",
+        "(document.querySelector('#running-races') || {}).textContent.includes('Holiday Sprint')",
+    );
+
+    browser.goto(&app.url("/admin.html"));
+    browser.wait_for(
+        "the cancel button",
+        "document.querySelector(\"[data-cancel-race='holiday-sprint']\")",
+    );
+    browser.click("[data-cancel-race='holiday-sprint']");
+    browser.wait_for(
+        "the race to show as cancelled",
+        "(document.querySelector('#defined-races') || {}).textContent.includes('cancelled')",
+    );
+    assert_error(
+        &app.get("/api/wager-races/holiday-sprint"),
+        404,
+        "NOT_FOUND",
+    );
+}
