@@ -20,8 +20,8 @@ use crate::http::deadline::Deadlines;
 use crate::http::ws::Feed;
 use crate::read::ReadModel;
 use crate::scheduler::Scheduler;
+use crate::status::SharedStatus;
 use crate::sync::Syncer;
-use crate::sync::status::SharedStatus;
 use crate::upstream::token::TokenStore;
 
 /// How long in-flight requests get to finish after a stop signal.

@@ -1,4 +1,4 @@
-//! goated: live monthly wager races for a Goated.com affiliate.
+//! goated: live wager races (monthly, weekly, custom) for a Goated.com affiliate.
 //!
 //! Layout, outermost first:
 //! - [`cli`]: the command line; [`app`]: assembling and running the service;
@@ -6,8 +6,11 @@
 //! - [`domain`]: pure race logic (calendar, ranking, prizes, payload validation);
 //! - [`read`]: the read side, public views computed once per data version;
 //! - [`db`]: SQLite storage, one function per query;
-//! - [`sync`]: the sync pipeline and race finalization; [`scheduler`]: the thread that
-//!   runs it; [`upstream`]: the Goated.com client and the demo simulator;
+//! - [`races`]: races of every kind (which exist, which are live, finalization, what
+//!   admins change), over `domain::races` and `db`;
+//! - [`sync`]: the sync pipeline; [`scheduler`]: the thread that runs it and finalizes
+//!   races; [`status`]: what the last syncs did, shared with readers;
+//!   [`upstream`]: the Goated.com client and the demo simulator;
 //! - [`analytics`]: usage analytics, counted in memory and kept in SQLite by the hour;
 //! - [`auth`]: passwords, access tokens, login throttling, signed admin requests;
 //! - [`config`]: layered configuration; [`clock`]: time, replaceable in tests;
@@ -27,6 +30,7 @@ pub mod http;
 pub mod races;
 pub mod read;
 pub mod scheduler;
+pub mod status;
 pub mod sync;
 pub mod telemetry;
 pub mod upstream;

@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::db::{Db, DbResult};
 use crate::domain::RaceId;
 use crate::domain::calendar::Calendar;
-use crate::sync::status::SharedStatus;
+use crate::status::SharedStatus;
 
 pub use races::RaceView;
 pub use rankings::{Period, Rankings};

@@ -3,7 +3,6 @@
 //! happens; the scheduler and `goated sync` both call it.
 
 pub mod breaker;
-pub mod status;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -12,7 +11,6 @@ use chrono::{DateTime, Utc};
 use parking_lot::RwLock;
 
 use self::breaker::{Breaker, Permit};
-use self::status::{AuthFailure, SharedStatus, SyncStatus, cron_interval};
 use crate::clock::Clock;
 use crate::config::{Config, UpstreamMode};
 use crate::db::sync_runs::{self, Outcome};
@@ -23,6 +21,8 @@ use crate::domain::races::{Basis, wagers};
 use crate::domain::transform::{Transformed, is_suspect, transform};
 use crate::events::{Event, Events};
 use crate::races::finalize;
+pub use crate::status::Trigger;
+use crate::status::{AuthFailure, SharedStatus, SyncStatus, cron_interval};
 use crate::upstream::client::LiveClient;
 use crate::upstream::demo::Simulator;
 use crate::upstream::ratelimit::RateLimiter;
@@ -32,30 +32,6 @@ use crate::upstream::{ErrorClass, FetchError, LeaderboardSource, Source, StopFla
 /// The database cache key of the last good upstream body.
 pub const LAST_GOOD_PAYLOAD: &str = "upstream:last_good";
 const AUTH_FAILED_SETTING: &str = "upstream.auth_failed";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Trigger {
-    Schedule,
-    MonthEnd,
-    Forced,
-    Cli,
-    Startup,
-    /// Simulated history replayed on a fresh demo install.
-    Backfill,
-}
-
-impl Trigger {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Trigger::Schedule => "schedule",
-            Trigger::MonthEnd => "month_end",
-            Trigger::Forced => "forced",
-            Trigger::Cli => "cli",
-            Trigger::Startup => "startup",
-            Trigger::Backfill => "backfill",
-        }
-    }
-}
 
 /// What one sync did, as recorded in `sync_runs`.
 #[derive(Debug, Clone)]

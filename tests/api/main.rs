@@ -2,6 +2,7 @@
 //! with its own temporary database.
 
 mod accounts;
+mod architecture;
 mod browser;
 mod cli;
 mod database;

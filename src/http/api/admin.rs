@@ -28,7 +28,7 @@ use crate::domain::prizes::check_distribution;
 use crate::domain::{Cents, RaceId};
 use crate::http::envelope::Success;
 use crate::http::error::{ApiError, ApiResult, ErrorCode};
-use crate::sync::Trigger;
+use crate::status::Trigger;
 use crate::upstream::token;
 
 fn default_true() -> bool {

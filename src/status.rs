@@ -83,3 +83,28 @@ pub fn cron_interval(expression: &str) -> Duration {
         _ => Duration::from_secs(300),
     }
 }
+
+/// What started a sync run, as recorded in `sync_runs.trigger`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    Schedule,
+    MonthEnd,
+    Forced,
+    Cli,
+    Startup,
+    /// Simulated history replayed on a fresh demo install.
+    Backfill,
+}
+
+impl Trigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Schedule => "schedule",
+            Trigger::MonthEnd => "month_end",
+            Trigger::Forced => "forced",
+            Trigger::Cli => "cli",
+            Trigger::Startup => "startup",
+            Trigger::Backfill => "backfill",
+        }
+    }
+}
