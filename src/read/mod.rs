@@ -145,19 +145,25 @@ impl ReadModel {
     }
 
     /// Any race that is not the current month: its stored result once final, else (a
-    /// weekly or custom race) its standings so far. `None` for an unknown id, a
-    /// cancelled race, and a month that is neither current nor final.
+    /// weekly or custom race, a month to come) its standings so far. `None` for an
+    /// unknown id, a cancelled race, and a past month with no result.
     pub async fn other_race(&self, race: &str) -> DbResult<Option<RaceView>> {
         let (id, config) = (race.to_string(), self.config.race.clone());
-        let version = self.version();
+        let (version, now) = (self.version(), self.now());
         self.db
             .read(move |c| {
                 if let Some(view) = races::stored(c, &id, config.transition_hours, version.clone())?
                 {
                     return Ok(Some(view));
                 }
-                if RaceId::parse(&id).is_some() {
-                    return Ok(None);
+                if let Some(month) = RaceId::parse(&id) {
+                    // A month still to come is shown (upcoming, no one yet); a past month
+                    // without a result has nothing to show.
+                    if month <= crate::races::calendar(&config).race_at(now) {
+                        return Ok(None);
+                    }
+                    let race = crate::races::monthly(c, &config, month)?;
+                    return races::live(c, &race, config.transition_hours, version).map(Some);
                 }
                 match crate::db::race_defs::get(c, &id)? {
                     Some(def) if def.cancelled_at.is_none() => {

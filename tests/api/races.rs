@@ -101,8 +101,17 @@ fn a_custom_race_ranks_by_what_was_wagered_inside_its_window_only() {
         standings(&live),
         [row("Carol", 900.0, 70.0), row("bob", 300.0, 30.0)]
     );
-    // The monthly race still ranks by this_month, all three of them.
+    // The monthly race still ranks by this_month, all three of them; next month's race
+    // is there already, with no one in it yet.
     assert_eq!(race(&app, "current")["participantCount"], 3);
+    let december = race(&app, "202612");
+    assert_eq!(
+        (
+            december["status"].as_str(),
+            december["participantCount"].as_u64()
+        ),
+        (Some("upcoming"), Some(0))
+    );
 
     // After the end: Alice's late wager is the next race's business. The answer that
     // arrives after the end never enters; the race is finalized from the last before.
@@ -689,7 +698,7 @@ fn an_admin_creates_and_cancels_a_custom_race_on_the_admin_page_and_everyone_see
     browser.click("#new-race button[type=submit]");
     browser.wait_for(
         "the new race in the list",
-        "(document.querySelector('#defined-races') || {}).textContent.includes('holiday-sprint')",
+        "!!document.querySelector('#defined-races')?.textContent.includes('holiday-sprint')",
     );
     let served = race(&app, "holiday-sprint");
     assert_eq!(served["status"], "upcoming");
@@ -699,7 +708,7 @@ fn an_admin_creates_and_cancels_a_custom_race_on_the_admin_page_and_everyone_see
     browser.goto(&app.url("/races.html"));
     browser.wait_for(
         "the race among the upcoming ones",
-        "(document.querySelector('#running-races') || {}).textContent.includes('Holiday Sprint')",
+        "!!document.querySelector('#running-races')?.textContent.includes('Holiday Sprint')",
     );
 
     browser.goto(&app.url("/admin.html"));
@@ -710,7 +719,7 @@ fn an_admin_creates_and_cancels_a_custom_race_on_the_admin_page_and_everyone_see
     browser.click("[data-cancel-race='holiday-sprint']");
     browser.wait_for(
         "the race to show as cancelled",
-        "(document.querySelector('#defined-races') || {}).textContent.includes('cancelled')",
+        "!!document.querySelector('#defined-races')?.textContent.includes('cancelled')",
     );
     assert_error(
         &app.get("/api/wager-races/holiday-sprint"),

@@ -534,8 +534,10 @@ impl RacesApi {
             return self.live_race(req, limit.0).await;
         }
         match RaceId::parse(&id) {
-            Some(month) => self.final_race(req, month, limit.0).await,
-            None => self.defined_race(req, id, limit.0).await,
+            Some(month) if month < self.state.read.current_race_id() => {
+                self.final_race(req, month, limit.0).await
+            }
+            _ => self.defined_race(req, id, limit.0).await,
         }
     }
 
