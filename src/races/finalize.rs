@@ -70,6 +70,9 @@ pub fn finalize_due(db: &Db, config: &RaceConfig, now: DateTime<Utc>) -> DbResul
             let at = timestamp(now);
             proofs::seal(tx, &race.id, &at)?;
             payouts::create_for_race(tx, &race.id, &at)?;
+            // The baseline has done its work: the result is fixed. Dropping it keeps the
+            // database from growing by every player's row for every race ever run.
+            tx.execute("DELETE FROM race_baselines WHERE race_id = ?1", [&race.id])?;
             Ok(true)
         })?;
         if written {

@@ -354,6 +354,11 @@ fn a_weekly_series_rolls_over_and_each_week_starts_from_the_last_answer_before_i
         standings(&race(&app, "2026-w50")),
         [row("bob", 300.0, 50.0)]
     );
+    assert_eq!(
+        app.count("SELECT count(DISTINCT race_id) FROM race_baselines"),
+        1,
+        "only the running week keeps its baseline; a final race's is dropped"
+    );
     let live = app.get("/api/wager-races?status=live").json()["data"].clone();
     let kinds: Vec<&str> = live["results"]
         .as_array()
