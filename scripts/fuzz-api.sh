@@ -40,14 +40,15 @@ token="$(curl -fs -H 'content-type: application/json' \
   -d "{\"username\":\"fuzz_admin\",\"password\":\"$password\"}" "$base/api/auth/login" |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["data"]["accessToken"])')"
 
-# Three operations carry rules the SPEC requires that a JSON Schema cannot state, and
+# Some operations carry rules the SPEC requires that a JSON Schema cannot state, and
 # answer a schema-valid request that breaks one with 400 VALIDATION_ERROR, as the SPEC
 # says: register (a common password, the username as password, one repeated
-# character), prize overrides (shares must sum to 1), analytics (`from` before `to`,
-# at most 93 days apart). They run in a second pass with every check but
+# character), prize overrides and race definitions (shares must sum to 1; a race starts
+# not in the past and ends after it starts; a name is not blank), analytics (`from`
+# before `to`, at most 93 days apart). They run in a second pass with every check but
 # positive_data_acceptance ("a schema-valid request is accepted"); everything else
 # runs with every check.
-rules='^/api/(auth/register|admin/analytics|admin/races/[^/]+/prizes)$'
+rules='^/api/(auth/register|admin/analytics|admin/races/[^/]+/prizes|admin/races(/[^/]+)?|admin/race-series(/[^/]+)?)$'
 run() {
   st run "$base/openapi.json" --checks all --max-examples "$max" --seed 1 --no-color --output-sanitize false \
     --header "Authorization: Bearer $token" "$@"

@@ -24,7 +24,7 @@ if [ ${#files[@]} -eq 0 ]; then
     src/domain/prizes.rs src/domain/ranking.rs src/domain/calendar.rs src/domain/money.rs
     src/domain/proof.rs src/domain/payouts.rs src/domain/snapshot.rs src/domain/transform.rs
     src/auth/signing.rs src/auth/throttle.rs src/auth/jwt.rs
-    src/sync/finalize.rs src/db/proofs.rs src/http/cache.rs
+    src/races/finalize.rs src/domain/races.rs src/db/proofs.rs src/http/cache.rs
   )
 fi
 args=()

@@ -210,19 +210,31 @@ pub fn connect(ws: WebSocket, req: &Request, state: Data<&Arc<AppState>>) -> Res
     ws.config(socket_config())
         .on_upgrade(move |socket| async move {
             let _slot = slot;
-            serve(socket, hello, updates).await;
+            let (sink, stream) = socket.split();
+            serve(sink, stream, hello, updates).await;
         })
         .into_response()
 }
 
-async fn serve(
-    socket: poem::web::websocket::WebSocketStream,
+/// One client's connection until it ends: updates out, heartbeats, and the reasons to
+/// drop it (it talks, it is idle past [`IDLE_LIMIT`], a send takes over
+/// [`SEND_TIMEOUT`], it fell behind the broadcast). Generic over the socket's halves so
+/// that the tests can play a client that never reads or never answers.
+async fn serve<K, S, E>(
+    mut sink: K,
+    mut stream: S,
     hello: String,
     mut updates: broadcast::Receiver<Arc<str>>,
-) {
-    let (mut sink, mut stream) = socket.split();
-    if sink.send(Message::Text(hello)).await.is_err() {
-        return;
+) where
+    K: futures_util::Sink<Message> + Unpin,
+    S: futures_util::Stream<Item = Result<Message, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    // Every send has the same deadline, the first too: a client that never reads is
+    // dropped, whenever it stops.
+    match tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Text(hello))).await {
+        Ok(Ok(())) => {}
+        _ => return,
     }
     let mut heartbeat = tokio::time::interval(HEARTBEAT);
     heartbeat.tick().await;
@@ -270,6 +282,130 @@ async fn serve(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    /// A client's side of the socket: what it was sent, and whether it reads at all.
+    #[derive(Clone)]
+    struct Client {
+        sent: Arc<parking_lot::Mutex<Vec<Message>>>,
+        /// How many messages it reads before it stops reading.
+        reads: usize,
+    }
+
+    impl Default for Client {
+        fn default() -> Self {
+            Client {
+                sent: Arc::default(),
+                reads: usize::MAX,
+            }
+        }
+    }
+
+    impl futures_util::Sink<Message> for Client {
+        type Error = std::io::Error;
+        fn poll_ready(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            // A client that stopped reading: its buffers are full, no send completes.
+            if self.sent.lock().len() >= self.reads {
+                Poll::Pending
+            } else {
+                Poll::Ready(Ok(()))
+            }
+        }
+        fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), Self::Error> {
+            self.sent.lock().push(item);
+            Ok(())
+        }
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            Poll::Ready(Ok(()))
+        }
+        fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    fn silent() -> impl futures_util::Stream<Item = Result<Message, String>> + Unpin {
+        futures_util::stream::pending()
+    }
+
+    fn kinds(client: &Client) -> Vec<&'static str> {
+        client
+            .sent
+            .lock()
+            .iter()
+            .map(|m| match m {
+                Message::Text(_) => "text",
+                Message::Ping(_) => "ping",
+                Message::Close(_) => "close",
+                _ => "other",
+            })
+            .collect()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_client_that_never_answers_a_ping_is_dropped_after_the_idle_limit() {
+        let (_tx, rx) = broadcast::channel(8);
+        let client = Client::default();
+        let started = tokio::time::Instant::now();
+        serve(client.clone(), silent(), "hello".into(), rx).await;
+        let lasted = started.elapsed();
+        assert!(
+            lasted > IDLE_LIMIT && lasted <= IDLE_LIMIT + HEARTBEAT,
+            "{lasted:?}"
+        );
+        assert_eq!(kinds(&client), ["text", "ping", "ping"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_client_that_answers_pings_stays() {
+        let (_tx, rx) = broadcast::channel(8);
+        let client = Client::default();
+        // A pong every 20 s for five minutes, then silence.
+        let pongs = futures_util::stream::unfold(0, |n| async move {
+            if n == 15 {
+                std::future::pending::<()>().await;
+            }
+            tokio::time::sleep(Duration::from_secs(20)).await;
+            Some((Ok::<_, String>(Message::Pong(Vec::new())), n + 1))
+        });
+        let started = tokio::time::Instant::now();
+        serve(client.clone(), Box::pin(pongs), "hello".into(), rx).await;
+        assert!(started.elapsed() >= Duration::from_secs(300) + IDLE_LIMIT);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_client_that_stops_reading_is_dropped_when_a_send_times_out() {
+        for reads in [0, 1] {
+            let (tx, rx) = broadcast::channel(8);
+            let client = Client {
+                reads,
+                ..Client::default()
+            };
+            let started = tokio::time::Instant::now();
+            let handle = tokio::spawn(serve(client.clone(), silent(), "hello".into(), rx));
+            tokio::task::yield_now().await;
+            tx.send(Arc::from("update")).unwrap();
+            handle.await.unwrap();
+            assert_eq!(started.elapsed(), SEND_TIMEOUT, "reads {reads}");
+            assert_eq!(client.sent.lock().len(), reads, "nothing after it stopped");
+            assert_eq!(tx.receiver_count(), 0, "its place in the fan-out is gone");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_client_that_falls_behind_the_broadcast_is_dropped_not_buffered() {
+        let (tx, rx) = broadcast::channel(2);
+        for n in 0..5 {
+            tx.send(Arc::from(format!("update {n}"))).unwrap();
+        }
+        let client = Client::default();
+        serve(client.clone(), silent(), "hello".into(), rx).await;
+        assert_eq!(
+            kinds(&client),
+            ["text"],
+            "only the hello; it reconnects and starts fresh"
+        );
+    }
 
     fn ip(text: &str) -> IpAddr {
         text.parse().unwrap()

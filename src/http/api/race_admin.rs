@@ -62,16 +62,20 @@ impl From<Race> for RaceDefinition {
 #[oai(rename_all = "camelCase")]
 pub struct CreateRace {
     /// 1–80 characters; the race's id is made from it.
+    #[oai(validator(min_length = 1, max_length = 80))]
     pub name: String,
     /// RFC 3339; not in the past.
     pub starts_at: chrono::DateTime<chrono::Utc>,
     /// RFC 3339; after `startsAt`, at most 366 days later (exclusive end).
     pub ends_at: chrono::DateTime<chrono::Utc>,
     /// Dollars.
+    #[oai(validator(minimum(value = "0"), maximum(value = "1000000000")))]
     pub prize_pool: f64,
     /// Shares of the pool by place; must sum to 1.
+    #[oai(validator(min_items = 1, max_items = 100))]
     pub prize_distribution: Vec<f64>,
     /// Dollars; a player takes part when their wager in the race is strictly above it.
+    #[oai(validator(minimum(value = "0"), maximum(value = "1000000000")))]
     pub min_wager: Omittable<f64>,
 }
 
@@ -79,11 +83,15 @@ pub struct CreateRace {
 #[derive(Debug, Clone, Object)]
 #[oai(rename_all = "camelCase")]
 pub struct EditRace {
+    #[oai(validator(min_length = 1, max_length = 80))]
     pub name: Omittable<String>,
     pub starts_at: Omittable<chrono::DateTime<chrono::Utc>>,
     pub ends_at: Omittable<chrono::DateTime<chrono::Utc>>,
+    #[oai(validator(minimum(value = "0"), maximum(value = "1000000000")))]
     pub prize_pool: Omittable<f64>,
+    #[oai(validator(min_items = 1, max_items = 100))]
     pub prize_distribution: Omittable<Vec<f64>>,
+    #[oai(validator(minimum(value = "0"), maximum(value = "1000000000")))]
     pub min_wager: Omittable<f64>,
 }
 
@@ -92,13 +100,19 @@ pub struct EditRace {
 #[derive(Debug, Clone, Object)]
 #[oai(rename_all = "camelCase")]
 pub struct SeriesInput {
+    #[oai(validator(min_length = 1, max_length = 80))]
     pub name: String,
     /// 1 = Monday … 7 = Sunday.
+    #[oai(validator(minimum(value = "1"), maximum(value = "7")))]
     pub start_weekday: u32,
     /// 0–23.
+    #[oai(validator(maximum(value = "23")))]
     pub start_hour: u32,
+    #[oai(validator(minimum(value = "0"), maximum(value = "1000000000")))]
     pub prize_pool: f64,
+    #[oai(validator(min_items = 1, max_items = 100))]
     pub prize_distribution: Vec<f64>,
+    #[oai(validator(minimum(value = "0"), maximum(value = "1000000000")))]
     pub min_wager: Omittable<f64>,
 }
 
