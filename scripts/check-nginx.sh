@@ -2,7 +2,10 @@
 # Checks deploy/nginx-goated.conf for real on loopback: the release binary behind
 # nginx-light with the committed config (TLS and paths swapped for local ones). Expects
 # a cache MISS then HITs on the live race, a WebSocket upgrade through the proxy, and
-# the client address taken from the proxy's X-Forwarded-For.
+# the client address taken from the proxy's X-Forwarded-For: the admin allow-list holds
+# only 127.0.0.2, a client connecting to nginx from 127.0.0.2 passes it (nginx itself
+# connects to goated from 127.0.0.1), one from 127.0.0.1 does not, nor one that sends
+# its own X-Forwarded-For: 127.0.0.2 (nginx overwrites it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Where cargo puts release builds (CARGO_TARGET_DIR is honoured).
@@ -24,7 +27,7 @@ error_log $work/error.log;
 events { worker_connections 256; }
 http { access_log off; include $work/site.conf; }
 NGINX
-GOATED_LOG__LEVEL=warn GOATED_SERVER__TRUSTED_PROXIES='["127.0.0.1/32"]' GOATED_ADMIN__ALLOWED_IPS='["203.0.113.7/32"]' \
+GOATED_LOG__LEVEL=warn GOATED_SERVER__TRUSTED_PROXIES='["127.0.0.1/32"]' GOATED_ADMIN__ALLOWED_IPS='["127.0.0.2/32"]' \
   "$release"/goated serve --bind 127.0.0.1:18581 --db "$work/g.db" >/dev/null 2>&1 &
 pid=$!
 until curl -fs http://127.0.0.1:18581/api/health | grep -q '"outcome":"success"'; do sleep 0.1; done
@@ -36,11 +39,16 @@ first="$(awk 'tolower($1) == "x-cache-status:" { print $2 }' "$work/h1" | tr -d 
 second="$(status http://127.0.0.1:18580/api/wager-races/current)"
 ws="$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 -H 'Connection: Upgrade' -H 'Upgrade: websocket' \
       -H 'Sec-WebSocket-Version: 13' -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' http://127.0.0.1:18580/ws || true)"
-# The admin allow-list holds 203.0.113.7 only: through the proxy we are 127.0.0.1 (403),
-# and a client's own X-Forwarded-For is overwritten by nginx, so spoofing stays 403.
-spoofed="$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Forwarded-For: 203.0.113.7' http://127.0.0.1:18580/api/admin/verifications)"
-echo "live race through nginx: $first, then $second; WebSocket upgrade: $ws; spoofed admin address: $spoofed"
-if [ "$first" = MISS ] && [ "$second" = HIT ] && [ "$ws" = 101 ] && [ "$spoofed" = 403 ]; then
+# The admin allow-list holds 127.0.0.2 only. Past the allow-list, an admin call with no
+# session is 401; refused by it, 403.
+admin_status() { curl -s -o /dev/null -w '%{http_code}' "$@" http://127.0.0.1:18580/api/admin/verifications; }
+allowed="$(admin_status --interface 127.0.0.2)"
+other="$(admin_status)"
+spoofed="$(admin_status -H 'X-Forwarded-For: 127.0.0.2')"
+echo "live race through nginx: $first, then $second; WebSocket upgrade: $ws"
+echo "admin from 127.0.0.2: $allowed (401 = allowed); from 127.0.0.1: $other; spoofing 127.0.0.2: $spoofed"
+if [ "$first" = MISS ] && [ "$second" = HIT ] && [ "$ws" = 101 ] && [ "$allowed" = 401 ] \
+   && [ "$other" = 403 ] && [ "$spoofed" = 403 ]; then
   echo "ok"
 else
   echo "FAILED"
