@@ -319,3 +319,92 @@ fn housekeeping_prunes_what_is_old_and_a_restart_closes_runs_cut_off_mid_sync() 
         1
     );
 }
+
+/// The exact value of one sample line of a Prometheus scrape, 0 when absent.
+fn sample(scrape: &str, series: &str) -> f64 {
+    scrape
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(series)?
+                .strip_prefix(' ')?
+                .trim()
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0.0)
+}
+
+#[test]
+fn metrics_count_exactly_what_happened_in_a_process_of_their_own() {
+    // The metrics recorder is process-global, and every test in this binary shares it;
+    // a server process of its own counts only this test's requests, so the counts can
+    // be checked to the unit rather than for presence.
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = crate::helpers::serve_command(dir.path())
+        .env("GOATED_UPSTREAM__DEMO_HISTORY_DAYS", "0")
+        .env("GOATED_SYNC__DEMO_CRON", crate::helpers::NEVER)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = crate::helpers::announced_base(&mut child, "http");
+    let get = |path: &str| {
+        ureq::get(format!("{base}{path}"))
+            .config()
+            .http_status_as_error(false)
+            .build()
+            .call()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    crate::helpers::wait_until("the start-up sync", || {
+        ureq::get(format!("{base}/api/health"))
+            .call()
+            .ok()
+            .and_then(|mut r| r.body_mut().read_to_string().ok())
+            .is_some_and(|b| b.contains("\"outcome\":\"success\""))
+    });
+    for _ in 0..7 {
+        assert_eq!(get("/api/wager-races/current"), 200);
+    }
+    for n in 0..3 {
+        assert_eq!(get(&format!("/api/users/nobody{n:014}")), 404);
+    }
+    let scrape = ureq::get(format!("{base}/metrics"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    let current = r#"route="/api/wager-races/current""#;
+    assert_eq!(
+        sample(
+            &scrape,
+            &format!("goated_http_requests_total{{{current},status=\"200\"}}")
+        ),
+        7.0
+    );
+    assert_eq!(
+        sample(
+            &scrape,
+            &format!("goated_http_request_duration_seconds_count{{{current}}}")
+        ),
+        7.0
+    );
+    assert_eq!(
+        sample(
+            &scrape,
+            r#"goated_http_requests_total{route="/api/users/{id}",status="404"}"#
+        ),
+        3.0
+    );
+    assert_eq!(
+        sample(&scrape, r#"goated_sync_runs_total{outcome="success"}"#),
+        1.0,
+        "the start-up sync, and no other"
+    );
+    assert_eq!(sample(&scrape, "goated_data_stale"), 0.0);
+    assert!(sample(&scrape, "goated_last_successful_sync_timestamp_seconds") > 1.7e9);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
