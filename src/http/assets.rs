@@ -1,5 +1,9 @@
-//! The web site's static files, embedded in the binary.
+//! The web site's static files, embedded in the binary, and gzipped once at start.
 
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use bytes::Bytes;
 use poem::http::{HeaderValue, Method, StatusCode, header};
 use poem::web::headers::{ETag, HeaderMapExt, IfNoneMatch};
 use poem::{Request, Response};
@@ -10,6 +14,27 @@ use super::error::ApiError;
 #[derive(RustEmbed)]
 #[folder = "static/"]
 struct Assets;
+
+/// Every text file (pages, scripts, styles, images as SVG) gzipped, made once.
+static GZIPPED: LazyLock<HashMap<String, Bytes>> = LazyLock::new(|| {
+    Assets::iter()
+        .filter(|path| {
+            [".html", ".js", ".css", ".svg", ".json", ".txt"]
+                .iter()
+                .any(|ext| path.ends_with(ext))
+        })
+        .filter_map(|path| {
+            let file = Assets::get(&path)?;
+            let packed = super::compress::gzip(&file.data)?;
+            Some((path.into_owned(), packed))
+        })
+        .collect()
+});
+
+/// Compresses the static files now (at start), not on the first request for them.
+pub fn warm() {
+    LazyLock::force(&GZIPPED);
+}
 
 /// Serves `/` as `index.html`, `/dir/` as `dir/index.html`, and other paths as files.
 #[poem::handler]
@@ -43,6 +68,14 @@ pub fn serve(req: &Request) -> poem::Result<Response> {
     }
     let mime = mime_guess::from_path(&path).first_or_octet_stream();
     resp = resp.content_type(mime.as_ref());
+    if let Some(packed) = GZIPPED.get(&path) {
+        resp = resp.header(header::VARY, "accept-encoding");
+        if super::compress::accepts_gzip(req) {
+            return Ok(resp
+                .header(header::CONTENT_ENCODING, "gzip")
+                .body(packed.clone()));
+        }
+    }
     Ok(resp.body(file.data.into_owned()))
 }
 

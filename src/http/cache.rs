@@ -29,13 +29,16 @@ struct BySize;
 
 impl quick_cache::Weighter<String, Arc<Prepared>> for BySize {
     fn weight(&self, key: &String, answer: &Arc<Prepared>) -> u64 {
-        (key.len() + answer.body.len()) as u64 + ENTRY_OVERHEAD
+        (key.len() + answer.body.len() + answer.gzip.as_ref().map_or(0, |g| g.len())) as u64
+            + ENTRY_OVERHEAD
     }
 }
 
 #[derive(Debug)]
 pub struct Prepared {
     pub body: Bytes,
+    /// The body gzipped, made when the answer entered the cache (see `compress`).
+    pub gzip: Option<Bytes>,
     pub etag: String,
     /// The ETag ready for the header and for comparing with `If-None-Match`, so no
     /// request parses it again.
@@ -62,11 +65,20 @@ impl Prepared {
         let etag = format!("W/\"{hash:016x}\"");
         Prepared {
             body: Bytes::from(body),
+            gzip: None,
             etag_header: HeaderValue::from_str(&etag).expect("hex is a valid header"),
             etag_tag: etag.parse().expect("a weak quoted hex tag is a valid ETag"),
             etag,
             made: Instant::now(),
         }
+    }
+}
+
+impl Prepared {
+    /// The same answer with its gzipped body: done once, when it enters the cache.
+    pub fn compressed(mut self) -> Self {
+        self.gzip = super::compress::gzip(&self.body);
+        self
     }
 }
 
@@ -126,7 +138,9 @@ impl ResponseCache {
         }
         self.stats.misses.fetch_add(1, Ordering::Relaxed);
         self.entries
-            .get_or_insert_async(&key, async move { make().await.map(Arc::new) })
+            .get_or_insert_async(&key, async move {
+                make().await.map(|p| Arc::new(p.compressed()))
+            })
             .await
     }
 
@@ -141,7 +155,9 @@ impl ResponseCache {
         let cache = self.clone();
         tokio::spawn(async move {
             if let Ok(fresh) = make().await {
-                cache.entries.insert(key.clone(), Arc::new(fresh));
+                cache
+                    .entries
+                    .insert(key.clone(), Arc::new(fresh.compressed()));
             }
             cache.refreshing.lock().remove(&key);
         });

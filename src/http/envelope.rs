@@ -64,7 +64,19 @@ impl<T> Success<T> {
         req: &Request,
         cache_control: HeaderValue,
     ) -> Self {
-        let mut out = Self::from_bytes(prepared.body.clone());
+        let gzipped = prepared
+            .gzip
+            .as_ref()
+            .filter(|_| super::compress::accepts_gzip(req));
+        let mut out = Self::from_bytes(gzipped.unwrap_or(&prepared.body).clone());
+        if prepared.gzip.is_some() {
+            out.extra
+                .push(("vary", HeaderValue::from_static("accept-encoding")));
+        }
+        if gzipped.is_some() {
+            out.extra
+                .push(("content-encoding", HeaderValue::from_static("gzip")));
+        }
         out.cache_control = Some(cache_control);
         out.etag = Some(prepared.etag_header.clone());
         if let Some(if_none_match) = req.headers().typed_get::<IfNoneMatch>()

@@ -4,6 +4,7 @@ pub mod api;
 pub mod assets;
 pub mod cache;
 pub mod client;
+pub mod compress;
 pub mod deadline;
 pub mod envelope;
 pub mod error;
@@ -31,6 +32,7 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
         auth: state.auth.clone(),
         db: state.db.clone(),
     });
+    assets::warm();
     let api = api::service(state.clone());
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::fake_upstream::{FakeUpstream, Fault, player_periods};
+use crate::fake_upstream::{FakeUpstream, Fault, player, player_periods};
 use crate::helpers::{TestApp, assert_error, spawn_live_app};
 
 /// Ties on purpose this month: two at 300.00, and two at 50.004/49.996 that are equal
@@ -444,4 +444,69 @@ fn after_a_restart_the_api_answers_from_the_database_before_any_sync() {
         requests,
         "answered without calling the upstream"
     );
+}
+
+/// A GET over a bare HTTP/1.0 connection (no client library that would decompress):
+/// the response's header block, lowercased, and its raw body.
+fn raw_get(app: &TestApp, path: &str, accept_encoding: Option<&str>) -> (String, Vec<u8>) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(app.addr).unwrap();
+    let extra = accept_encoding.map_or(String::new(), |a| format!("Accept-Encoding: {a}\r\n"));
+    write!(
+        stream,
+        "GET {path} HTTP/1.0\r\nHost: localhost\r\n{extra}\r\n"
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&raw[..split]).to_lowercase();
+    (head, raw[split + 4..].to_vec())
+}
+
+fn gunzip(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(bytes), &mut out).unwrap();
+    out
+}
+
+#[test]
+fn answers_and_pages_are_gzipped_for_clients_that_accept_it() {
+    // Enough players for a leaderboard page worth compressing.
+    let many = (0..60)
+        .map(|i| {
+            player(
+                &format!("gz{i:018}"),
+                &format!("Gzip Player {i}"),
+                100.0 + f64::from(i),
+            )
+        })
+        .collect();
+    let upstream = FakeUpstream::start(many);
+    let app = spawn_live_app(&upstream, |_| {});
+    assert!(app.sync().succeeded());
+    let path = "/api/affiliate/leaderboard?period=all_time&limit=100";
+    let (plain_head, plain) = raw_get(&app, path, None);
+    assert!(!plain_head.contains("content-encoding"), "{plain_head}");
+    assert!(plain_head.contains("vary: accept-encoding"), "{plain_head}");
+    let (head, packed) = raw_get(&app, path, Some("br, gzip;q=0.8"));
+    assert!(head.contains("content-encoding: gzip"), "{head}");
+    assert!(
+        packed.len() < plain.len(),
+        "{} vs {}",
+        packed.len(),
+        plain.len()
+    );
+    assert_eq!(gunzip(&packed), plain, "the same answer, byte for byte");
+    let (refused, _) = raw_get(&app, path, Some("gzip;q=0"));
+    assert!(!refused.contains("content-encoding"), "{refused}");
+
+    // Pages and scripts too; a small answer is sent as it is.
+    for asset in ["/", "/js/race.js", "/app.css"] {
+        let (head, body) = raw_get(&app, asset, Some("gzip"));
+        assert!(head.contains("content-encoding: gzip"), "{asset}: {head}");
+        assert_eq!(gunzip(&body), raw_get(&app, asset, None).1, "{asset}");
+    }
+    let (health, _) = raw_get(&app, "/api/health", Some("gzip"));
+    assert!(!health.contains("content-encoding"), "{health}");
 }
