@@ -53,16 +53,48 @@ const DOCS_CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline'; \
      style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
      object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
-fn security_headers(is_docs: bool, resp: &mut Response) {
+/// The stream overlay and the widget are made to be framed: by OBS's browser source, by
+/// a streamer's site, by the admin page's preview. They are the only pages that may be.
+const FRAMABLE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; \
+     base-uri 'none'; form-action 'none'; frame-ancestors *";
+
+/// Which security headers a response gets.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum PageKind {
+    Strict,
+    Docs,
+    Framable,
+}
+
+impl PageKind {
+    fn of(path: &str) -> PageKind {
+        if path == "/docs" || path.starts_with("/docs/") {
+            PageKind::Docs
+        } else if path == "/overlay.html" || path == "/widget.html" {
+            PageKind::Framable
+        } else {
+            PageKind::Strict
+        }
+    }
+}
+
+fn security_headers(kind: PageKind, resp: &mut Response) {
     let headers = resp.headers_mut();
-    let csp = if is_docs { DOCS_CSP } else { STRICT_CSP };
+    let csp = match kind {
+        PageKind::Strict => STRICT_CSP,
+        PageKind::Docs => DOCS_CSP,
+        PageKind::Framable => FRAMABLE_CSP,
+    };
     headers.insert("content-security-policy", HeaderValue::from_static(csp));
     headers.insert(
         "x-content-type-options",
         HeaderValue::from_static("nosniff"),
     );
     headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
-    headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    if kind != PageKind::Framable {
+        headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    }
 }
 
 /// Errors that escaped the handlers (routing, parameter and body parsing, extractors)
@@ -285,7 +317,7 @@ pub async fn around<E: Endpoint>(
     let method = req.method().clone();
     // A cheap clone (shared bytes): the path is only read for the log line.
     let uri = req.uri().clone();
-    let is_docs = uri.path() == "/docs" || uri.path().starts_with("/docs/");
+    let page = PageKind::of(uri.path());
     // Only requests that carry a token pay for reading it, and only for analytics.
     let bearer = gate.analytics.as_ref().and_then(|_| {
         req.headers()
@@ -312,7 +344,7 @@ pub async fn around<E: Endpoint>(
     if let Ok(value) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert("x-request-id", value);
     }
-    security_headers(is_docs, &mut resp);
+    security_headers(page, &mut resp);
     let elapsed = started.elapsed();
     if gate.metrics || gate.analytics.is_some() {
         let route = super::metrics::route_template(uri.path());

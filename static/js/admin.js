@@ -179,6 +179,29 @@ async function races() {
   return section("Races", table, h("h3", {}, "New custom race"), custom, h("h3", {}, "Weekly series"), seriesList, weekly);
 }
 
+/** Builds the stream overlay's address from a few choices, with a live preview. */
+async function overlay() {
+  const live = await api("/api/wager-races?status=live&limit=20");
+  const form = h("form", { class: "stack", id: "overlay-settings" },
+    h("label", {}, "Race", h("select", { name: "race" }, h("option", { value: "" }, "The current monthly race"),
+      live.results.filter((r) => r.kind !== "monthly").map((r) => h("option", { value: r.id }, r.name)))),
+    h("label", {}, "Places shown", h("input", { name: "top", type: "number", min: 1, max: 20, value: 5 })),
+    h("label", {}, "Theme", h("select", { name: "theme" }, h("option", { value: "dark" }, "Dark (light text)"), h("option", { value: "light" }, "Light (dark text)"))),
+    h("label", {}, "Size", h("select", { name: "size" }, ["s", "m", "l"].map((v) => h("option", { value: v, selected: v === "m" }, { s: "Small", m: "Medium", l: "Large" }[v])))));
+  const address = h("input", { id: "overlay-url", readonly: true, "aria-label": "Overlay address" });
+  const preview = h("iframe", { id: "overlay-preview", title: "Overlay preview", width: 480, height: 320 });
+  const update = () => {
+    const f = formData(form);
+    const q = new URLSearchParams({ ...(f.race ? { race: f.race } : {}), top: f.top || "5", theme: f.theme, size: f.size });
+    address.value = `${location.origin}/overlay.html?${q}`;
+    preview.src = `/overlay.html?${q}`;
+  };
+  form.addEventListener("input", update);
+  update();
+  return section("Stream overlay", h("p", { class: "muted" }, "Paste this address into OBS as a Browser source (transparent background). The widget, for other sites, is /widget.html with the same options."),
+    form, address, preview);
+}
+
 // Charts are SVG built element by element (no library, no inline style: the CSP holds).
 const SVG = "http://www.w3.org/2000/svg";
 function svg(tag, attrs = {}, ...children) {
@@ -311,7 +334,7 @@ async function render() {
     return;
   }
   try {
-    replace(root, await analytics(1), await verifications(), await payouts(), await races(), await syncing(), await upstreamToken(), cacheFlush(), prizes());
+    replace(root, await analytics(1), await verifications(), await payouts(), await races(), await overlay(), await syncing(), await upstreamToken(), cacheFlush(), prizes());
   } catch (err) {
     showError(err);
   }

@@ -13,6 +13,7 @@ mod health;
 mod helpers;
 mod month_boundary;
 mod operations;
+mod overlay;
 mod payouts;
 mod races;
 mod read_api;
