@@ -149,6 +149,13 @@ impl Application {
             config.server.max_websockets_per_ip,
         );
         feed.spawn(events.subscribe(), read.clone());
+        crate::notify::spawn(
+            config.clone(),
+            db.clone(),
+            clock.clone(),
+            read.clone(),
+            events.subscribe(),
+        );
         let state = Arc::new(AppState {
             config,
             db,

@@ -11,6 +11,7 @@
 //! - [`sync`]: the sync pipeline; [`scheduler`]: the thread that runs it and finalizes
 //!   races; [`status`]: what the last syncs did, shared with readers;
 //!   [`upstream`]: the Goated.com client and the demo simulator;
+//! - [`notify`]: Discord and Telegram messages about races, queued and sent off the sync;
 //! - [`analytics`]: usage analytics, counted in memory and kept in SQLite by the hour;
 //! - [`auth`]: passwords, access tokens, login throttling, signed admin requests;
 //! - [`config`]: layered configuration; [`clock`]: time, replaceable in tests;
@@ -27,6 +28,7 @@ pub mod db;
 pub mod domain;
 pub mod events;
 pub mod http;
+pub mod notify;
 pub mod races;
 pub mod read;
 pub mod scheduler;

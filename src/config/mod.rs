@@ -35,7 +35,19 @@ pub struct Config {
     pub backup: BackupConfig,
     pub metrics: MetricsConfig,
     pub analytics: AnalyticsConfig,
+    pub notify: NotifyConfig,
     pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct NotifyConfig {
+    pub discord_webhooks: Vec<Secret>,
+    pub telegram_bot_token: Option<Secret>,
+    pub telegram_chat_id: Option<String>,
+    pub telegram_api_base: String,
+    pub per_minute: u32,
+    pub max_attempts: u32,
+    pub retry_base_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -15,6 +15,7 @@ impl Config {
         if !self.backup.cron.is_empty() {
             check_cron("backup.cron", &self.backup.cron)?;
         }
+        self.check_notify()?;
         if self.backup.keep == 0 {
             return Err(ConfigError::invalid("backup.keep", "must be at least 1"));
         }
@@ -167,6 +168,54 @@ impl Config {
             return Err(ConfigError::invalid(
                 "upstream.demo_history_days",
                 "must be 0 to 400",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    fn check_notify(&self) -> Result<(), ConfigError> {
+        let n = &self.notify;
+        for hook in &n.discord_webhooks {
+            let url = hook.expose();
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(ConfigError::invalid(
+                    "notify.discord_webhooks",
+                    "each must be an http(s) URL",
+                ));
+            }
+        }
+        if n.telegram_bot_token.is_some() != n.telegram_chat_id.is_some() {
+            return Err(ConfigError::invalid(
+                "notify.telegram_chat_id",
+                "telegram_bot_token and telegram_chat_id are set together",
+            ));
+        }
+        if !(n.telegram_api_base.starts_with("https://")
+            || n.telegram_api_base.starts_with("http://"))
+        {
+            return Err(ConfigError::invalid(
+                "notify.telegram_api_base",
+                "must be an http(s) URL",
+            ));
+        }
+        if !(1..=600).contains(&n.per_minute) {
+            return Err(ConfigError::invalid(
+                "notify.per_minute",
+                "must be 1 to 600",
+            ));
+        }
+        if !(1..=20).contains(&n.max_attempts) {
+            return Err(ConfigError::invalid(
+                "notify.max_attempts",
+                "must be 1 to 20",
+            ));
+        }
+        if !(1..=600_000).contains(&n.retry_base_ms) {
+            return Err(ConfigError::invalid(
+                "notify.retry_base_ms",
+                "must be 1 to 600000",
             ));
         }
         Ok(())

@@ -24,6 +24,7 @@ const UPGRADES: &[(i64, &str)] = &[
         6,
         include_str!("../../migrations/006_races_of_every_kind.sql"),
     ),
+    (7, include_str!("../../migrations/007_notifications.sql")),
 ];
 
 /// A step in Rust that runs right after a version's SQL, in its transaction: for what
@@ -33,7 +34,7 @@ type RustStep = fn(&Connection) -> DbResult<()>;
 const AFTER_SQL: &[(i64, RustStep)] = &[(4, super::proofs::backfill)];
 
 /// The version this binary brings every database to.
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 pub fn migrate(conn: &mut Connection) -> DbResult<()> {
     migrate_steps(conn, SCHEMA, BASE_VERSION, UPGRADES, AFTER_SQL)

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod cache;
 mod migrate;
 pub mod nonces;
+pub mod notifications;
 pub mod payouts;
 pub mod players;
 pub mod proofs;

@@ -83,6 +83,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_refused_change_says_why_in_words() {
+        let say = |from, to| {
+            check_transition(from, to, Some("ref"), Some("why"))
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            say(Pending, Paid),
+            "a pending prize cannot become paid before it is approved"
+        );
+        assert_eq!(
+            say(Paid, Approved),
+            "a paid prize cannot become approved: it is final"
+        );
+        assert_eq!(
+            say(Void, Pending),
+            "a void prize cannot become pending: it is final"
+        );
+        assert_eq!(
+            say(Approved, Pending),
+            "a approved prize cannot become pending"
+        );
+        assert_eq!(Approved.to_string(), "approved");
+    }
+
+    #[test]
     fn the_way_is_pending_approved_paid_or_void() {
         assert_eq!(check_transition(Pending, Approved, None, None), Ok(()));
         assert_eq!(

@@ -469,6 +469,56 @@ mod tests {
     }
 
     #[test]
+    fn kinds_have_the_names_the_api_and_the_database_use() {
+        for (kind, name) in [
+            (RaceKind::Monthly, "monthly"),
+            (RaceKind::Weekly, "weekly"),
+            (RaceKind::Custom, "custom"),
+        ] {
+            assert_eq!(kind.as_str(), name);
+            assert_eq!(RaceKind::parse(name), Some(kind));
+        }
+        assert_eq!(RaceKind::parse("Monthly"), None);
+    }
+
+    #[test]
+    fn a_race_is_in_transition_for_its_hours_after_the_end_then_completed() {
+        let race = Race::monthly(
+            &Calendar {
+                offset_minutes: 0,
+                transition_hours: 24,
+            },
+            RaceId::parse("202611").unwrap(),
+            Rules {
+                prize_pool: Cents(0),
+                distribution: vec![1.0],
+                min_wager: Cents(0),
+            },
+        );
+        assert_eq!(race.transition_end(24), utc("2026-12-02T00:00:00Z"));
+        assert_eq!(
+            race.status(utc("2026-10-31T23:59:59Z"), 24),
+            RaceStatus::Upcoming
+        );
+        assert_eq!(
+            race.status(utc("2026-11-01T00:00:00Z"), 24),
+            RaceStatus::Live
+        );
+        assert_eq!(
+            race.status(utc("2026-12-01T00:00:00Z"), 24),
+            RaceStatus::Transition
+        );
+        assert_eq!(
+            race.status(utc("2026-12-01T23:59:59Z"), 24),
+            RaceStatus::Transition
+        );
+        assert_eq!(
+            race.status(utc("2026-12-02T00:00:00Z"), 24),
+            RaceStatus::Completed
+        );
+    }
+
+    #[test]
     fn a_monthly_race_ranks_by_this_month_only_on_the_upstreams_month() {
         let rules = Rules {
             prize_pool: Cents(50_000),

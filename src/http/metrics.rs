@@ -63,6 +63,8 @@ const ROUTES: &[&str] = &[
     "/api/admin/payouts",
     "/api/admin/races",
     "/api/admin/race-series",
+    "/api/admin/notifications",
+    "/api/admin/notifications/test",
     "/openapi.json",
     "/ws",
     "/metrics",
@@ -126,6 +128,7 @@ pub fn allowed_methods(template: &str) -> &'static str {
         | "/api/verification/request"
         | "/api/verification/confirm"
         | "/api/admin/sync"
+        | "/api/admin/notifications/test"
         | "/api/admin/cache/flush" => "POST",
         "/api/admin/upstream/token" | "/api/admin/races/{raceId}/prizes" => "GET, PUT",
         "/api/users/{id}" => "GET, PATCH",

@@ -179,6 +179,31 @@ async function races() {
   return section("Races", table, h("h3", {}, "New custom race"), custom, h("h3", {}, "Weekly series"), seriesList, weekly);
 }
 
+/** Discord and Telegram: destinations (paused or not), the latest deliveries, a test. */
+async function notifications() {
+  const log = await api("/api/admin/notifications?limit=20", { auth: true });
+  if (!log.destinations.length) {
+    return section("Notifications", h("p", { class: "muted" }, "Off: set notify.discord_webhooks or notify.telegram_bot_token and notify.telegram_chat_id to tell your community about races."));
+  }
+  const status = h("ul", { class: "list", id: "notify-destinations" }, log.destinations.map((d) =>
+    h("li", {}, h("span", {}, d.id), d.paused ? h("strong", {}, `paused: ${d.pausedReason}`) : h("span", { class: "muted" }, "sending"))));
+  const rows = log.recent.map((d) => h("tr", {}, h("td", {}, when(d.createdAt)), h("td", {}, d.destination), h("td", {}, d.kind),
+    h("td", {}, d.status, d.attempts > 1 ? ` (${d.attempts} tries)` : ""), h("td", {}, d.lastError || "")));
+  const button = h("button", { type: "button", id: "notify-test" }, "Send a test message");
+  const result = h("p", { class: "muted", "aria-live": "polite" });
+  button.addEventListener("click", async () => {
+    try {
+      const out = await api("/api/admin/notifications/test", { method: "POST", auth: true });
+      result.textContent = `Queued for ${out.queued} destination(s); paused ones were resumed.`;
+    } catch (err) {
+      result.textContent = err.message;
+    }
+  });
+  return section("Notifications", status, h("div", { class: "toolbar" }, button, result),
+    h("div", { class: "table-wrap" }, h("table", {}, h("thead", {}, h("tr", {}, ["Queued", "Where", "What", "State", "Error"].map((t) => h("th", { scope: "col" }, t)))),
+      h("tbody", {}, rows.length ? rows : [h("tr", {}, h("td", { colspan: 5, class: "muted" }, "Nothing sent yet."))]))));
+}
+
 /** Builds the stream overlay's address from a few choices, with a live preview. */
 async function overlay() {
   const live = await api("/api/wager-races?status=live&limit=20");
@@ -334,7 +359,7 @@ async function render() {
     return;
   }
   try {
-    replace(root, await analytics(1), await verifications(), await payouts(), await races(), await overlay(), await syncing(), await upstreamToken(), cacheFlush(), prizes());
+    replace(root, await analytics(1), await verifications(), await payouts(), await races(), await overlay(), await notifications(), await syncing(), await upstreamToken(), cacheFlush(), prizes());
   } catch (err) {
     showError(err);
   }

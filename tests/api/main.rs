@@ -12,6 +12,7 @@ mod hardening;
 mod health;
 mod helpers;
 mod month_boundary;
+mod notify;
 mod operations;
 mod overlay;
 mod payouts;

@@ -29,6 +29,29 @@ pub struct Health {
     /// interval) or the last sync failed.
     pub stale: bool,
     pub upstream: UpstreamHealth,
+    pub notifications: NotificationsHealth,
+}
+
+/// Discord and Telegram deliveries.
+#[derive(Debug, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct NotificationsHealth {
+    /// How many destinations are configured (0: notifications are off).
+    pub destinations: u32,
+    /// Messages waiting to be sent (or retried).
+    pub pending: i64,
+    /// Destinations that refused a message (4xx): nothing is sent to them until an admin
+    /// sends a test message.
+    pub paused: Vec<PausedDestination>,
+}
+
+#[derive(Debug, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct PausedDestination {
+    /// `discord-1`, `discord-2`, …, or `telegram` (never the secret URL).
+    pub destination: String,
+    pub since: String,
+    pub reason: String,
 }
 
 #[derive(Debug, Object)]
@@ -92,6 +115,21 @@ impl HealthApi {
         let now = self.state.clock.now();
         let sync = self.state.sync.read().clone();
         let auth_failed = sync.auth_failure.is_some();
+        let destinations = crate::notify::destinations(&self.state.config).len() as u32;
+        let (pending, paused) = if destinations == 0 {
+            (0, Vec::new())
+        } else {
+            self.state
+                .db
+                .read(|c| {
+                    Ok((
+                        crate::db::notifications::pending_count(c)?,
+                        crate::db::notifications::paused(c)?,
+                    ))
+                })
+                .await
+                .unwrap_or_default()
+        };
         Ok(Success::new(&Health {
             status: if database_ok && !auth_failed {
                 "ok"
@@ -111,6 +149,18 @@ impl HealthApi {
                 token_expires_at: sync.token_expires_at.map(crate::db::timestamp),
                 token_expires_soon: sync.token_expires_soon(now),
                 circuit: sync.circuit.to_string(),
+            },
+            notifications: NotificationsHealth {
+                destinations,
+                pending,
+                paused: paused
+                    .into_iter()
+                    .map(|(destination, since, reason)| PausedDestination {
+                        destination,
+                        since,
+                        reason,
+                    })
+                    .collect(),
             },
         }))
     }

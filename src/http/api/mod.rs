@@ -4,6 +4,7 @@ mod admin;
 mod affiliate;
 mod auth;
 mod health;
+mod notify_admin;
 mod payouts;
 mod race_admin;
 mod races;
@@ -41,6 +42,7 @@ type Apis = (
     races::RacesApi,
     races::RaceListApi,
     race_admin::RaceAdminApi,
+    notify_admin::NotifyAdminApi,
     affiliate::AffiliateApi,
     users::UsersApi,
     auth::AuthApi,
@@ -61,6 +63,9 @@ pub fn service(state: Arc<AppState>) -> OpenApiService<Apis, ()> {
             state: state.clone(),
         },
         race_admin::RaceAdminApi {
+            state: state.clone(),
+        },
+        notify_admin::NotifyAdminApi {
             state: state.clone(),
         },
         affiliate::AffiliateApi {
