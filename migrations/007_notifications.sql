@@ -20,6 +20,9 @@ CREATE TABLE notifications (
 ) STRICT;
 CREATE INDEX notifications_due ON notifications (status, next_attempt_at);
 
+-- Name masking (race.name_masking): a verified owner may choose to show their name.
+ALTER TABLE accounts ADD COLUMN show_name INTEGER NOT NULL DEFAULT 0;
+
 -- A destination that answered 4xx: nothing more is sent to it until an admin sends a
 -- test message (after fixing it) or it is removed from the configuration.
 CREATE TABLE notify_paused (

@@ -3,7 +3,13 @@
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     /// A sync landed: new data, with `version` the id of the sync run that brought it.
-    LeaderboardUpdated { race_id: String, version: i64 },
+    /// `at`: when its answer was received; listeners judge the races as of then, not
+    /// as of whenever they get to the event.
+    LeaderboardUpdated {
+        race_id: String,
+        version: i64,
+        at: chrono::DateTime<chrono::Utc>,
+    },
     /// A race's final result was stored.
     RaceCompleted { race_id: String },
 }

@@ -151,6 +151,7 @@ pub struct RaceConfig {
     pub prize_distribution: Vec<f64>,
     pub min_wager: f64,
     pub transition_hours: u32,
+    pub name_masking: crate::domain::masking::NameMasking,
 }
 
 #[derive(Debug, Clone, Deserialize)]

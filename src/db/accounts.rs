@@ -18,6 +18,8 @@ pub struct Account {
     /// Moves on each time the account's sessions are ended; access tokens carry the
     /// epoch they were issued in.
     pub session_epoch: i64,
+    /// The owner shows their player's name in full under `race.name_masking`.
+    pub show_name: bool,
 }
 
 impl Account {
@@ -27,7 +29,7 @@ impl Account {
 }
 
 const COLUMNS: &str = "id, username, email, password_hash, role, goated_uid, bio, profile_color, created_at, \
-     session_epoch";
+     session_epoch, show_name";
 
 fn read(r: &Row<'_>) -> rusqlite::Result<Account> {
     Ok(Account {
@@ -41,6 +43,7 @@ fn read(r: &Row<'_>) -> rusqlite::Result<Account> {
         profile_color: r.get(7)?,
         created_at: r.get(8)?,
         session_epoch: r.get(9)?,
+        show_name: r.get(10)?,
     })
 }
 
@@ -156,11 +159,22 @@ pub fn update_profile(
     id: i64,
     bio: &str,
     color: Option<&str>,
+    show_name: Option<bool>,
     now: &str,
 ) -> DbResult<()> {
     conn.execute(
-        "UPDATE accounts SET bio = ?2, profile_color = ?3, updated_at = ?4 WHERE id = ?1",
-        params![id, bio, color, now],
+        "UPDATE accounts SET bio = ?2, profile_color = ?3, updated_at = ?4,
+             show_name = coalesce(?5, show_name) WHERE id = ?1",
+        params![id, bio, color, now, show_name],
     )?;
     Ok(())
+}
+
+/// The Goated uids whose verified owner chose to show their name under masking.
+pub fn shown_names(conn: &Connection) -> DbResult<Vec<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT goated_uid FROM accounts WHERE show_name = 1 AND goated_uid IS NOT NULL",
+    )?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }

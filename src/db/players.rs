@@ -85,7 +85,14 @@ pub fn search(
     query: &str,
     limit: u32,
     offset: i64,
+    shown_only: bool,
 ) -> DbResult<(u64, Vec<Player>)> {
+    // Under name masking only players whose owner shows their name can be found.
+    let shown = if shown_only {
+        " AND uid IN (SELECT goated_uid FROM accounts WHERE show_name = 1 AND goated_uid IS NOT NULL)"
+    } else {
+        ""
+    };
     let escaped = query
         .replace('\\', "\\\\")
         .replace('%', "\\%")
@@ -93,17 +100,17 @@ pub fn search(
     let contains = format!("%{escaped}%");
     let prefix = format!("{escaped}%");
     let total: i64 = conn.query_row(
-        "SELECT count(*) FROM players WHERE name LIKE ?1 ESCAPE '\\'",
+        &format!("SELECT count(*) FROM players WHERE name LIKE ?1 ESCAPE '\\'{shown}"),
         [&contains],
         |r| r.get(0),
     )?;
-    let mut stmt = conn.prepare_cached(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT uid, name, today, this_week, this_month, all_time FROM players
-         WHERE name LIKE ?1 ESCAPE '\\'
+         WHERE name LIKE ?1 ESCAPE '\\'{shown}
          ORDER BY lower(name) = lower(?2) DESC, name LIKE ?3 ESCAPE '\\' DESC, all_time DESC,
                   name COLLATE NOCASE, uid
-         LIMIT ?4 OFFSET ?5",
-    )?;
+         LIMIT ?4 OFFSET ?5"
+    ))?;
     let rows = stmt.query_map(params![contains, query, prefix, limit, offset], read_player)?;
     Ok((total as u64, rows.collect::<Result<_, _>>()?))
 }

@@ -3,6 +3,7 @@
 
 pub mod announce;
 pub mod calendar;
+pub mod masking;
 pub mod money;
 pub mod payouts;
 pub mod prizes;

@@ -109,7 +109,9 @@ fn standing_json(s: &Standing) -> Value {
 
 async fn message_for(event: &Event, read: &ReadModel) -> crate::db::DbResult<Option<String>> {
     Ok(Some(match event {
-        Event::LeaderboardUpdated { race_id, version } => {
+        Event::LeaderboardUpdated {
+            race_id, version, ..
+        } => {
             let race = read.current_race().await?;
             if race.id != *race_id {
                 return Ok(None);

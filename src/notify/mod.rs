@@ -157,11 +157,12 @@ impl Watcher {
                 Err(broadcast::error::RecvError::Lagged(_)) => Event::LeaderboardUpdated {
                     race_id: String::new(),
                     version: 0,
+                    at: self.clock.now(),
                 },
                 Err(broadcast::error::RecvError::Closed) => return,
             };
             let done = match &event {
-                Event::LeaderboardUpdated { .. } => self.look_at_live_races().await,
+                Event::LeaderboardUpdated { at, .. } => self.look_at_live_races(*at).await,
                 Event::RaceCompleted { race_id } => self.results(race_id).await,
             };
             if let Err(err) = done {
@@ -170,8 +171,8 @@ impl Watcher {
         }
     }
 
-    async fn look_at_live_races(&self) -> DbResult<()> {
-        let now = self.clock.now();
+    /// The races live when a sync's answer arrived (`now`), as that answer left them.
+    async fn look_at_live_races(&self, now: DateTime<Utc>) -> DbResult<()> {
         let config = self.read.config.race.clone();
         let version = self.read.version();
         let views = self
@@ -180,7 +181,8 @@ impl Watcher {
                 crate::races::live_at(c, &config, now)?
                     .iter()
                     .map(|race| {
-                        crate::read::races::live(c, race, config.transition_hours, version.clone())
+                        let (hours, masking) = (config.transition_hours, config.name_masking);
+                        crate::read::races::live(c, race, hours, masking, version.clone())
                     })
                     .collect::<DbResult<Vec<_>>>()
             })

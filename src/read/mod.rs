@@ -1,6 +1,7 @@
 //! The read side: what the public API shows, computed from SQLite once per data version
 //! and kept in memory. Handlers ask here; nothing here knows about HTTP.
 
+pub mod masking;
 pub mod races;
 pub mod rankings;
 
@@ -94,6 +95,7 @@ impl ReadModel {
     /// Players ranked in every period, as of the last good sync.
     pub async fn rankings(&self) -> DbResult<Arc<Rankings>> {
         let version = self.version();
+        let masking = self.config.race.name_masking;
         let mut cached = self.rankings.lock().await;
         if let Some(r) = cached
             .as_ref()
@@ -103,7 +105,10 @@ impl ReadModel {
         }
         let fresh = Arc::new(
             self.db
-                .read(move |c| rankings::load(c, (version.sync_run, version.generation)))
+                .read(move |c| {
+                    let masker = masking::Masker::load(c, masking)?;
+                    rankings::load(c, (version.sync_run, version.generation), &masker)
+                })
                 .await?,
         );
         *cached = Some(fresh.clone());
@@ -127,7 +132,7 @@ impl ReadModel {
             .db
             .read(move |c| {
                 let monthly = crate::races::monthly(c, &config, race)?;
-                races::live(c, &monthly, config.transition_hours, v)
+                races::live(c, &monthly, config.transition_hours, config.name_masking, v)
             })
             .await?;
         let view = Arc::new(view);
@@ -138,9 +143,10 @@ impl ReadModel {
     /// A finished race's stored result.
     pub async fn final_race(&self, race: &str) -> DbResult<Option<RaceView>> {
         let (id, hours) = (race.to_string(), self.config.race.transition_hours);
+        let masking = self.config.race.name_masking;
         let version = self.version();
         self.db
-            .read(move |c| races::stored(c, &id, hours, version))
+            .read(move |c| races::stored(c, &id, hours, masking, version))
             .await
     }
 
@@ -152,8 +158,8 @@ impl ReadModel {
         let (version, now) = (self.version(), self.now());
         self.db
             .read(move |c| {
-                if let Some(view) = races::stored(c, &id, config.transition_hours, version.clone())?
-                {
+                let (hours, masking) = (config.transition_hours, config.name_masking);
+                if let Some(view) = races::stored(c, &id, hours, masking, version.clone())? {
                     return Ok(Some(view));
                 }
                 if let Some(month) = RaceId::parse(&id) {
@@ -163,11 +169,11 @@ impl ReadModel {
                         return Ok(None);
                     }
                     let race = crate::races::monthly(c, &config, month)?;
-                    return races::live(c, &race, config.transition_hours, version).map(Some);
+                    return races::live(c, &race, hours, masking, version).map(Some);
                 }
                 match crate::db::race_defs::get(c, &id)? {
                     Some(def) if def.cancelled_at.is_none() => {
-                        races::live(c, &def, config.transition_hours, version).map(Some)
+                        races::live(c, &def, hours, masking, version).map(Some)
                     }
                     _ => Ok(None),
                 }

@@ -5,8 +5,10 @@ use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 
 use super::DataVersion;
+use super::masking::Masker;
 use crate::db::{DbResult, parse_timestamp, races};
 use crate::domain::RaceId;
+use crate::domain::masking::NameMasking;
 use crate::domain::races::{Race, RaceKind, month_name};
 use crate::domain::ranking::{Standing, standings};
 use crate::domain::{Cents, RaceStatus};
@@ -53,16 +55,19 @@ pub fn live(
     conn: &Connection,
     race: &Race,
     transition_hours: u32,
+    masking: NameMasking,
     version: DataVersion,
 ) -> DbResult<RaceView> {
     let entries = races::snapshot_entries(conn, &race.id)?;
     let rules = &race.rules;
-    let ranked = standings(
+    let mut ranked = standings(
         entries,
         rules.min_wager,
         rules.prize_pool,
         &rules.distribution,
     );
+    // Ranked (ties listed by real name) first, masked after.
+    Masker::load(conn, masking)?.standings(&mut ranked);
     let tracked_from = match races::snapshot_meta(conn, &race.id)?.and_then(|m| m.baseline_at) {
         Some(at) if parse_timestamp(&at)? > race.start => Some(at),
         _ => None,
@@ -90,12 +95,14 @@ pub fn stored(
     conn: &Connection,
     id: &str,
     transition_hours: u32,
+    masking: NameMasking,
     version: DataVersion,
 ) -> DbResult<Option<RaceView>> {
     let Some(race) = races::final_race(conn, id)? else {
         return Ok(None);
     };
-    let standings = races::final_results(conn, &race.race_id, u32::MAX)?;
+    let mut standings = races::final_results(conn, &race.race_id, u32::MAX)?;
+    Masker::load(conn, masking)?.standings(&mut standings);
     let end = parse_timestamp(&race.end_date)?;
     // Monthly races finalized before races had names are named after their month.
     let name = match RaceId::parse(&race.race_id) {

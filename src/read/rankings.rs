@@ -6,6 +6,7 @@ use std::sync::Arc;
 use poem_openapi::Enum;
 use rusqlite::Connection;
 
+use super::masking::Masker;
 use crate::db::DbResult;
 use crate::domain::Cents;
 use crate::domain::ranking::{Entry, rank};
@@ -85,7 +86,9 @@ impl Rankings {
     }
 }
 
-pub fn load(conn: &Connection, version: (i64, u64)) -> DbResult<Rankings> {
+/// Every player ranked in every period; names as the public sees them (`masker`), after
+/// ranking (ties are listed by real name, so masking never reorders a board).
+pub fn load(conn: &Connection, version: (i64, u64), masker: &Masker) -> DbResult<Rankings> {
     let mut players: HashMap<String, PlayerRanks> = HashMap::new();
     let mut entries: [Vec<Entry>; 4] = Default::default();
     for player in crate::db::players::all(conn)? {
@@ -133,13 +136,18 @@ pub fn load(conn: &Connection, version: (i64, u64)) -> DbResult<Rankings> {
                 .into_iter()
                 .map(|(position, e)| Ranked {
                     position,
+                    name: masker.name(&e.uid, &e.name),
                     uid: e.uid,
-                    name: e.name,
                     wagered: e.wagered,
                 })
                 .collect(),
         )
     });
+    if masker.is_on() {
+        for (uid, p) in players.iter_mut() {
+            p.name = masker.name(uid, &p.name);
+        }
+    }
     Ok(Rankings {
         version,
         periods,

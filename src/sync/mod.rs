@@ -657,6 +657,7 @@ impl Syncer {
             let _ = self.events.send(Event::LeaderboardUpdated {
                 race_id,
                 version: run_id,
+                at: self.clock.now(),
             });
         }
         Ok(())

@@ -99,11 +99,13 @@ function profileForm(me, uid) {
   const form = h("form", { class: "stack", id: "profile-form" },
     h("label", {}, "Bio (500 characters at most)", h("textarea", { name: "bio", maxlength: 500, rows: 4 }, me.bio || "")),
     h("label", {}, "Profile colour", h("input", { name: "profileColor", type: "color", value: me.profileColor || "#f5c84c" })),
+    h("label", { class: "check" }, h("input", { name: "showName", type: "checkbox", checked: Boolean(me.showName) }),
+      " Show my name in full on public boards (when the site hides names)"),
     h("button", { type: "submit" }, "Save profile"));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     formError(form, null);
-    const body = { bio: form.elements.bio.value, profileColor: form.elements.profileColor.value };
+    const body = { bio: form.elements.bio.value, profileColor: form.elements.profileColor.value, showName: form.elements.showName.checked };
     try {
       await api(`/api/users/${encodeURIComponent(uid)}`, { method: "PATCH", auth: true, body });
       formError(form, "Saved.");

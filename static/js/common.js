@@ -36,8 +36,14 @@ export async function api(path, { method = "GET", body, auth = false, full = fal
   return full ? json : json.data;
 }
 
-/** Silent sign-in from the HttpOnly refresh cookie; the access token stays in memory. */
+/** Silent sign-in from the HttpOnly refresh cookie; the access token stays in memory.
+ *  Only when the page-readable `goated_session` hint says a session exists: an
+ *  anonymous visit makes no request that would answer 401. */
 export async function refreshSession() {
+  if (!document.cookie.split(";").some((c) => c.trim().startsWith("goated_session=1"))) {
+    setSession(null);
+    return false;
+  }
   try {
     const resp = await fetch("/api/auth/refresh", { method: "POST", headers: { "content-type": "application/json" }, body: "{}", credentials: "same-origin" });
     const json = await resp.json();
@@ -45,6 +51,8 @@ export async function refreshSession() {
     setSession(json.data);
     return true;
   } catch {
+    // The session ended (expired, revoked): forget the hint too.
+    document.cookie = "goated_session=; Path=/; SameSite=Strict; Max-Age=0";
     setSession(null);
     return false;
   }

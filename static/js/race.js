@@ -1,10 +1,13 @@
-// The race page: the live race (or a finished one with ?race=YYYYMM), updated over
-// /ws without reloading, polling with the HTTP cache when the socket is down.
-import { api, freshness, h, monthName, ordinal, playerLink, replace, showError, notice, usd, num } from "/js/common.js";
+// The race page: the live monthly race, or any race with ?race=ID (a finished month, a
+// weekly or custom race), updated over /ws without reloading, polling with the HTTP
+// cache when the socket is down. The signed-in owner's own row is highlighted.
+import { api, currentAccount, freshness, h, monthName, ordinal, playerLink, ready, replace, showError, notice, usd, num } from "/js/common.js";
 
 const $ = (id) => document.getElementById(id);
 const wanted = new URLSearchParams(location.search).get("race");
-const finished = wanted && /^\d{6}$/.test(wanted);
+// A race chosen by id; a finished month's proof and a race's live updates follow from
+// its status once loaded.
+const finished = Boolean(wanted && /^[a-z0-9-]{1,40}$/.test(wanted));
 let race = null;
 let pollTimer = null;
 
@@ -68,7 +71,7 @@ function renderTable(rows) {
   const tied = new Map();
   for (const p of rows) tied.set(p.position, (tied.get(p.position) || 0) + 1);
   const body = rows.map((p) =>
-    h("tr", { "data-name": p.name.toLowerCase() },
+    h("tr", { "data-name": p.name.toLowerCase(), class: p.uid === currentAccount()?.goatedUid ? "mine" : null },
       h("td", { class: "pos" }, String(p.position), tied.get(p.position) > 1 ? h("span", { class: "tie", title: "tied" }, "=") : null),
       h("td", {}, playerLink(p.uid, p.name)),
       h("td", { class: "num" }, usd(p.wagered)),
@@ -145,9 +148,8 @@ function connect(delay = 1000) {
 
 $("search").addEventListener("input", filter);
 setInterval(tick, 1000);
-load();
+// After the session is known, so the owner's own row can be marked.
+ready.finally(load);
 if (finished) showProof(wanted);
-if (!finished) {
-  showPrevious();
-  connect();
-}
+if (!finished) showPrevious();
+connect();

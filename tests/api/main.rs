@@ -11,6 +11,7 @@ mod fake_upstream;
 mod hardening;
 mod health;
 mod helpers;
+mod masking;
 mod month_boundary;
 mod notify;
 mod operations;

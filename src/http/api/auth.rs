@@ -86,6 +86,8 @@ pub struct AccountView {
     pub bio: String,
     #[oai(skip_serializing_if_is_none)]
     pub profile_color: Option<String>,
+    /// Whether the player's name shows in full while `race.name_masking` hides names.
+    pub show_name: bool,
     pub created_at: String,
 }
 
@@ -100,6 +102,7 @@ impl From<&Account> for AccountView {
             goated_uid: a.goated_uid.clone(),
             bio: a.bio.clone(),
             profile_color: a.profile_color.clone(),
+            show_name: a.show_name,
             created_at: a.created_at.clone(),
         }
     }
@@ -343,7 +346,10 @@ impl AuthApi {
                 .map_err(ApiError::internal)?;
         }
         let out = Success::new(&LoggedOut { logged_out: true });
-        Ok(out.with_header("set-cookie", clear_cookie()))
+        Ok(out.with_header("set-cookie", clear_cookie()).with_header(
+            "set-cookie",
+            HeaderValue::from_static("goated_session=; Path=/; SameSite=Strict; Max-Age=0"),
+        ))
     }
 
     /// The signed-in account.
@@ -404,12 +410,23 @@ impl AuthApi {
             "{COOKIE}={token}; Path=/api/auth; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
             REFRESH_TTL_DAYS * 86_400
         );
-        match HeaderValue::from_str(&value) {
-            Ok(v) => out.with_header("set-cookie", v),
-            Err(_) => out,
+        // A second cookie the page may read, holding nothing but "a session exists",
+        // so an anonymous visit does not ask to refresh and log a 401 in the console.
+        let hint = format!(
+            "{HINT}=1; Path=/; SameSite=Strict; Max-Age={}{secure}",
+            REFRESH_TTL_DAYS * 86_400
+        );
+        match (HeaderValue::from_str(&value), HeaderValue::from_str(&hint)) {
+            (Ok(v), Ok(h)) => out
+                .with_header("set-cookie", v)
+                .with_header("set-cookie", h),
+            _ => out,
         }
     }
 }
+
+/// The page-readable "signed in" hint (no secret in it).
+const HINT: &str = "goated_session";
 
 fn clear_cookie() -> HeaderValue {
     HeaderValue::from_static(

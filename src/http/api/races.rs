@@ -309,6 +309,7 @@ impl RaceListApi {
                             c,
                             &race.id,
                             config.transition_hours,
+                            config.name_masking,
                             version.clone(),
                         )?
                     } else {
@@ -316,6 +317,7 @@ impl RaceListApi {
                             c,
                             &race,
                             config.transition_hours,
+                            config.name_masking,
                             version.clone(),
                         )?)
                     };
@@ -462,6 +464,7 @@ impl RacesApi {
     ) -> ApiResult<Success<RaceHistoryPage>> {
         let (page, limit) = (page.0, limit.0);
         let hours = i64::from(self.state.config.race.transition_hours);
+        let masking = self.state.config.race.name_masking;
         let now = self.state.clock.now();
         let (total, rows) = self
             .state
@@ -470,9 +473,12 @@ impl RacesApi {
                 let ids = db_races::final_race_ids(c)?;
                 let pagination = Pagination::new(page, limit, ids.len());
                 let mut rows = Vec::new();
+                let masker = crate::read::masking::Masker::load(c, masking)?;
                 for id in &ids[pagination.range()] {
                     if let Some(race) = db_races::final_race(c, id)? {
-                        rows.push((race, db_races::podium(c, id)?));
+                        let mut podium = db_races::podium(c, id)?;
+                        masker.standings(&mut podium);
+                        rows.push((race, podium));
                     }
                 }
                 Ok((ids.len(), rows))

@@ -74,6 +74,10 @@ pub struct ProfileUpdate {
     /// `#RRGGBB`.
     #[oai(skip_serializing_if_is_none, validator(pattern = "^#[0-9A-Fa-f]{6}$"))]
     pub profile_color: Omittable<Text>,
+    /// Show this player's name in full on public boards although `race.name_masking`
+    /// hides names (the owner's choice; an admin cannot make it for them).
+    #[oai(skip_serializing_if_is_none)]
+    pub show_name: Omittable<bool>,
 }
 
 #[derive(Debug, Clone, Object)]
@@ -227,10 +231,16 @@ impl UsersApi {
         let query = q.0.trim_matches([' ', '\t', '\r', '\n']).to_string();
         let (page, limit) = (page.0, limit.0);
         let offset = offset(page, limit);
+        let masking = self.state.config.race.name_masking;
         let (total, found) = self
             .state
             .db
-            .read(move |c| players::search(c, &query, limit, offset))
+            .read(move |c| {
+                // With masking on, a name search finds only the players who show their
+                // name: it must not tell whether a hidden name exists.
+                let masker = crate::read::masking::Masker::load(c, masking)?;
+                players::search(c, &query, limit, offset, masker.is_on())
+            })
             .await
             .map_err(ApiError::internal)?;
         let results = found
@@ -336,7 +346,17 @@ impl UsersApi {
                 Some(uid.clone()),
             ))
         };
-        let ProfileUpdate { bio, profile_color } = body.0;
+        let ProfileUpdate {
+            bio,
+            profile_color,
+            show_name,
+        } = body.0;
+        if show_name.0.is_some() && !is_owner {
+            return Err(forbidden(
+                "Only the player's verified owner chooses whether their name is shown.",
+            ));
+        }
+        let show_name = show_name.0;
         let (bio, profile_color) = (bio.text(), profile_color.text());
         let (key, now) = (uid.clone(), timestamp(self.state.clock.now()));
         let updated = self
@@ -348,7 +368,14 @@ impl UsersApi {
                 };
                 let bio = bio.unwrap_or(owner.bio);
                 let color = profile_color.or(owner.profile_color);
-                accounts::update_profile(tx, owner.id, bio.trim(), color.as_deref(), &now)?;
+                accounts::update_profile(
+                    tx,
+                    owner.id,
+                    bio.trim(),
+                    color.as_deref(),
+                    show_name,
+                    &now,
+                )?;
                 if let Some(row) = &row {
                     row.write(tx)?;
                 }

@@ -1,0 +1,136 @@
+//! Name masking (SPEC §11, `race.name_masking`) on every public surface, and the verified
+//! owner's choice to show their name.
+
+use serde_json::{Value, json};
+
+use crate::accounts::{admin_session, register, token};
+use crate::fake_upstream::{FakeUpstream, player};
+use crate::helpers::{TestApp, assert_error, spawn_live_app};
+
+const LUCKY: &str = "msk00000000000000001";
+
+fn players() -> Vec<Value> {
+    vec![
+        player(LUCKY, "LuckyGoat77", 900.0),
+        player("msk00000000000000002", "Quietone", 400.0),
+        player("msk00000000000000003", "bob", 100.0),
+    ]
+}
+
+fn masked_app(mode: &str) -> (FakeUpstream, TestApp) {
+    let upstream = FakeUpstream::start(players());
+    let mode = match mode {
+        "partial" => goated::domain::masking::NameMasking::Partial,
+        _ => goated::domain::masking::NameMasking::Full,
+    };
+    let app = spawn_live_app(&upstream, |c| c.race.name_masking = mode);
+    assert!(app.sync().succeeded());
+    (upstream, app)
+}
+
+/// Every name the public surfaces show, in the order they show them.
+fn public_names(app: &TestApp) -> Vec<String> {
+    let mut names = Vec::new();
+    let race = app.get("/api/wager-races/current").json()["data"].clone();
+    for p in race["participants"].as_array().unwrap() {
+        names.push(p["name"].as_str().unwrap().to_string());
+    }
+    let board = app.get("/api/affiliate/leaderboard?period=all_time").json()["data"].clone();
+    for p in board["results"].as_array().unwrap() {
+        names.push(p["name"].as_str().unwrap().to_string());
+    }
+    names.push(
+        app.get(&format!("/api/users/{LUCKY}")).json()["data"]["name"]
+            .as_str()
+            .unwrap()
+            .into(),
+    );
+    names.push(
+        app.get(&format!("/api/users/{LUCKY}/stats")).json()["data"]["name"]
+            .as_str()
+            .unwrap()
+            .into(),
+    );
+    names
+}
+
+#[test]
+fn partial_masking_hides_names_everywhere_the_public_looks() {
+    let (_upstream, app) = masked_app("partial");
+    let names = public_names(&app);
+    assert_eq!(
+        names,
+        [
+            "Lu***77", "Qu***ne", "b***", "Lu***77", "Qu***ne", "b***", "Lu***77", "Lu***77"
+        ]
+    );
+    let everything = [
+        app.get("/api/wager-races/current").text(),
+        app.get("/api/affiliate/stats").text(),
+        app.get("/api/affiliate/leaderboard").text(),
+        app.get("/api/wager-races/202611/export.csv").text(),
+        app.get(&format!("/api/users/batch?ids={LUCKY}")).text(),
+    ]
+    .join("\n");
+    for real in ["LuckyGoat77", "Quietone", "\"bob\"", ",bob,"] {
+        assert!(!everything.contains(real), "{real} leaked");
+    }
+    // A name search cannot tell whether a hidden name exists.
+    let found = app.get("/api/users/search?q=Lucky").json()["data"].clone();
+    assert_eq!(found["pagination"]["total"], 0);
+}
+
+#[test]
+fn a_verified_owner_may_show_their_own_name_and_only_they_decide() {
+    let (_upstream, app) = masked_app("full");
+    assert!(public_names(&app).iter().all(|n| n == "*****"));
+    let admin = token(&admin_session(&app, "operator"));
+    let owner = register(&app, "lucky");
+    let claim = app.authed(
+        "POST",
+        "/api/verification/request",
+        &token(&owner),
+        Some(&json!({"uid": LUCKY})),
+    );
+    assert_eq!(claim.status, 201, "{}", claim.text());
+    let id = claim.json()["data"]["id"].as_i64().unwrap();
+    let approve = app.authed(
+        "POST",
+        "/api/verification/confirm",
+        &admin,
+        Some(&json!({"requestId": id, "approve": true})),
+    );
+    assert_eq!(approve.status, 200);
+    // An admin can edit a profile, but not make this choice for its owner.
+    let by_admin = app.authed(
+        "PATCH",
+        &format!("/api/users/{LUCKY}"),
+        &admin,
+        Some(&json!({"showName": true})),
+    );
+    assert_error(&by_admin, 403, "FORBIDDEN");
+    let owner = crate::accounts::login(&app, "lucky");
+    let chosen = app.authed(
+        "PATCH",
+        &format!("/api/users/{LUCKY}"),
+        &token(&owner),
+        Some(&json!({"showName": true})),
+    );
+    assert_eq!(chosen.status, 200, "{}", chosen.text());
+    assert_eq!(chosen.json()["data"]["name"], "LuckyGoat77");
+    let race = app.get("/api/wager-races/current").json()["data"].clone();
+    let shown: Vec<&str> = race["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(shown, ["LuckyGoat77", "*****", "*****"]);
+    let me = app
+        .authed("GET", "/api/auth/me", &token(&owner), None)
+        .json()["data"]
+        .clone();
+    assert_eq!(me["showName"], true);
+    let found = app.get("/api/users/search?q=lucky").json()["data"].clone();
+    assert_eq!(found["pagination"]["total"], 1, "findable once shown");
+}
