@@ -263,14 +263,6 @@ pub fn custom_id(name: &str, taken: impl Fn(&str) -> bool) -> String {
         .expect("some suffix is free")
 }
 
-/// Whether `text` can be a race id at all (`[a-z0-9-]{1,40}`).
-pub fn is_race_id(text: &str) -> bool {
-    (1..=40).contains(&text.len())
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-}
-
 /// A weekly series' rhythm: from `weekday` (ISO, 1 = Monday) at `hour`, seven days, at
 /// the configured UTC offset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -402,7 +394,7 @@ mod tests {
         assert_eq!(custom_id("2026-W48", free), "race-2026-w48");
         assert_eq!(custom_id("🎄", free), "race");
         let long = custom_id(&"x".repeat(100), free);
-        assert!(long.len() <= 32 && is_race_id(&long));
+        assert!(long.len() <= 32 && long.bytes().all(|b| b.is_ascii_lowercase()));
         let taken = |id: &str| id == "sprint" || id == "sprint-2";
         assert_eq!(custom_id("Sprint", taken), "sprint-3");
     }
@@ -466,6 +458,63 @@ mod tests {
         );
         assert_eq!(name("  ").unwrap_err().field, "name");
         assert_eq!(name(" Black Friday ").unwrap(), "Black Friday");
+    }
+
+    #[test]
+    fn every_bound_of_a_race_definition_is_exact() {
+        // Names: 1 to 80 characters, no control characters.
+        assert!(name(&"n".repeat(80)).is_ok());
+        assert_eq!(name(&"n".repeat(81)).unwrap_err().field, "name");
+        assert_eq!(name("tab\there").unwrap_err().field, "name");
+        // Amounts: 0 to a billion dollars, finite.
+        assert!(rules(MAX_DOLLARS, vec![1.0], MAX_DOLLARS).is_ok());
+        assert_eq!(
+            rules(MAX_DOLLARS * 2.0, vec![1.0], 0.0).unwrap_err().field,
+            "prizePool"
+        );
+        assert_eq!(
+            rules(1.0, vec![1.0], MAX_DOLLARS * 2.0).unwrap_err().field,
+            "minWager"
+        );
+        assert_eq!(rules(1.0, vec![1.0], -0.01).unwrap_err().field, "minWager");
+        // A window of at most 366 days.
+        let now = utc("2026-11-25T00:00:00Z");
+        assert!(window(now, now + Duration::days(366), now).is_ok());
+        assert_eq!(
+            window(now, now + Duration::days(366) + Duration::seconds(1), now)
+                .unwrap_err()
+                .field,
+            "endsAt"
+        );
+        // Weekdays 1–7, hours 0–23.
+        assert!(Weekly::check(1, 0).is_ok() && Weekly::check(7, 23).is_ok());
+        assert_eq!(Weekly::check(0, 0).unwrap_err().field, "startWeekday");
+        assert_eq!(Weekly::check(8, 0).unwrap_err().field, "startWeekday");
+        assert_eq!(Weekly::check(1, 24).unwrap_err().field, "startHour");
+    }
+
+    #[test]
+    fn slugs_collapse_separators_and_only_week_shaped_ids_are_prefixed() {
+        let free = |_: &str| false;
+        assert_eq!(custom_id("  Black  --  Friday  ", free), "black-friday");
+        assert_eq!(
+            custom_id("abcd wxyz", free),
+            "abcd-wxyz",
+            "not a week: no prefix"
+        );
+    }
+
+    #[test]
+    fn a_weekly_id_names_the_week_of_its_local_start_day() {
+        // Mondays 00:00 at UTC+10 start on Sunday 14:00 UTC: the week is the Monday's.
+        let sydney = Weekly {
+            weekday: 1,
+            hour: 0,
+            offset_minutes: 600,
+        };
+        let start = sydney.next_start(utc("2026-11-25T00:00:00Z"));
+        assert_eq!(start, utc("2026-11-29T14:00:00Z"));
+        assert_eq!(sydney.id(start, 1), "2026-w49");
     }
 
     #[test]

@@ -113,6 +113,12 @@ export function freshness(meta) {
   notice("stale", meta.stale ? `The casino has not answered lately; data as of ${when(meta.lastSyncedAt)}.` : null);
 }
 
+/** Shows the page's content once its first answer is in (or failed): until then it is
+ *  laid out but hidden, so nothing on screen jumps as the data arrives. */
+export function reveal() {
+  document.getElementById("main")?.removeAttribute("data-loading");
+}
+
 export function showError(err) {
   notice("error", err instanceof ApiError ? err.message : "Something went wrong. Try again.");
 }

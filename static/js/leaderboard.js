@@ -1,5 +1,5 @@
 // The affiliate leaderboard by period, paginated; the period and page live in the URL.
-import { api, freshness, h, playerLink, replace, showError, usd } from "/js/common.js";
+import { api, freshness, h, playerLink, replace, reveal, showError, usd } from "/js/common.js";
 
 const PERIODS = [["today", "Today"], ["this_week", "This week"], ["this_month", "This month"], ["all_time", "All time"]];
 const params = new URLSearchParams(location.search);
@@ -34,6 +34,8 @@ async function load() {
       h("button", { type: "button", class: "secondary", disabled: page >= pagination.pages, onclick: () => go(period, page + 1) }, "Next"));
   } catch (err) {
     showError(err);
+  } finally {
+    reveal();
   }
 }
 

@@ -1,6 +1,6 @@
 // A player's profile: amounts and ranks, the verified owner's bio and colour, race
 // history, and a chart of daily wagering drawn here in SVG.
-import { api, h, monthName, ordinal, replace, showError, usd } from "/js/common.js";
+import { api, h, monthName, ordinal, replace, reveal, showError, usd } from "/js/common.js";
 
 const $ = (id) => document.getElementById(id);
 const uid = new URLSearchParams(location.search).get("uid") || "";
@@ -59,6 +59,8 @@ async function load() {
     replace($("player-races"), rows);
   } catch (err) {
     showError(err);
+  } finally {
+    reveal();
   }
 }
 

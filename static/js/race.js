@@ -1,7 +1,7 @@
 // The race page: the live monthly race, or any race with ?race=ID (a finished month, a
 // weekly or custom race), updated over /ws without reloading, polling with the HTTP
 // cache when the socket is down. The signed-in owner's own row is highlighted.
-import { api, currentAccount, freshness, h, monthName, ordinal, playerLink, ready, replace, showError, notice, usd, num } from "/js/common.js";
+import { api, currentAccount, freshness, h, monthName, ordinal, playerLink, ready, replace, reveal, showError, notice, usd, num } from "/js/common.js";
 
 const $ = (id) => document.getElementById(id);
 const wanted = new URLSearchParams(location.search).get("race");
@@ -19,6 +19,8 @@ async function load() {
     notice("error", null);
   } catch (err) {
     showError(err);
+  } finally {
+    reveal();
   }
 }
 
@@ -109,8 +111,12 @@ function tick() {
 
 async function showPrevious() {
   try {
-    const prev = await api("/api/wager-races/previous?limit=10");
-    if (prev.status !== "transition") return;
+    // Through the list (always 200): /previous answers 404 in a month with no finished
+    // race, which a browser logs as an error on every visit.
+    const done = await api("/api/wager-races?status=finished&limit=20");
+    const last = done.results.find((r) => r.kind === "monthly" && r.status === "transition");
+    if (!last) return;
+    const prev = await api(`/api/wager-races/${last.id}?limit=10`);
     $("previous-title").textContent = `${prev.name} winners`;
     const winners = prev.participants.filter((p) => p.prize > 0);
     replace($("previous-winners"), winners.map((p) => h("li", {}, h("span", {}, `${ordinal(p.position)} `, playerLink(p.uid, p.name)), h("strong", {}, usd(p.prize)))));
