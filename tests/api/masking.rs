@@ -133,4 +133,67 @@ fn a_verified_owner_may_show_their_own_name_and_only_they_decide() {
     assert_eq!(me["showName"], true);
     let found = app.get("/api/users/search?q=lucky").json()["data"].clone();
     assert_eq!(found["pagination"]["total"], 1, "findable once shown");
+
+    // On the race page, the signed-in owner's own row is marked.
+    let browser = crate::webdriver::Browser::start(1280, 900);
+    browser.goto(&app.url("/account.html"));
+    crate::browser::sign_in_form(&browser, "lucky");
+    browser.wait_for("the signed-in page", "document.querySelector('#logout')");
+    browser.goto(&app.url("/"));
+    browser.wait_for(
+        "the owner's row",
+        "document.querySelector('#standings tr.mine')",
+    );
+    assert!(browser.text("#standings tr.mine").contains("LuckyGoat77"));
+    assert_eq!(
+        browser.script("return document.querySelectorAll('#standings tr.mine').length"),
+        1
+    );
+}
+
+#[test]
+fn the_live_feed_the_overlay_data_and_notifications_carry_masked_names_too() {
+    use goated::clock::ManualClock;
+
+    let discord = crate::notify::Receiver::start(&[]);
+    let clock = ManualClock::new(crate::helpers::at("2026-11-30T23:50:00Z"));
+    let upstream = FakeUpstream::start(players());
+    let app = crate::helpers::spawn_app_at(&clock, &upstream, |c| {
+        c.race.name_masking = goated::domain::masking::NameMasking::Partial;
+        c.notify.discord_webhooks = vec![goated::config::Secret::new(format!(
+            "{}/hook",
+            discord.base
+        ))];
+        c.notify.per_minute = 600;
+    });
+    let mut socket = crate::websocket::connect(&app);
+    crate::websocket::next_of_type(&mut socket, "hello");
+    assert!(app.sync().succeeded());
+    let update = crate::websocket::next_of_type(&mut socket, "leaderboard.updated");
+    let top: Vec<&str> = update["top"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(top, ["Lu***77", "Qu***ne", "b***"]);
+    // What the overlay reads: the race with a few places.
+    let overlay = app.get("/api/wager-races/current?limit=3").text();
+    assert!(overlay.contains("Lu***77") && !overlay.contains("LuckyGoat77"));
+    // The month ends: the results message names the winners masked.
+    clock.set(crate::helpers::at("2026-12-01T00:00:05Z"));
+    assert!(app.sync().succeeded());
+    crate::helpers::wait_until("the results on Discord", || {
+        discord.texts().iter().any(|t| t.contains("is over"))
+    });
+    let results = discord
+        .texts()
+        .into_iter()
+        .find(|t| t.contains("is over"))
+        .unwrap();
+    assert!(results.contains("Lu\\*\\*\\*77"), "{results}");
+    assert!(
+        !results.contains("LuckyGoat77") && !results.contains("Quietone"),
+        "{results}"
+    );
 }

@@ -22,13 +22,13 @@ struct Inbox {
     script: VecDeque<u16>,
 }
 
-struct Receiver {
-    base: String,
+pub struct Receiver {
+    pub base: String,
     inbox: Arc<Mutex<Inbox>>,
 }
 
 impl Receiver {
-    fn start(script: &[u16]) -> Receiver {
+    pub fn start(script: &[u16]) -> Receiver {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let inbox = Arc::new(Mutex::new(Inbox {
@@ -77,7 +77,7 @@ impl Receiver {
     }
 
     /// The message texts that arrived (Discord's `content`, Telegram's `text`).
-    fn texts(&self) -> Vec<String> {
+    pub fn texts(&self) -> Vec<String> {
         self.got()
             .iter()
             .filter_map(|(_, b)| {

@@ -11,9 +11,9 @@ use tungstenite::{Message, WebSocket};
 use crate::fake_upstream::{FakeUpstream, player};
 use crate::helpers::{TestApp, assert_error, at, spawn_app_at, spawn_live_app};
 
-type Socket = WebSocket<MaybeTlsStream<TcpStream>>;
+pub type Socket = WebSocket<MaybeTlsStream<TcpStream>>;
 
-fn connect(app: &TestApp) -> Socket {
+pub fn connect(app: &TestApp) -> Socket {
     let (mut socket, _) = tungstenite::connect(format!("ws://{}/ws", app.addr)).expect("upgrade");
     if let MaybeTlsStream::Plain(stream) = socket.get_mut() {
         stream
@@ -24,7 +24,7 @@ fn connect(app: &TestApp) -> Socket {
 }
 
 /// The next text message of the given type, skipping pings; panics after 10 s.
-fn next_of_type(socket: &mut Socket, kind: &str) -> Value {
+pub fn next_of_type(socket: &mut Socket, kind: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
         match socket.read() {
