@@ -81,9 +81,17 @@ pub fn results(name: &str, winners: &[Standing], total: Cents, players: usize) -
     if winners.is_empty() {
         return format!("🏆 {name} is over. Nobody placed this time.");
     }
+    // Discord refuses messages over 2,000 characters (and a refusal pauses the
+    // destination): ten places at most, then how many more were paid.
+    const LISTED: usize = 10;
+    let more = match winners.len().saturating_sub(LISTED) {
+        0 => String::new(),
+        n => format!("\n… and {n} more paid places."),
+    };
+    let listed = &winners[..winners.len().min(LISTED)];
     format!(
-        "🏆 {name} is over! The winners:\n{}\n{} wagered by {players} players.",
-        places(winners, true),
+        "🏆 {name} is over! The winners:\n{}{more}\n{} wagered by {players} players.",
+        places(listed, true),
         usd(total)
     )
 }
@@ -113,6 +121,17 @@ mod tests {
             wagered: Cents(wagered),
             prize: Cents(prize),
         }
+    }
+
+    #[test]
+    fn a_hundred_paid_places_with_long_names_fit_in_one_discord_message() {
+        let many: Vec<Standing> = (1..=100)
+            .map(|i| s(i, &"W".repeat(32), 1_000_000_000, 100_000_000))
+            .collect();
+        let text = results(&"R".repeat(80), &many, Cents(i64::MAX / 4), 100_000);
+        let long = discord_escape(&text);
+        assert!(long.chars().count() < 2000, "{}", long.chars().count());
+        assert!(long.contains("and 90 more paid places"));
     }
 
     #[test]
