@@ -731,4 +731,21 @@ fn an_admin_creates_and_cancels_a_custom_race_on_the_admin_page_and_everyone_see
         404,
         "NOT_FOUND",
     );
+
+    // The stream overlay card builds the address from its choices, with a preview.
+    browser.wait_for("the overlay card", "document.querySelector('#overlay-url')");
+    browser.script(
+        "const f = document.querySelector('#overlay-settings'); f.top.value = '3'; \
+         f.theme.value = 'light'; f.dispatchEvent(new Event('input')); return true;",
+    );
+    let url = browser.script("return document.querySelector('#overlay-url').value");
+    assert_eq!(
+        url.as_str().unwrap(),
+        app.url("/overlay.html?top=3&theme=light&size=m")
+    );
+    browser.wait_for(
+        "the preview to show the race",
+        "(() => { const d = document.querySelector('#overlay-preview').contentDocument; \
+           return !!d && /race$/.test(d.querySelector('#board-title')?.textContent || ''); })()",
+    );
 }
