@@ -180,7 +180,7 @@ mod tests {
     }
 
     /// `method|path|timestamp|nonce|body|signature`, computed with openssl from the
-    /// README's format (see the file's header), not by this module.
+    /// format in docs/api.md (see the file's header), not by this module.
     fn vectors() -> Vec<[String; 6]> {
         include_str!("../../tests/fixtures/signed-requests.txt")
             .lines()

@@ -18,7 +18,7 @@ use crate::http::middleware::SignedRequest;
 #[oai(ty = "bearer", bearer_format = "JWT")]
 pub struct BearerAuth(pub Bearer);
 
-/// For automation: an HMAC signature of the request (see the README), with the
+/// For automation: an HMAC signature of the request (see docs/api.md), with the
 /// `X-Goated-Timestamp` and `X-Goated-Nonce` headers.
 #[derive(SecurityScheme)]
 #[oai(ty = "api_key", key_name = "X-Goated-Signature", key_in = "header")]
