@@ -1,4 +1,4 @@
-//! Which way the layers point (docs/races.md, and issue 16 widens this):
+//! Which way the layers point (docs/architecture.md keeps the same list):
 //! the race rules live in `domain` and `races`, so the read side, the HTTP layer and
 //! storage never reach into the sync pipeline, and the pure domain reaches into nothing.
 
