@@ -90,6 +90,20 @@ mod tests {
     }
 
     #[test]
+    fn exactly_half_going_down_is_not_yet_a_reset() {
+        // "Most" means more than half: one of two is a fault to refuse, not a reset.
+        let old = [entry("a", 500), entry("b", 300)];
+        let new = [entry("a", 400), entry("b", 350)];
+        assert_eq!(
+            merge(&old, &new),
+            Merge::Merged {
+                entries: vec![entry("a", 500), entry("b", 350)],
+                refused: vec!["a".into()],
+            }
+        );
+    }
+
+    #[test]
     fn most_amounts_going_down_is_a_reset() {
         let old = [entry("a", 500), entry("b", 300), entry("c", 100)];
         let new = [entry("a", 0), entry("b", 0), entry("c", 900)];
