@@ -19,6 +19,25 @@ pub enum RaceStatus {
 }
 
 impl RaceStatus {
+    /// Where `now` falls in the life of a race: before `start`, inside `[start, end)`,
+    /// in the transition up to `transition_end`, or after it. Every kind of race.
+    pub fn at(
+        now: DateTime<Utc>,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        transition_end: DateTime<Utc>,
+    ) -> RaceStatus {
+        if now < start {
+            RaceStatus::Upcoming
+        } else if now < end {
+            RaceStatus::Live
+        } else if now < transition_end {
+            RaceStatus::Transition
+        } else {
+            RaceStatus::Completed
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             RaceStatus::Upcoming => "upcoming",
@@ -111,15 +130,12 @@ impl Calendar {
     }
 
     pub fn status(&self, race: RaceId, now: DateTime<Utc>) -> RaceStatus {
-        if now < self.start(race) {
-            RaceStatus::Upcoming
-        } else if now < self.end(race) {
-            RaceStatus::Live
-        } else if now < self.transition_end(race) {
-            RaceStatus::Transition
-        } else {
-            RaceStatus::Completed
-        }
+        RaceStatus::at(
+            now,
+            self.start(race),
+            self.end(race),
+            self.transition_end(race),
+        )
     }
 }
 

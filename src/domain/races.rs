@@ -91,25 +91,17 @@ impl Race {
         }
     }
 
-    /// Whether an answer received at `t` belongs to this race.
-    pub fn contains(&self, t: DateTime<Utc>) -> bool {
-        self.start <= t && t < self.end
-    }
-
     pub fn transition_end(&self, transition_hours: u32) -> DateTime<Utc> {
         self.end + Duration::hours(i64::from(transition_hours))
     }
 
     pub fn status(&self, now: DateTime<Utc>, transition_hours: u32) -> RaceStatus {
-        if now < self.start {
-            RaceStatus::Upcoming
-        } else if now < self.end {
-            RaceStatus::Live
-        } else if now < self.transition_end(transition_hours) {
-            RaceStatus::Transition
-        } else {
-            RaceStatus::Completed
-        }
+        RaceStatus::at(
+            now,
+            self.start,
+            self.end,
+            self.transition_end(transition_hours),
+        )
     }
 }
 
@@ -590,7 +582,13 @@ mod tests {
             Race::monthly(&eastern, id, rules).basis,
             Basis::AllTimeDifference
         );
-        assert!(race.contains(utc("2026-11-30T23:59:59.999Z")));
-        assert!(!race.contains(utc("2026-12-01T00:00:00Z")));
+        assert_eq!(
+            race.status(utc("2026-11-30T23:59:59.999Z"), 24),
+            RaceStatus::Live
+        );
+        assert_eq!(
+            race.status(utc("2026-12-01T00:00:00Z"), 24),
+            RaceStatus::Transition
+        );
     }
 }

@@ -124,33 +124,28 @@ pub fn occurrence(s: &Series, rhythm: &Weekly, start: DateTime<Utc>) -> Race {
     }
 }
 
-/// Every race a list shows at `now`: the monthly races (finished ones, the current one,
-/// the next three) and every defined race not cancelled, each with whether it is final.
+/// Every race a list shows at `now`: the ids of finished races (every kind), and the
+/// races not final yet: the current month and the next three, and every defined race
+/// not cancelled.
 pub fn catalog(
     conn: &Connection,
     config: &RaceConfig,
     now: DateTime<Utc>,
-) -> DbResult<Vec<(Race, bool)>> {
-    let cal = calendar(config);
-    let mut out = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for id in races::final_race_ids(conn)? {
-        if let Some(race) = find(conn, config, &id)? {
-            seen.insert(race.id.clone());
-            out.push((race, true));
-        }
-    }
-    let mut month = cal.race_at(now);
+) -> DbResult<(Vec<String>, Vec<Race>)> {
+    let finished = races::final_race_ids(conn)?;
+    let is_final: std::collections::HashSet<&str> = finished.iter().map(String::as_str).collect();
+    let mut open = Vec::new();
+    let mut month = calendar(config).race_at(now);
     for _ in 0..4 {
-        if seen.insert(month.to_string()) {
-            out.push((monthly(conn, config, month)?, false));
+        if !is_final.contains(month.to_string().as_str()) {
+            open.push(monthly(conn, config, month)?);
         }
         month = month.next();
     }
     for race in race_defs::all(conn)? {
-        if race.cancelled_at.is_none() && seen.insert(race.id.clone()) {
-            out.push((race, false));
+        if race.cancelled_at.is_none() && !is_final.contains(race.id.as_str()) {
+            open.push(race);
         }
     }
-    Ok(out)
+    Ok((finished, open))
 }

@@ -37,15 +37,85 @@ pub struct RaceView {
 
 impl RaceView {
     pub fn status(&self, now: DateTime<Utc>) -> RaceStatus {
-        if now < self.start {
-            RaceStatus::Upcoming
-        } else if now < self.end {
-            RaceStatus::Live
-        } else if now < self.transition_end {
-            RaceStatus::Transition
-        } else {
-            RaceStatus::Completed
+        RaceStatus::at(now, self.start, self.end, self.transition_end)
+    }
+}
+
+/// A race in a list: what it is, its totals and its podium, without every standing.
+#[derive(Debug, Clone)]
+pub struct Headline {
+    pub id: String,
+    pub kind: RaceKind,
+    pub name: String,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub transition_end: DateTime<Utc>,
+    pub prize_pool: Cents,
+    pub total_wagered: Cents,
+    pub participant_count: usize,
+    /// The top three positions (more rows when tied).
+    pub podium: Vec<Standing>,
+}
+
+impl Headline {
+    pub fn of(view: &RaceView) -> Headline {
+        Headline {
+            id: view.id.clone(),
+            kind: view.kind,
+            name: view.name.clone(),
+            start: view.start,
+            end: view.end,
+            transition_end: view.transition_end,
+            prize_pool: view.prize_pool,
+            total_wagered: view.total_wagered,
+            participant_count: view.standings.len(),
+            podium: view
+                .standings
+                .iter()
+                .take_while(|s| s.position <= 3)
+                .cloned()
+                .collect(),
         }
+    }
+
+    pub fn status(&self, now: DateTime<Utc>) -> RaceStatus {
+        RaceStatus::at(now, self.start, self.end, self.transition_end)
+    }
+}
+
+/// A finished race's headline from its stored result: its podium only, not every row.
+pub fn stored_headline(
+    conn: &Connection,
+    id: &str,
+    transition_hours: u32,
+    masker: &Masker,
+) -> DbResult<Option<Headline>> {
+    let Some(race) = races::final_race(conn, id)? else {
+        return Ok(None);
+    };
+    let mut podium = races::podium(conn, id)?;
+    masker.standings(&mut podium);
+    let end = parse_timestamp(&race.end_date)?;
+    Ok(Some(Headline {
+        name: display_name(&race.race_id, race.name),
+        id: race.race_id,
+        kind: race.kind,
+        start: parse_timestamp(&race.start_date)?,
+        end,
+        transition_end: end + chrono::Duration::hours(i64::from(transition_hours)),
+        prize_pool: race.prize_pool,
+        total_wagered: race.total_wagered,
+        participant_count: race.participant_count.max(0) as usize,
+        podium,
+    }))
+}
+
+/// A stored race's name; monthly races finalized before races had names are named
+/// after their month.
+fn display_name(race_id: &str, stored: String) -> String {
+    match RaceId::parse(race_id) {
+        Some(month) if stored.is_empty() => month_name(month),
+        _ => stored,
     }
 }
 
@@ -104,15 +174,10 @@ pub fn stored(
     let mut standings = races::final_results(conn, &race.race_id, u32::MAX)?;
     Masker::load(conn, masking)?.standings(&mut standings);
     let end = parse_timestamp(&race.end_date)?;
-    // Monthly races finalized before races had names are named after their month.
-    let name = match RaceId::parse(&race.race_id) {
-        Some(month) if race.name.is_empty() => month_name(month),
-        _ => race.name,
-    };
     Ok(Some(RaceView {
+        name: display_name(&race.race_id, race.name),
         id: race.race_id,
         kind: race.kind,
-        name,
         version,
         start: parse_timestamp(&race.start_date)?,
         end,

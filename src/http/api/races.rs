@@ -20,6 +20,8 @@ use crate::http::cache::Prepared;
 use crate::http::envelope::{Success, envelope_bytes};
 use crate::http::error::{ApiError, ApiResult};
 use crate::read::RaceView;
+use crate::read::masking::Masker;
+use crate::read::races::{Headline, live, stored_headline};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[oai(rename_all = "lowercase")]
@@ -281,6 +283,7 @@ impl RaceListApi {
     #[oai(path = "/wager-races", method = "get")]
     async fn list(
         &self,
+        req: &Request,
         /// Only races in this state.
         status: Query<Option<ListStatus>>,
         #[oai(
@@ -295,81 +298,80 @@ impl RaceListApi {
         limit: Query<u32>,
     ) -> ApiResult<Success<RaceListPage>> {
         let (filter, page, limit) = (status.0, page.0, limit.0);
-        let config = self.state.config.race.clone();
-        let now = self.state.clock.now();
-        let version = self.state.read.version();
-        let mut rows = self
+        let state = self.state.clone();
+        let version = state.read.version();
+        let now = state.clock.now();
+        // Statuses move with the clock as well as with the data: made again with each
+        // new data version, and at most once a minute within one.
+        let key = format!(
+            "races:list:{filter:?}:{page}:{limit}@{version}:{}",
+            now.timestamp() / 60
+        );
+        let v = version.clone();
+        let prepared = self
             .state
-            .db
-            .read(move |c| {
-                let mut rows = Vec::new();
-                for (race, is_final) in crate::races::catalog(c, &config, now)? {
-                    let view = if is_final {
-                        crate::read::races::stored(
-                            c,
-                            &race.id,
-                            config.transition_hours,
-                            config.name_masking,
-                            version.clone(),
-                        )?
-                    } else {
-                        Some(crate::read::races::live(
-                            c,
-                            &race,
-                            config.transition_hours,
-                            config.name_masking,
-                            version.clone(),
-                        )?)
+            .responses
+            .get_or_make(key, ttl(&version), move || async move {
+                let config = state.config.race.clone();
+                let mut rows = state
+                    .db
+                    .read(move |c| {
+                        let hours = config.transition_hours;
+                        let masker = Masker::load(c, config.name_masking)?;
+                        let (finished, open) = crate::races::catalog(c, &config, now)?;
+                        let mut rows = Vec::new();
+                        for id in &finished {
+                            rows.extend(stored_headline(c, id, hours, &masker)?);
+                        }
+                        for race in &open {
+                            let view = live(c, race, hours, config.name_masking, v.clone())?;
+                            rows.push(Headline::of(&view));
+                        }
+                        Ok(rows)
+                    })
+                    .await
+                    .map_err(ApiError::internal)?;
+                let group = |h: &Headline| match h.status(now) {
+                    RaceStatus::Live => ListStatus::Live,
+                    RaceStatus::Upcoming => ListStatus::Upcoming,
+                    RaceStatus::Transition | RaceStatus::Completed => ListStatus::Finished,
+                };
+                rows.retain(|h| filter.is_none_or(|f| group(h) == f));
+                rows.sort_by(|a, b| {
+                    let rank = |h: &Headline| match group(h) {
+                        ListStatus::Live => (0, h.end.timestamp()),
+                        ListStatus::Upcoming => (1, h.start.timestamp()),
+                        ListStatus::Finished => (2, -h.end.timestamp()),
                     };
-                    rows.extend(view);
-                }
-                Ok(rows)
+                    rank(a).cmp(&rank(b)).then_with(|| a.id.cmp(&b.id))
+                });
+                let pagination = Pagination::new(page, limit, rows.len());
+                let results = rows[pagination.range()]
+                    .iter()
+                    .map(|h| summary(h, now))
+                    .collect();
+                Ok(prepare(&RaceListPage {
+                    results,
+                    pagination,
+                }))
             })
-            .await
-            .map_err(ApiError::internal)?;
-        let group = |v: &RaceView| match v.status(now) {
-            RaceStatus::Live => ListStatus::Live,
-            RaceStatus::Upcoming => ListStatus::Upcoming,
-            RaceStatus::Transition | RaceStatus::Completed => ListStatus::Finished,
-        };
-        rows.retain(|v| filter.is_none_or(|f| group(v) == f));
-        rows.sort_by(|a, b| {
-            let rank = |v: &RaceView| match group(v) {
-                ListStatus::Live => (0, v.end.timestamp()),
-                ListStatus::Upcoming => (1, v.start.timestamp()),
-                ListStatus::Finished => (2, -v.end.timestamp()),
-            };
-            rank(a).cmp(&rank(b)).then_with(|| a.id.cmp(&b.id))
-        });
-        let pagination = Pagination::new(page, limit, rows.len());
-        let results = rows[pagination.range()]
-            .iter()
-            .map(|v| summary(v, now))
-            .collect();
-        Ok(Success::new(&RaceListPage {
-            results,
-            pagination,
-        }))
+            .await?;
+        Ok(Success::prepared(&prepared, req, cache_control(&version)))
     }
 }
 
-fn summary(view: &RaceView, now: chrono::DateTime<chrono::Utc>) -> RaceSummary {
+fn summary(race: &Headline, now: chrono::DateTime<chrono::Utc>) -> RaceSummary {
     RaceSummary {
-        id: view.id.clone(),
-        kind: view.kind.into(),
-        name: view.name.clone(),
-        status: view.status(now).into(),
-        start_date: timestamp(view.start),
-        end_date: timestamp(view.end),
-        prize_pool: money(view.prize_pool),
-        total_wagered: money(view.total_wagered),
-        participant_count: view.standings.len() as u32,
-        winners: view
-            .standings
-            .iter()
-            .take_while(|s| s.position <= 3)
-            .map(participant)
-            .collect(),
+        id: race.id.clone(),
+        kind: race.kind.into(),
+        name: race.name.clone(),
+        status: race.status(now).into(),
+        start_date: timestamp(race.start),
+        end_date: timestamp(race.end),
+        prize_pool: money(race.prize_pool),
+        total_wagered: money(race.total_wagered),
+        participant_count: race.participant_count as u32,
+        winners: race.podium.iter().map(participant).collect(),
     }
 }
 
@@ -463,8 +465,7 @@ impl RacesApi {
         limit: Query<u32>,
     ) -> ApiResult<Success<RaceHistoryPage>> {
         let (page, limit) = (page.0, limit.0);
-        let hours = i64::from(self.state.config.race.transition_hours);
-        let masking = self.state.config.race.name_masking;
+        let config = self.state.config.race.clone();
         let now = self.state.clock.now();
         let (total, rows) = self
             .state
@@ -472,46 +473,16 @@ impl RacesApi {
             .read(move |c| {
                 let ids = db_races::final_race_ids(c)?;
                 let pagination = Pagination::new(page, limit, ids.len());
+                let masker = Masker::load(c, config.name_masking)?;
                 let mut rows = Vec::new();
-                let masker = crate::read::masking::Masker::load(c, masking)?;
                 for id in &ids[pagination.range()] {
-                    if let Some(race) = db_races::final_race(c, id)? {
-                        let mut podium = db_races::podium(c, id)?;
-                        masker.standings(&mut podium);
-                        rows.push((race, podium));
-                    }
+                    rows.extend(stored_headline(c, id, config.transition_hours, &masker)?);
                 }
                 Ok((ids.len(), rows))
             })
             .await
             .map_err(ApiError::internal)?;
-        let results = rows
-            .into_iter()
-            .filter_map(|(race, podium)| {
-                let end = crate::db::parse_timestamp(&race.end_date).ok()?;
-                let status = if now < end + chrono::Duration::hours(hours) {
-                    Status::Transition
-                } else {
-                    Status::Completed
-                };
-                let name = match RaceId::parse(&race.race_id) {
-                    Some(month) if race.name.is_empty() => crate::domain::races::month_name(month),
-                    _ => race.name,
-                };
-                Some(RaceSummary {
-                    id: race.race_id,
-                    kind: race.kind.into(),
-                    name,
-                    status,
-                    start_date: race.start_date,
-                    end_date: race.end_date,
-                    prize_pool: money(race.prize_pool),
-                    total_wagered: money(race.total_wagered),
-                    participant_count: race.participant_count as u32,
-                    winners: podium.iter().map(participant).collect(),
-                })
-            })
-            .collect();
+        let results = rows.iter().map(|h| summary(h, now)).collect();
         let data = RaceHistoryPage {
             results,
             pagination: Pagination::new(page, limit, total),
