@@ -117,6 +117,14 @@ pub fn exists(conn: &Connection, race_id: &str) -> DbResult<bool> {
     )?)
 }
 
+/// Every race id in use: defined races and final results.
+pub fn ids(conn: &Connection) -> DbResult<std::collections::HashSet<String>> {
+    let mut stmt = conn
+        .prepare_cached("SELECT race_id FROM race_defs UNION SELECT race_id FROM races")?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 pub fn insert(conn: &Connection, race: &Race, now: &str) -> DbResult<()> {
     conn.execute(
         "INSERT INTO race_defs (race_id, kind, name, starts_at, ends_at, prize_pool_cents,

@@ -50,7 +50,10 @@ pub fn create(conn: &Connection, new: NewRace, now: DateTime<Utc>) -> Result<Rac
     let name = races::name(&new.name)?;
     let (start, end) = races::window(new.starts_at, new.ends_at, now)?;
     let rules = races::rules(new.prize_pool, new.distribution, new.min_wager)?;
-    let id = races::custom_id(&name, |id| race_defs::exists(conn, id).unwrap_or(true));
+    // The ids in use, read once: the search for a free suffix asks no database (a read
+    // error there could only have said "taken", for ever).
+    let taken = race_defs::ids(conn)?;
+    let id = races::custom_id(&name, |id| taken.contains(id));
     let race = Race {
         id,
         kind: RaceKind::Custom,
