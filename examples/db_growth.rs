@@ -53,15 +53,7 @@ fn main() {
     let clock = ManualClock::new(start);
     let db = Db::open(&config.database.path, 2).expect("the database opens");
     db.write_blocking(|tx| {
-        let weekly = NewSeries {
-            name: "Weekly Race".into(),
-            start_weekday: 1,
-            start_hour: 0,
-            prize_pool: 100.0,
-            distribution: vec![0.5, 0.3, 0.2],
-            min_wager: 0.0,
-        };
-        create_series(tx, weekly, 0, start, "live")
+        create_series(tx, NewSeries::demo(), 0, start, "live")
             .map_err(|e| goated::db::DbError::Corrupt(e.to_string()))?;
         Ok(())
     })

@@ -81,7 +81,7 @@ struct Loop {
     backups: Option<Schedule>,
     next_backup: Option<DateTime<Utc>>,
     /// The next end of any race: finalization runs as soon as it has passed.
-    next_race_end: Option<DateTime<Utc>>,
+    next_race_end: DateTime<Utc>,
 }
 
 fn schedule(expression: &str) -> Schedule {
@@ -102,7 +102,7 @@ impl Loop {
             next_month_end: None,
             backups: (!config.backup.cron.is_empty()).then(|| schedule(&config.backup.cron)),
             next_backup: None,
-            next_race_end: None,
+            next_race_end: now,
             syncer,
             clock,
         };
@@ -119,11 +119,10 @@ impl Loop {
         self.next_backup = self.backups.as_ref().and_then(|s| s.after(&now).next());
     }
 
-    /// Extra syncs shortly before a month ends, so its final standings are captured
-    /// before the upstream resets its monthly amounts.
-    /// The first end of any race after `now` (`None` if it cannot be read: the next
-    /// tick tries again).
-    fn race_end_after(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    /// The first end of any race after `now`. When it cannot be read, a minute from now:
+    /// finalization (which reads what has ended itself) runs then and it is read again,
+    /// rather than on every tick.
+    fn race_end_after(&self, now: DateTime<Utc>) -> DateTime<Utc> {
         let config = &self.syncer.config().race;
         let found = self
             .syncer
@@ -131,10 +130,10 @@ impl Loop {
             .reader()
             .and_then(|c| crate::races::next_end_after(&c, config, now));
         match found {
-            Ok(end) => Some(end),
+            Ok(end) => end,
             Err(err) => {
                 tracing::error!(error = %err, "could not read the next race end");
-                None
+                now + chrono::Duration::minutes(1)
             }
         }
     }
@@ -151,7 +150,7 @@ impl Loop {
         // The next two race ends: the nearer one may be closer than its sync times.
         let mut ends = Vec::new();
         for _ in 0..2 {
-            let end = self.race_end_after(from)?;
+            let end = self.race_end_after(from);
             ends.push(end);
             from = end;
         }
@@ -210,7 +209,7 @@ impl Loop {
     /// ran is run once right after it; any more that were missed are skipped.
     fn run_due_jobs(&mut self) {
         let now = self.clock.now();
-        if self.next_race_end.is_none_or(|end| end <= now) {
+        if self.next_race_end <= now {
             self.job("finalize", |s| s.finalize_due().map(drop));
             self.next_race_end = self.race_end_after(now);
         }
@@ -247,7 +246,7 @@ impl Loop {
             self.next_sync,
             self.next_housekeeping,
             self.next_month_end,
-            self.next_race_end,
+            Some(self.next_race_end),
             self.next_backup,
         ]
         .into_iter()

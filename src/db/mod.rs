@@ -194,6 +194,11 @@ async fn run_blocking<T: Send + 'static>(
 }
 
 /// The timestamp format used in every table: RFC 3339, UTC, milliseconds.
+/// A prize distribution as stored (a JSON array of shares).
+pub fn shares_json(shares: &[f64]) -> String {
+    serde_json::to_string(shares).expect("floats serialize")
+}
+
 pub fn timestamp(t: chrono::DateTime<chrono::Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }

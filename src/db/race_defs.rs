@@ -119,8 +119,8 @@ pub fn exists(conn: &Connection, race_id: &str) -> DbResult<bool> {
 
 /// Every race id in use: defined races and final results.
 pub fn ids(conn: &Connection) -> DbResult<std::collections::HashSet<String>> {
-    let mut stmt = conn
-        .prepare_cached("SELECT race_id FROM race_defs UNION SELECT race_id FROM races")?;
+    let mut stmt =
+        conn.prepare_cached("SELECT race_id FROM race_defs UNION SELECT race_id FROM races")?;
     let rows = stmt.query_map([], |r| r.get(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
@@ -137,7 +137,7 @@ pub fn insert(conn: &Connection, race: &Race, now: &str) -> DbResult<()> {
             timestamp(race.start),
             timestamp(race.end),
             race.rules.prize_pool.0,
-            serde_json::to_string(&race.rules.distribution).expect("floats serialize"),
+            super::shares_json(&race.rules.distribution),
             race.rules.min_wager.0,
             race.series_id,
             now,
@@ -157,7 +157,7 @@ pub fn update(conn: &Connection, race: &Race, now: &str) -> DbResult<()> {
             timestamp(race.start),
             timestamp(race.end),
             race.rules.prize_pool.0,
-            serde_json::to_string(&race.rules.distribution).expect("floats serialize"),
+            super::shares_json(&race.rules.distribution),
             race.rules.min_wager.0,
             now,
         ],
@@ -235,7 +235,7 @@ pub fn insert_series(conn: &Connection, s: &Series, now: &str) -> DbResult<i64> 
             s.weekday,
             s.hour,
             s.rules.prize_pool.0,
-            serde_json::to_string(&s.rules.distribution).expect("floats serialize"),
+            super::shares_json(&s.rules.distribution),
             s.rules.min_wager.0,
             s.active,
             s.source,
@@ -256,7 +256,7 @@ pub fn update_series(conn: &Connection, s: &Series, now: &str) -> DbResult<()> {
             s.weekday,
             s.hour,
             s.rules.prize_pool.0,
-            serde_json::to_string(&s.rules.distribution).expect("floats serialize"),
+            super::shares_json(&s.rules.distribution),
             s.rules.min_wager.0,
             s.active,
             now,

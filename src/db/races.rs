@@ -193,7 +193,7 @@ pub fn set_prize_override(
     now: &str,
     by: Option<&str>,
 ) -> DbResult<()> {
-    let dist = serde_json::to_string(shares).expect("floats serialize");
+    let dist = super::shares_json(shares);
     conn.execute(
         "INSERT INTO race_prizes (race_id, prize_pool_cents, distribution, updated_at, updated_by)
          VALUES (?1, ?2, ?3, ?4, ?5)
@@ -255,7 +255,7 @@ pub fn insert_final(
             race.start_date,
             race.end_date,
             race.prize_pool.0,
-            serde_json::to_string(&race.distribution).expect("floats serialize"),
+            super::shares_json(&race.distribution),
             race.min_wager.0,
             race.participant_count,
             race.total_wagered.0,

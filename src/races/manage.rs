@@ -144,6 +144,21 @@ pub struct NewSeries {
     pub min_wager: f64,
 }
 
+impl NewSeries {
+    /// The weekly series demo mode runs (and the database growth example): Mondays
+    /// 00:00, $100 split 50 / 30 / 20.
+    pub fn demo() -> NewSeries {
+        NewSeries {
+            name: "Weekly Race".into(),
+            start_weekday: 1,
+            start_hour: 0,
+            prize_pool: 100.0,
+            distribution: vec![0.5, 0.3, 0.2],
+            min_wager: 0.0,
+        }
+    }
+}
+
 /// Starts a series: its first race is the first occurrence from `now` on (never one
 /// already running), written with the next one at once.
 pub fn create_series(

@@ -447,14 +447,7 @@ impl Syncer {
         let now = self.clock.now();
         let from = now - chrono::Duration::days(days);
         let offset = self.config.race.timezone_offset_minutes;
-        let weekly = crate::races::manage::NewSeries {
-            name: "Weekly Race".into(),
-            start_weekday: 1,
-            start_hour: 0,
-            prize_pool: 100.0,
-            distribution: vec![0.5, 0.3, 0.2],
-            min_wager: 0.0,
-        };
+        let weekly = crate::races::manage::NewSeries::demo();
         self.db.write_blocking(|tx| {
             crate::races::manage::create_series(tx, weekly, offset, from, "demo").map_err(|e| {
                 match e {
@@ -517,13 +510,7 @@ impl Syncer {
             self.store(&answer, &stamp, outcome)?;
             finalize::finalize_due(&self.db, &self.config.race, at)?;
         }
-        let (last_run, last_success) = {
-            let conn = self.db.reader()?;
-            (sync_runs::last(&conn)?, sync_runs::last_success(&conn)?)
-        };
-        let mut status = self.status.write();
-        status.last_run = last_run;
-        status.set_last_success(last_success);
+        self.reload_last_runs()?;
         tracing::info!(answers = instants.len(), days, "demo history replayed");
         Ok(instants.len())
     }
@@ -637,14 +624,9 @@ impl Syncer {
                 .write_blocking(|tx| settings::delete(tx, AUTH_FAILED_SETTING))?;
             self.status.write().auth_failure = None;
         }
-        let (last_run, last_success) = {
-            let conn = self.db.reader()?;
-            (sync_runs::last(&conn)?, sync_runs::last_success(&conn)?)
-        };
+        self.reload_last_runs()?;
         {
             let mut status = self.status.write();
-            status.last_run = last_run;
-            status.set_last_success(last_success);
             let (circuit, until) = match self.breaker.state() {
                 breaker::State::Closed => ("closed", None),
                 breaker::State::HalfOpen => ("half_open", None),
@@ -660,6 +642,18 @@ impl Syncer {
                 at: self.clock.now(),
             });
         }
+        Ok(())
+    }
+
+    /// Reads the last run and the last good one into the shared status.
+    fn reload_last_runs(&self) -> DbResult<()> {
+        let (last_run, last_success) = {
+            let conn = self.db.reader()?;
+            (sync_runs::last(&conn)?, sync_runs::last_success(&conn)?)
+        };
+        let mut status = self.status.write();
+        status.last_run = last_run;
+        status.set_last_success(last_success);
         Ok(())
     }
 
