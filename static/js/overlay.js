@@ -1,7 +1,10 @@
+import { follow } from "/js/feed.js";
+
 // The stream overlay and the widget: the top N of a race, live over /ws with polling
 // through the answer cache as the fallback; rows slide to their new places. Options in
 // the URL: race (an id, default the current monthly race), top (1–20, default 5), theme
-// (dark | light), size (s | m | l). Self-contained: no sign-in, no site header.
+// (dark | light), size (s | m | l). No sign-in and no site header: of the site it loads
+// only the live feed (feed.js).
 const params = new URLSearchParams(location.search);
 const race = /^[a-z0-9-]{1,40}$/.test(params.get("race") || "") ? params.get("race") : "current";
 const top = Math.min(20, Math.max(1, Number(params.get("top")) || 5));
@@ -10,7 +13,6 @@ document.body.classList.add(`size-${["s", "l"].includes(params.get("size")) ? pa
 const $ = (id) => document.getElementById(id);
 const money = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD" });
 let shown = null;
-let pollTimer = null;
 
 function el(tag, cls, text) {
   const e = document.createElement(tag);
@@ -76,29 +78,9 @@ function tick() {
   $("board-countdown").textContent = `${Math.floor(s / 86400)}d ${pad(Math.floor((s % 86400) / 3600))}:${pad(Math.floor((s % 3600) / 60))}:${pad(s % 60)}`;
 }
 
-function poll(on) {
-  clearInterval(pollTimer);
-  pollTimer = on ? setInterval(load, 15000) : null;
-}
-
-function connect(delay = 1000) {
-  const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`);
-  ws.addEventListener("open", () => {
-    document.body.dataset.live = "open";
-    poll(false);
-  });
-  ws.addEventListener("message", (e) => {
-    const msg = JSON.parse(e.data);
-    // Every sync updates every live race (the message names the monthly one).
-    if (msg.type === "leaderboard.updated" || msg.type === "race.completed") load();
-  });
-  ws.addEventListener("close", () => {
-    document.body.dataset.live = "closed";
-    poll(true);
-    setTimeout(() => connect(Math.min(delay * 2, 60000)), delay);
-  });
-}
-
 setInterval(tick, 1000);
 load();
-connect();
+// Every sync updates every live race (the message names the monthly one).
+follow((msg) => {
+  if (msg.type === "leaderboard.updated" || msg.type === "race.completed") load();
+}, load, 15000);

@@ -1,6 +1,7 @@
 // The race page: the live monthly race, or any race with ?race=ID (a finished month, a
 // weekly or custom race), updated over /ws without reloading, polling with the HTTP
 // cache when the socket is down. The signed-in owner's own row is highlighted.
+import { follow } from "/js/feed.js";
 import { api, currentAccount, freshness, h, monthName, ordinal, playerLink, ready, replace, reveal, showError, notice, usd, num } from "/js/common.js";
 
 const $ = (id) => document.getElementById(id);
@@ -9,7 +10,6 @@ const wanted = new URLSearchParams(location.search).get("race");
 // its status once loaded.
 const finished = Boolean(wanted && /^[a-z0-9-]{1,40}$/.test(wanted));
 let race = null;
-let pollTimer = null;
 
 async function load() {
   try {
@@ -126,30 +126,11 @@ async function showPrevious() {
   }
 }
 
-function poll(on) {
-  clearInterval(pollTimer);
-  pollTimer = on ? setInterval(load, 20000) : null;
-}
-
-function connect(delay = 1000) {
-  const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`);
-  // The feed's state, for people's tools and for tests that wait on it.
-  ws.addEventListener("open", () => {
-    document.body.dataset.live = "open";
-    poll(false);
-  });
-  ws.addEventListener("message", (e) => {
-    const msg = JSON.parse(e.data);
-    if (msg.type === "leaderboard.updated" || msg.type === "race.completed") {
-      load();
-      if (msg.type === "race.completed") showPrevious();
-    }
-  });
-  ws.addEventListener("close", () => {
-    document.body.dataset.live = "closed";
-    poll(true);
-    setTimeout(() => connect(Math.min(delay * 2, 60000)), delay);
-  });
+function onFeed(msg) {
+  if (msg.type === "leaderboard.updated" || msg.type === "race.completed") {
+    load();
+    if (msg.type === "race.completed") showPrevious();
+  }
 }
 
 $("search").addEventListener("input", filter);
@@ -158,4 +139,4 @@ setInterval(tick, 1000);
 ready.finally(load);
 if (finished) showProof(wanted);
 if (!finished) showPrevious();
-connect();
+follow(onFeed, load, 20000);
