@@ -135,11 +135,35 @@ fn invalid_values_name_their_key() {
         ("[server]\ntls_cert = \"cert.pem\"\n", "server.tls_key"),
         ("[server]\ntls_key = \"key.pem\"\n", "server.tls_cert"),
         ("[analytics]\nflush_secs = 0\n", "analytics.flush_secs"),
+        ("[race]\nname_masking = \"half\"\n", "race.name_masking"),
+        (
+            "[upstream]\ndemo_history_days = 401\n",
+            "upstream.demo_history_days",
+        ),
+        (
+            "[notify]\ndiscord_webhooks = [\"discord.com/api/webhooks/1\"]\n",
+            "notify.discord_webhooks",
+        ),
+        (
+            "[notify]\ntelegram_bot_token = \"123:abc\"\n",
+            "notify.telegram_chat_id",
+        ),
+        (
+            "[notify]\ntelegram_api_base = \"api.telegram.org\"\n",
+            "notify.telegram_api_base",
+        ),
+        ("[notify]\nper_minute = 0\n", "notify.per_minute"),
+        ("[notify]\nmax_attempts = 21\n", "notify.max_attempts"),
+        ("[notify]\nretry_base_ms = 0\n", "notify.retry_base_ms"),
     ];
     for (text, key) in cases {
         let (_dir, sources) = sources_with_file(text);
         let err = Config::load(&sources).unwrap_err().to_string();
         assert!(err.contains(key), "{text:?} gave {err:?}");
+        assert!(
+            !err.contains("webhooks/1"),
+            "a webhook URL is a secret: {err:?}"
+        );
     }
 }
 

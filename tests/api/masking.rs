@@ -110,6 +110,18 @@ fn a_verified_owner_may_show_their_own_name_and_only_they_decide() {
     );
     assert_error(&by_admin, 403, "FORBIDDEN");
     let owner = crate::accounts::login(&app, "lucky");
+    let garbled = app.authed(
+        "PATCH",
+        &format!("/api/users/{LUCKY}"),
+        &token(&owner),
+        Some(&json!({"showName": "yes please"})),
+    );
+    assert_error(&garbled, 400, "VALIDATION_ERROR");
+    assert_eq!(
+        app.count("SELECT count(*) FROM accounts WHERE show_name = 1"),
+        0,
+        "a refused choice changes nothing"
+    );
     let chosen = app.authed(
         "PATCH",
         &format!("/api/users/{LUCKY}"),

@@ -20,6 +20,8 @@ struct Inbox {
     got: Vec<(String, Value)>,
     /// Statuses to answer with, in order; 204 (Discord's) once they run out.
     script: VecDeque<u16>,
+    /// The `Retry-After` a 429 carries (none when empty).
+    retry_after: String,
 }
 
 pub struct Receiver {
@@ -56,20 +58,29 @@ impl Receiver {
                 }
                 let mut body = vec![0; length];
                 reader.read_exact(&mut body).unwrap();
-                let status = {
+                let (status, retry_after) = {
                     let mut inbox = shared.lock().unwrap();
                     inbox
                         .got
                         .push((path, serde_json::from_slice(&body).unwrap_or(Value::Null)));
-                    inbox.script.pop_front().unwrap_or(204)
+                    let status = inbox.script.pop_front().unwrap_or(204);
+                    let header = match (status, inbox.retry_after.as_str()) {
+                        (429, value) if !value.is_empty() => format!("retry-after: {value}\r\n"),
+                        _ => String::new(),
+                    };
+                    (status, header)
                 };
                 let _ = write!(
                     stream,
-                    "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                    "HTTP/1.1 {status} X\r\n{retry_after}content-length: 0\r\nconnection: close\r\n\r\n"
                 );
             }
         });
         Receiver { base, inbox }
+    }
+
+    fn answer_429_with_retry_after(&self, value: &str) {
+        self.inbox.lock().unwrap().retry_after = value.to_string();
     }
 
     fn got(&self) -> Vec<(String, Value)> {
@@ -283,4 +294,56 @@ fn nothing_is_sent_or_stored_when_no_destination_is_configured() {
         app.get("/api/health").json()["data"]["notifications"],
         json!({"destinations": 0, "pending": 0, "paused": []})
     );
+}
+
+#[test]
+fn a_429_is_retried_when_the_destination_says_and_a_huge_or_garbled_wait_is_bounded() {
+    let polite = Receiver::start(&[429]);
+    polite.answer_429_with_retry_after("1");
+    let greedy = Receiver::start(&[429]);
+    greedy.answer_429_with_retry_after("99999999");
+    let garbled = Receiver::start(&[429]);
+    garbled.answer_429_with_retry_after("soon-ish");
+    let upstream = FakeUpstream::start(players([1000.0, 500.0]));
+    let app = spawn_live_app(&upstream, |c| {
+        c.notify.discord_webhooks = [&polite, &greedy, &garbled]
+            .iter()
+            .map(|r| goated::config::Secret::new(format!("{}/hook", r.base)))
+            .collect();
+        c.notify.per_minute = 600;
+        c.notify.retry_base_ms = 20;
+    });
+    let admin = token(&admin_session(&app, "operator"));
+    let queued_at = std::time::Instant::now();
+    let sent = app.authed("POST", "/api/admin/notifications/test", &admin, None);
+    assert_eq!(sent.json()["data"]["queued"], 3);
+    // Retry-After: 1 is honoured: the second try comes after a second, and lands.
+    wait_until("the polite destination's second try", || {
+        polite.got().len() == 2
+    });
+    assert!(queued_at.elapsed() >= std::time::Duration::from_secs(1));
+    // A garbled value falls back to the backoff (20 ms × 2): it lands soon too.
+    wait_until("the garbled destination's second try", || {
+        garbled.got().len() == 2
+    });
+    wait_until("both delivered", || {
+        deliveries(&app, "status = 'sent' AND attempts = 2") == 2
+    });
+    // An absurd one waits at most an hour, and the message is kept, not dropped.
+    let waiting: (String, String) = app
+        .db()
+        .query_row(
+            "SELECT status, next_attempt_at FROM notifications WHERE destination = 'discord-2'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(waiting.0, "pending");
+    let next: chrono::DateTime<chrono::Utc> = waiting.1.parse().unwrap();
+    let wait = next - chrono::Utc::now();
+    assert!(
+        wait > chrono::Duration::minutes(59) && wait <= chrono::Duration::hours(1),
+        "{wait}"
+    );
+    assert_eq!(greedy.got().len(), 1);
 }

@@ -749,3 +749,55 @@ fn an_admin_creates_and_cancels_a_custom_race_on_the_admin_page_and_everyone_see
            return !!d && /race$/.test(d.querySelector('#board-title')?.textContent || ''); })()",
     );
 }
+
+#[test]
+fn weekly_series_refuse_what_is_not_a_week_and_a_repeated_stop_finds_nothing() {
+    let clock = ManualClock::new(at("2026-11-25T12:00:00Z"));
+    let upstream = FakeUpstream::start(players([1000.0, 500.0, 0.0]));
+    let app = spawn_app_at(&clock, &upstream, |_| {});
+    let admin = admin(&app);
+    let series = |body: Value| app.authed("POST", "/api/admin/race-series", &admin, Some(&body));
+    let good = json!({"name": "Weekly", "startWeekday": 1, "startHour": 0,
+                      "prizePool": 50.0, "prizeDistribution": [1.0]});
+    for (field, bad) in [("startWeekday", 0), ("startWeekday", 8), ("startHour", 24)] {
+        let mut body = good.clone();
+        body[field] = bad.into();
+        assert_error(&series(body), 400, "VALIDATION_ERROR");
+    }
+    let mut blank = good.clone();
+    blank["name"] = "   ".into();
+    let err = assert_error(&series(blank), 400, "VALIDATION_ERROR");
+    assert_eq!(err["details"]["field"], "name");
+    let mut uneven = good.clone();
+    uneven["prizeDistribution"] = json!([0.5, 0.6]);
+    let err = assert_error(&series(uneven), 400, "VALIDATION_ERROR");
+    assert_eq!(err["details"]["field"], "prizeDistribution");
+    let mut huge = good.clone();
+    huge["prizePool"] = 1e300.into();
+    assert_error(&series(huge), 400, "VALIDATION_ERROR");
+    assert_eq!(
+        app.count("SELECT count(*) FROM race_series") + app.count("SELECT count(*) FROM race_defs"),
+        0,
+        "nothing refused is stored"
+    );
+
+    assert_eq!(series(good.clone()).status, 201);
+    assert_error(
+        &app.authed("PUT", "/api/admin/race-series/99", &admin, Some(&good)),
+        404,
+        "NOT_FOUND",
+    );
+    let stop = || app.authed("DELETE", "/api/admin/race-series/1", &admin, None);
+    assert_eq!(stop().status, 200);
+    assert_error(&stop(), 404, "NOT_FOUND");
+    assert_eq!(
+        app.count("SELECT count(*) FROM race_defs WHERE cancelled_at IS NULL"),
+        0,
+        "its race that had not started was cancelled once"
+    );
+    assert_error(
+        &app.get("/api/wager-races?status=someday"),
+        400,
+        "VALIDATION_ERROR",
+    );
+}
