@@ -3,8 +3,8 @@
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     /// A sync landed: new data, with `version` the id of the sync run that brought it.
-    /// `at`: when its answer was received; listeners judge the races as of then, not
-    /// as of whenever they get to the event.
+    /// `at`: when its answer was received (as stored); listeners judge the races as of
+    /// then, not as of whenever they get to the event.
     LeaderboardUpdated {
         race_id: String,
         version: i64,

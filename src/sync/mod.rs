@@ -636,10 +636,16 @@ impl Syncer {
             status.circuit_open_until = until;
         }
         if let Some(race_id) = outcome.race_id.clone().filter(|_| success) {
+            // When the answer was received, as the store recorded it: listeners judge
+            // the races as of then (a store that ends just after a race's end must not
+            // make its last answer look like the next race's).
+            let received = sources::current(&*self.db.reader()?)?
+                .map(|(_, at)| crate::db::parse_timestamp(&at))
+                .transpose()?;
             let _ = self.events.send(Event::LeaderboardUpdated {
                 race_id,
                 version: run_id,
-                at: self.clock.now(),
+                at: received.unwrap_or_else(|| self.clock.now()),
             });
         }
         Ok(())
