@@ -60,15 +60,6 @@ pub fn enqueue(
     )? == 1)
 }
 
-/// Whether this event was ever queued for any destination.
-pub fn seen(conn: &Connection, dedupe: &str) -> DbResult<bool> {
-    Ok(conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM notifications WHERE dedupe = ?1)",
-        [dedupe],
-        |r| r.get(0),
-    )?)
-}
-
 /// The next message due for a destination not paused, oldest first.
 pub fn next_due(conn: &Connection, destination: &str, now: &str) -> DbResult<Option<Delivery>> {
     let sql = format!(

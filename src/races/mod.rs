@@ -101,7 +101,7 @@ pub fn ensure_weekly(conn: &Connection, offset_minutes: i32, now: DateTime<Utc>)
     Ok(())
 }
 
-pub fn rhythm(s: &Series, offset_minutes: i32) -> Weekly {
+fn rhythm(s: &Series, offset_minutes: i32) -> Weekly {
     Weekly {
         weekday: s.weekday,
         hour: s.hour,
@@ -110,7 +110,7 @@ pub fn rhythm(s: &Series, offset_minutes: i32) -> Weekly {
 }
 
 /// The occurrence of series `s` starting at `start`.
-pub fn occurrence(s: &Series, rhythm: &Weekly, start: DateTime<Utc>) -> Race {
+fn occurrence(s: &Series, rhythm: &Weekly, start: DateTime<Utc>) -> Race {
     Race {
         id: rhythm.id(start, s.id),
         kind: crate::domain::races::RaceKind::Weekly,
