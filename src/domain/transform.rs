@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 pub const MAX_UID_LEN: usize = 64;
@@ -52,20 +53,134 @@ pub enum PayloadError {
     Overflow(&'static str),
 }
 
+/// Reads the body entry by entry: each entry is parsed, validated and dropped before
+/// the next, so a 100,000-player answer never exists as one JSON tree in memory (that
+/// tree was most of a large sync's peak).
 pub fn transform(body: &[u8]) -> Result<Transformed, PayloadError> {
-    let root: Value =
-        serde_json::from_slice(body).map_err(|e| PayloadError::NotJson(e.to_string()))?;
-    let list = entries_of(root)?;
-    let received = list.len();
+    let not_json = |e: serde_json::Error| PayloadError::NotJson(e.to_string());
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let root = Root.deserialize(&mut de).map_err(not_json)?;
+    de.end().map_err(not_json)?;
+    let list = match root {
+        RootShape::List(list) => list,
+        RootShape::Object {
+            unsuccessful: true, ..
+        } => return Err(PayloadError::Unsuccessful),
+        // `data` wins over `results`, and must then be the list itself.
+        RootShape::Object {
+            data: Some(data), ..
+        }
+        | RootShape::Object {
+            data: None,
+            results: Some(data),
+            ..
+        } => data.ok_or(PayloadError::NoList)?,
+        RootShape::Object { .. } | RootShape::Other => return Err(PayloadError::NoList),
+    };
+    check_totals(&list.players)?;
+    Ok(list)
+}
+
+/// What the top of a body held: the list itself, an object with `data` / `results`
+/// (`None` inside: the key is there but not a list), or anything else.
+enum RootShape {
+    List(Transformed),
+    Object {
+        unsuccessful: bool,
+        data: Option<Option<Transformed>>,
+        results: Option<Option<Transformed>>,
+    },
+    Other,
+}
+
+struct Root;
+
+impl<'de> DeserializeSeed<'de> for Root {
+    type Value = RootShape;
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<RootShape, D::Error> {
+        de.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Root {
+    type Value = RootShape;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a leaderboard")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<RootShape, A::Error> {
+        Ok(RootShape::List(read_entries(seq)?))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RootShape, A::Error> {
+        let mut unsuccessful = false;
+        let (mut data, mut results) = (None, None);
+        // A key given twice counts as its last occurrence, as a JSON object would.
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match &*key {
+                "success" => unsuccessful = map.next_value::<Value>()? == Value::Bool(false),
+                "data" => data = Some(map.next_value_seed(MaybeList)?),
+                "results" => results = Some(map.next_value_seed(MaybeList)?),
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(RootShape::Object {
+            unsuccessful,
+            data,
+            results,
+        })
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<RootShape, E> {
+        Ok(RootShape::Other)
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<RootShape, E> {
+        Ok(RootShape::Other)
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<RootShape, E> {
+        Ok(RootShape::Other)
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<RootShape, E> {
+        Ok(RootShape::Other)
+    }
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<RootShape, E> {
+        Ok(RootShape::Other)
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<RootShape, E> {
+        Ok(RootShape::Other)
+    }
+}
+
+/// The value of `data` or `results`: the entries when it is a list, `None` otherwise.
+struct MaybeList;
+
+impl<'de> DeserializeSeed<'de> for MaybeList {
+    type Value = Option<Transformed>;
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
+        match Root.deserialize(de)? {
+            RootShape::List(list) => Ok(Some(list)),
+            _ => Ok(None),
+        }
+    }
+}
+
+/// Validates a list's entries one at a time; bad ones are counted, not fatal.
+fn read_entries<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<Transformed, A::Error> {
+    let capacity = seq.size_hint().unwrap_or(0);
     let mut out = Transformed {
-        players: Vec::new(),
-        received,
+        players: Vec::with_capacity(capacity),
+        received: 0,
         rejected: 0,
         duplicates: 0,
         reasons: Vec::new(),
     };
-    let mut by_uid: HashMap<String, usize> = HashMap::with_capacity(received);
-    for (index, raw) in list.into_iter().enumerate() {
+    let mut by_uid: HashMap<String, usize> = HashMap::with_capacity(capacity);
+    while let Some(raw) = seq.next_element::<Value>()? {
+        let index = out.received;
+        out.received += 1;
         match validate_entry(raw) {
             Ok(player) => keep(&mut out, &mut by_uid, player),
             Err(reason) => {
@@ -76,7 +191,6 @@ pub fn transform(body: &[u8]) -> Result<Transformed, PayloadError> {
             }
         }
     }
-    check_totals(&out.players)?;
     Ok(out)
 }
 
@@ -99,23 +213,6 @@ fn check_totals(players: &[Player]) -> Result<(), PayloadError> {
             .ok_or(PayloadError::Overflow(name))?;
     }
     Ok(())
-}
-
-/// Accepts `{"data": [...]}`, `{"results": [...]}` and a bare array.
-fn entries_of(root: Value) -> Result<Vec<Value>, PayloadError> {
-    match root {
-        Value::Array(list) => Ok(list),
-        Value::Object(mut map) => {
-            if map.get("success") == Some(&Value::Bool(false)) {
-                return Err(PayloadError::Unsuccessful);
-            }
-            match map.remove("data").or_else(|| map.remove("results")) {
-                Some(Value::Array(list)) => Ok(list),
-                _ => Err(PayloadError::NoList),
-            }
-        }
-        _ => Err(PayloadError::NoList),
-    }
 }
 
 /// Of two entries with one uid, the one with the larger all-time amount stays.

@@ -106,8 +106,16 @@ impl LiveClient {
                 wait,
             });
         }
-        match resp.body_mut().with_config().limit(MAX_BODY).read_to_vec() {
-            Ok(body) => Ok((body, status)),
+        // Sized once from Content-Length (within the limit) instead of doubling from
+        // empty: a 15 MB answer is then one allocation, not a dozen copies.
+        let expected = resp.body().content_length().unwrap_or(0).min(MAX_BODY) as usize;
+        let mut body = Vec::with_capacity(expected);
+        let read = std::io::Read::read_to_end(
+            &mut resp.body_mut().with_config().limit(MAX_BODY).reader(),
+            &mut body,
+        );
+        match read.map_err(ureq::Error::from) {
+            Ok(_) => Ok((body, status)),
             Err(err) => {
                 let mut failure = transport_failure(err);
                 failure.status = Some(status);

@@ -44,6 +44,50 @@ fn a_body_that_is_not_a_leaderboard_is_an_error_not_an_empty_list() {
     assert_eq!(run(json!("text")), Err(PayloadError::NoList));
 }
 
+/// Read entry by entry, the body still means what it means as a whole: the order of
+/// the keys changes nothing, `data` wins over `results`, and a truncated body is not JSON
+/// even when every entry before the cut was good.
+#[test]
+fn the_streamed_reading_depends_on_no_order_of_keys_and_stops_at_a_cut() {
+    let entry = |uid: &str| json!({"uid": uid, "name": "A", "wagered": {"this_month": 1}});
+    let uids = |body: &[u8]| -> Vec<String> {
+        let out = transform(body).unwrap();
+        out.players.into_iter().map(|p| p.uid).collect()
+    };
+    assert_eq!(
+        transform(br#"{"data": [], "success": false}"#),
+        Err(PayloadError::Unsuccessful),
+        "success: false after the list"
+    );
+    assert_eq!(
+        uids(br#"{"results": [{"uid": "r", "name": "R"}], "data": [{"uid": "d", "name": "D"}]}"#),
+        ["d"]
+    );
+    assert_eq!(
+        run(json!({"data": {"rows": [entry("a")]}, "results": [entry("b")]})),
+        Err(PayloadError::NoList),
+        "a `data` that is not a list is not replaced by `results`"
+    );
+    assert_eq!(
+        uids(br#"{"data": [{"uid": "x", "name": "X"}], "data": [{"uid": "y", "name": "Y"}]}"#),
+        ["y"],
+        "a key given twice counts as its last occurrence"
+    );
+    assert_eq!(run(json!({"data": null})), Err(PayloadError::NoList));
+    assert_eq!(run(json!(null)), Err(PayloadError::NoList));
+    let whole = serde_json::to_vec(&json!({"data": [entry("a"), entry("b")]})).unwrap();
+    assert!(matches!(
+        transform(&whole[..whole.len() - 3]),
+        Err(PayloadError::NotJson(_))
+    ));
+    let mut trailing = whole.clone();
+    trailing.extend_from_slice(b" []");
+    assert!(matches!(
+        transform(&trailing),
+        Err(PayloadError::NotJson(_))
+    ));
+}
+
 #[test]
 fn numeric_strings_are_read_and_missing_buckets_are_zero() {
     let out = run(
