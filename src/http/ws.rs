@@ -168,12 +168,20 @@ impl Drop for Slot {
 }
 
 /// The socket's own limits: small frames and messages in, small buffers.
+///
+/// The read buffer is allocated whole for every socket, so it is most of an idle
+/// client's cost: 256 bytes hold any control frame (at most 139 bytes), and a larger
+/// frame, up to [`MAX_INCOMING`], grows it only while it is read. With tungstenite's
+/// default of 128 KiB a client cost 131 KB; 4 KiB, 10.7 KB; 256 bytes, see
+/// `scripts/bench-ws.sh`.
 fn socket_config() -> WebSocketConfig {
     WebSocketConfig::default()
         .max_frame_size(Some(MAX_INCOMING))
         .max_message_size(Some(MAX_INCOMING))
-        .read_buffer_size(MAX_INCOMING)
+        .read_buffer_size(READ_BUFFER)
 }
+
+const READ_BUFFER: usize = 256;
 
 #[handler]
 pub fn connect(ws: WebSocket, req: &Request, state: Data<&Arc<AppState>>) -> Response {
