@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Throughput and latency of the hot public endpoints against nginx serving the very
-# same bytes, with the same wrk settings, on loopback.
+# Throughput, latency and server CPU per request of the hot public endpoints against
+# nginx serving the very same bytes, with the same wrk settings, on loopback.
 #   scripts/bench.sh [SECONDS]   (default 15 per run)
+# CPU per request is the server's user + system time (from /proc/PID/stat, every nginx
+# worker summed) over the run, divided by the requests wrk completed: it moves far less
+# with machine noise than req/s does. goated runs as in production: metrics, analytics,
+# request ids, and the rate limiter on (with a limit wrk's one address cannot reach).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Where cargo puts release builds (CARGO_TARGET_DIR is honoured).
@@ -13,7 +17,7 @@ conns=64
 if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null; then
   apt-get update -qq && apt-get install -y -qq wrk nginx-light >/dev/null
 fi
-cargo build --release --quiet --bin goated --example fake_upstream
+cargo build --release --quiet --bin goated --example fake_upstream --example bare_poem
 
 work="$(mktemp -d)"
 pids=()
@@ -28,10 +32,11 @@ upstream="$(head -n1 "$work/fake.out")"
 start_goated() { # $1 = port, $2 = leaderboard cron
   GOATED_UPSTREAM__MODE=live GOATED_UPSTREAM__BASE_URL="$upstream" \
   GOATED_UPSTREAM__REFERRAL_CODE=TEST123 GOATED_UPSTREAM__TOKEN=good-token \
-  GOATED_UPSTREAM__REQUESTS_PER_MINUTE=1000 GOATED_SERVER__RATE_LIMIT_PER_MINUTE=0 \
+  GOATED_UPSTREAM__REQUESTS_PER_MINUTE=1000 GOATED_SERVER__RATE_LIMIT_PER_MINUTE=1000000000 \
   GOATED_SYNC__LEADERBOARD_CRON="$2" GOATED_LOG__LEVEL=warn \
     "$release"/goated serve --bind "127.0.0.1:$1" --db "$work/goated-$1.db" >/dev/null 2>&1 &
   pids+=($!)
+  eval "pid_$1=$!"
   until curl -fs "http://127.0.0.1:$1/api/health" | grep -q '"outcome":"success"'; do sleep 0.1; done
 }
 
@@ -44,7 +49,7 @@ curl -fs "http://127.0.0.1:$api$current" > "$work/www/api/wager-races/current"
 curl -fs "http://127.0.0.1:$api$board" > "$work/www/board/page1"
 
 cat > "$work/nginx.conf" <<NGINX
-worker_processes 2;
+worker_processes auto;
 pid $work/nginx.pid;
 error_log $work/nginx-error.log;
 events { worker_connections 1024; }
@@ -59,33 +64,57 @@ http {
 }
 NGINX
 nginx -c "$work/nginx.conf"
+sleep 0.5
+nginx_pids=("$(cat "$work/nginx.pid")")
+mapfile -t -O 1 nginx_pids < <(pgrep -P "${nginx_pids[0]}")
 
-run() { # $1 = label, $2 = url
-  local out rps p99
+ticks() { # clock ticks of user + system time used so far by the processes $@
+  local total=0 pid
+  for pid in "$@"; do
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat")))
+  done
+  echo "$total"
+}
+hz="$(getconf CLK_TCK)"
+
+run() { # $1 = label, $2 = url, $3... = the server's pids
+  local out rps p99 requests before after us
+  before="$(ticks "${@:3}")"
   out="$(wrk -t"$threads" -c"$conns" -d"${secs}s" --latency "$2")"
+  after="$(ticks "${@:3}")"
   rps="$(awk '/Requests\/sec/ {print $2}' <<<"$out")"
   p99="$(awk '$1 == "99%" {print $2}' <<<"$out")"
-  printf '%-44s %10s req/s   p99 %8s\n' "$1" "$rps" "$p99"
-  echo "$rps $p99" > "$work/last"
+  requests="$(awk '/requests in/ {print $1}' <<<"$out")"
+  us="$(awk -v t=$((after - before)) -v hz="$hz" -v n="$requests" 'BEGIN { printf "%.1f", 1e6 * t / hz / n }')"
+  printf '%-44s %10s req/s   p99 %8s   %6s us CPU/request\n' "$1" "$rps" "$p99" "$us"
+  echo "$rps $p99 $us" > "$work/last"
 }
 
 echo "body sizes: current $(wc -c < "$work/www/api/wager-races/current") B, leaderboard page $(wc -c < "$work/www/board/page1") B"
 echo "wrk -t$threads -c$conns -d${secs}s on $(nproc) cores, everything on loopback"
-run "nginx: current race bytes" "http://127.0.0.1:18182$current";  nginx_current="$(cat "$work/last")"
-run "goated: $current" "http://127.0.0.1:$api$current";            api_current="$(cat "$work/last")"
-run "nginx: leaderboard page bytes" "http://127.0.0.1:18182/board"; nginx_board="$(cat "$work/last")"
-run "goated: leaderboard page 1" "http://127.0.0.1:$api$board";     api_board="$(cat "$work/last")"
+run "nginx: current race bytes" "http://127.0.0.1:18182$current" "${nginx_pids[@]}"; nginx_current="$(cat "$work/last")"
+run "goated: $current" "http://127.0.0.1:$api$current" "$pid_18181";                  api_current="$(cat "$work/last")"
+"$release"/examples/bare_poem 127.0.0.1:18184 "$work/www/api/wager-races/current" &
+pids+=($!); bare_pid=$!
+until curl -fs -o /dev/null http://127.0.0.1:18184/; do sleep 0.1; done
+run "poem alone, same bytes, no middleware" "http://127.0.0.1:18184/" "$bare_pid";       bare_current="$(cat "$work/last")"
+run "nginx: leaderboard page bytes" "http://127.0.0.1:18182/board" "${nginx_pids[@]}"; nginx_board="$(cat "$work/last")"
+run "goated: leaderboard page 1" "http://127.0.0.1:$api$board" "$pid_18181";          api_board="$(cat "$work/last")"
 
 busy=18183
 start_goated "$busy" "* * * * * *"
-run "goated: $current, syncing every second" "http://127.0.0.1:$busy$current"; busy_current="$(cat "$work/last")"
+run "goated: $current, syncing every second" "http://127.0.0.1:$busy$current" "$pid_18183"; busy_current="$(cat "$work/last")"
 syncs="$(curl -fs "http://127.0.0.1:$busy/api/health" | sed 's/.*"lastSync":{[^}]*"id":\([0-9]*\).*/\1/')"
 echo "syncs landed on the busy server by the end: $syncs"
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f%%", 100 * a / b }'; }
 ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) { sub(/us$/, "", v); print v / 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v); print v } else { sub(/s$/, "", v); print v * 1000 } }'; }
-read -r nc_rps _ <<<"$nginx_current"; read -r ac_rps ac_p99 <<<"$api_current"
-read -r nb_rps _ <<<"$nginx_board"; read -r ab_rps _ <<<"$api_board"
-read -r _ bc_p99 <<<"$busy_current"
-echo "current race: $(ratio "$ac_rps" "$nc_rps") of nginx; leaderboard: $(ratio "$ab_rps" "$nb_rps") of nginx"
+read -r nc_rps _ nc_us <<<"$nginx_current"; read -r ac_rps ac_p99 ac_us <<<"$api_current"
+read -r bare_rps _ bare_us <<<"$bare_current"
+read -r nb_rps _ nb_us <<<"$nginx_board"; read -r ab_rps _ ab_us <<<"$api_board"
+read -r _ bc_p99 _ <<<"$busy_current"
+times() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
+echo "current race: $(ratio "$ac_rps" "$nc_rps") of nginx's throughput, $(times "$ac_us" "$nc_us") its CPU per request (goals: >= 90%, <= 1.2x)"
+echo "poem alone (the stack's floor): $(ratio "$bare_rps" "$nc_rps") of nginx's throughput, $(times "$bare_us" "$nc_us") its CPU per request"
+echo "leaderboard page: $(ratio "$ab_rps" "$nb_rps") of nginx's throughput, $(times "$ab_us" "$nb_us") its CPU per request"
 echo "p99 while syncing / idle p99: $(awk -v a="$(ms "$bc_p99")" -v b="$(ms "$ac_p99")" 'BEGIN { printf "%.2f", a / b }')"

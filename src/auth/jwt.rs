@@ -117,6 +117,40 @@ mod tests {
         assert_eq!(verify(SECRET, &token, 2000), Err(JwtError::Expired));
     }
 
+    /// A clock a little behind ours may issue a token "in the future": up to
+    /// `SKEW_SECS`, and not one second more.
+    #[test]
+    fn a_token_issued_up_to_the_skew_ahead_is_accepted_and_no_further() {
+        let at = |iat: i64| Claims {
+            iat,
+            ..claims(10_000)
+        };
+        let now = 1000;
+        let ok = sign(SECRET, &at(now + SKEW_SECS));
+        assert_eq!(verify(SECRET, &ok, now).unwrap().iat, now + SKEW_SECS);
+        let ahead = sign(SECRET, &at(now + SKEW_SECS + 1));
+        assert_eq!(verify(SECRET, &ahead, now), Err(JwtError::Expired));
+    }
+
+    /// Tokens of accounts whose sessions were never ended carry no `sep` at all (as
+    /// before the epoch existed); any other epoch travels in the token.
+    #[test]
+    fn the_session_epoch_is_written_only_when_there_is_one() {
+        let payload = |token: &str| -> serde_json::Value {
+            let part = token.split('.').nth(1).unwrap();
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+        };
+        let plain = sign(SECRET, &claims(2000));
+        assert!(payload(&plain).get("sep").is_none(), "{}", payload(&plain));
+        let ended = Claims {
+            sep: 3,
+            ..claims(2000)
+        };
+        let token = sign(SECRET, &ended);
+        assert_eq!(payload(&token)["sep"], 3);
+        assert_eq!(verify(SECRET, &token, 1500).unwrap().sep, 3);
+    }
+
     #[test]
     fn a_tampered_payload_or_another_key_fails_the_signature() {
         let token = sign(SECRET, &claims(2000));

@@ -180,6 +180,53 @@ mod tests {
     }
 
     #[test]
+    fn an_address_waits_up_to_fifteen_minutes_an_account_only_thirty_seconds() {
+        let throttle = LoginThrottle::default();
+        let ip: IpAddr = "192.0.2.7".parse().unwrap();
+        let t0 = Instant::now();
+        for n in 0..40 {
+            // Guesses at many accounts from one address: each account stays cheap.
+            throttle.accounts.fail(&LoginKey::Account(n % 4), t0);
+            throttle.addresses.fail(&ip, t0);
+        }
+        assert_eq!(
+            throttle.addresses.wait(&ip, t0),
+            Some(Duration::from_secs(15 * 60))
+        );
+        assert_eq!(
+            throttle.accounts.wait(&LoginKey::Account(0), t0),
+            Some(Duration::from_secs(30))
+        );
+    }
+
+    /// Past 100,000 counters, a failure first forgets the ones idle for an hour or more;
+    /// at 100,000 exactly, nothing is forgotten yet.
+    #[test]
+    fn idle_counters_are_forgotten_only_past_the_size_limit() {
+        let counter: Counter<u32> = Counter::new(ACCOUNT_CAP);
+        let t0 = Instant::now();
+        for key in 0..100_000 {
+            counter.fail(&key, t0);
+        }
+        let t1 = t0 + FORGET_AFTER;
+        counter.fail(&100_000, t1);
+        assert_eq!(
+            counter.map.lock().len(),
+            100_001,
+            "at the limit: none forgotten"
+        );
+        counter.fail(&100_001, t1);
+        let map = counter.map.lock();
+        assert_eq!(
+            map.keys()
+                .copied()
+                .collect::<std::collections::BTreeSet<_>>(),
+            [100_000, 100_001].into(),
+            "past it: the ones idle an hour are gone, the fresh one stays"
+        );
+    }
+
+    #[test]
     fn a_success_forgives_only_the_failures_on_its_own_account() {
         let throttle = LoginThrottle::default();
         let ip: IpAddr = "192.0.2.9".parse().unwrap();
