@@ -17,5 +17,5 @@ until curl -fs "http://127.0.0.1:$port/api/health" >/dev/null; do sleep 0.005; d
 ready=$(date +%s%N)
 echo "first answered request after $(( (ready - start) / 1000000 )) ms"
 sleep 5
-echo "idle RSS after 5 s: $(awk '/VmRSS/ {print int($2/1024)" MiB"}' /proc/$pid/status)"
+echo "idle RSS after 5 s: $(awk '/VmRSS/ {printf "%.1f MB", $2 / 1024}' /proc/$pid/status)"
 echo "release binary: $(du -h "$release"/goated | cut -f1)"

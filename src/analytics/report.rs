@@ -64,7 +64,7 @@ pub struct HourTraffic {
 #[derive(Debug, Clone, Object)]
 #[oai(rename_all = "camelCase")]
 pub struct EndpointTraffic {
-    /// The route template, e.g. `/api/users/{id}`; `static` for pages and assets.
+    /// The route template, e.g. `/api/users/{user_id}`; `static` for pages and assets.
     pub route: String,
     #[oai(flatten)]
     pub traffic: Traffic,

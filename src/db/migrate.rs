@@ -25,6 +25,7 @@ const UPGRADES: &[(i64, &str)] = &[
         include_str!("../../migrations/006_races_of_every_kind.sql"),
     ),
     (7, include_str!("../../migrations/007_notifications.sql")),
+    (8, include_str!("../../migrations/008_route_names.sql")),
 ];
 
 /// A step in Rust that runs right after a version's SQL, in its transaction: for what
@@ -34,7 +35,7 @@ type RustStep = fn(&Connection) -> DbResult<()>;
 const AFTER_SQL: &[(i64, RustStep)] = &[(4, super::proofs::backfill)];
 
 /// The version this binary brings every database to.
-pub const SCHEMA_VERSION: i64 = 7;
+pub const SCHEMA_VERSION: i64 = 8;
 
 pub fn migrate(conn: &mut Connection) -> DbResult<()> {
     migrate_steps(conn, SCHEMA, BASE_VERSION, UPGRADES, AFTER_SQL)
@@ -166,6 +167,46 @@ mod tests {
             })
             .unwrap();
         assert_eq!(columns, 1);
+    }
+
+    #[test]
+    fn usage_counted_under_the_old_route_names_moves_to_the_documented_ones() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate_steps(&mut conn, SCHEMA, BASE_VERSION, &UPGRADES[..6], &[]).unwrap();
+        assert_eq!(version(&conn), 7);
+        for route in [
+            "/api/wager-races/{raceId}/proof",
+            "/api/users/{id}",
+            "/api/users/{id}/stats",
+            "/api/admin/race-series/{seriesId}",
+            "/api/wager-races/current",
+        ] {
+            conn.execute(
+                "INSERT INTO analytics_requests (hour, route, requests, client_errors, server_errors, latency)
+                 VALUES (3600, ?1, 1, 0, 0, '[]')",
+                [route],
+            )
+            .unwrap();
+        }
+        migrate(&mut conn).unwrap();
+        let mut routes: Vec<String> = conn
+            .prepare("SELECT route FROM analytics_requests ORDER BY route")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        routes.sort();
+        assert_eq!(
+            routes,
+            [
+                "/api/admin/race-series/{series_id}",
+                "/api/users/{user_id}",
+                "/api/users/{user_id}/stats",
+                "/api/wager-races/current",
+                "/api/wager-races/{race_id}/proof",
+            ]
+        );
     }
 
     #[test]

@@ -337,7 +337,8 @@ pub async fn around<E: Endpoint>(
         Err(err) => REQUEST_ID.sync_scope(id.clone(), || error_response(err)),
     };
     if resp.status() == StatusCode::METHOD_NOT_ALLOWED && !resp.headers().contains_key("allow") {
-        let allowed = super::metrics::allowed_methods(super::metrics::route_template(uri.path()));
+        let routes = super::routes::table();
+        let allowed = routes.methods(routes.template(uri.path()));
         resp.headers_mut()
             .insert("allow", HeaderValue::from_static(allowed));
     }
@@ -347,7 +348,7 @@ pub async fn around<E: Endpoint>(
     security_headers(page, &mut resp);
     let elapsed = started.elapsed();
     if gate.metrics || gate.analytics.is_some() {
-        let route = super::metrics::route_template(uri.path());
+        let route = super::routes::table().template(uri.path());
         let status = resp.status().as_u16();
         if gate.metrics {
             super::metrics::record(route, status, elapsed.as_secs_f64());

@@ -10,6 +10,7 @@ pub mod envelope;
 pub mod error;
 pub mod metrics;
 pub mod middleware;
+pub mod routes;
 pub mod tls;
 pub mod ws;
 
@@ -34,6 +35,7 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
     });
     assets::warm();
     let api = api::service(state.clone());
+    routes::install(&api.spec());
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
     Route::new()

@@ -112,7 +112,7 @@ fn the_spec_documents_every_public_operation_with_its_errors_and_examples() {
         "/api/users/search",
         "/api/users/batch",
         "/api/users/{user_id}",
-        "/api/users/{id}/stats",
+        "/api/users/{user_id}/stats",
     ] {
         let op = &paths[path]["get"];
         assert!(op.is_object(), "{path} is documented");

@@ -33,7 +33,7 @@ fn metrics_count_requests_by_route_template_and_report_state() {
     let text = resp.text();
     for needle in [
         r#"goated_http_requests_total{route="/api/wager-races/current",status="200"}"#,
-        r#"goated_http_requests_total{route="/api/users/{id}",status="404"}"#,
+        r#"goated_http_requests_total{route="/api/users/{user_id}",status="404"}"#,
         r#"goated_http_request_duration_seconds_bucket{route="/api/wager-races/current",le="0.005"}"#,
         r#"goated_sync_runs_total{outcome="success"}"#,
         r#"goated_cache_hits_total{cache="responses"}"#,
@@ -164,7 +164,7 @@ fn usage_analytics_count_endpoints_accounts_cache_and_syncs_and_survive_a_restar
     assert_eq!(current["serverErrors"], 0);
     assert!(current["p50Ms"].as_f64().unwrap() > 0.0);
     assert!(current["p95Ms"].as_f64().unwrap() >= current["p50Ms"].as_f64().unwrap());
-    let users = endpoint(&report, "/api/users/{id}");
+    let users = endpoint(&report, "/api/users/{user_id}");
     assert_eq!(
         (users["clientErrors"].as_u64(), users["errorRate"].as_f64()),
         (Some(1), Some(1.0))
@@ -394,7 +394,7 @@ fn metrics_count_exactly_what_happened_in_a_process_of_their_own() {
     assert_eq!(
         sample(
             &scrape,
-            r#"goated_http_requests_total{route="/api/users/{id}",status="404"}"#
+            r#"goated_http_requests_total{route="/api/users/{user_id}",status="404"}"#
         ),
         3.0
     );

@@ -150,7 +150,7 @@ paginated!(RaceHistoryPage, RaceSummary);
 
 /// What fixes a finished race's standings (SPEC §12). To check it by hand:
 /// `curl -s …/proof | jq -j .data.text | sha256sum` prints `digest`, and the lines of
-/// `text` are the race's participants as `/api/wager-races/{raceId}` lists them.
+/// `text` are the race's participants as `/api/wager-races/{race_id}` lists them.
 #[derive(Debug, Clone, Object)]
 #[oai(rename_all = "camelCase")]
 pub struct RaceProof {

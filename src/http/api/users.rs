@@ -394,12 +394,12 @@ impl UsersApi {
 
     /// A player's statistics: amounts and ranks per period, race history, totals won,
     /// and a daily series for charts.
-    #[oai(path = "/:id/stats", method = "get")]
+    #[oai(path = "/:user_id/stats", method = "get")]
     async fn stats(
         &self,
-        #[oai(validator(pattern = "^[A-Za-z0-9_.:-]{1,64}$"))] id: Path<String>,
+        #[oai(validator(pattern = "^[A-Za-z0-9_.:-]{1,64}$"))] user_id: Path<String>,
     ) -> ApiResult<Success<PlayerStats>> {
-        let uid = id.0;
+        let uid = user_id.0;
         let rankings = self
             .state
             .read
