@@ -135,7 +135,10 @@ impl LoginThrottle {
     }
 
     pub fn failed(&self, account: &LoginKey, address: IpAddr) {
-        let now = Instant::now();
+        self.failed_at(account, address, Instant::now());
+    }
+
+    fn failed_at(&self, account: &LoginKey, address: IpAddr, now: Instant) {
         self.accounts.fail(account, now);
         self.addresses.fail(&address, now);
         let mut pairs = self.pairs.lock();
@@ -223,6 +226,54 @@ mod tests {
                 .collect::<std::collections::BTreeSet<_>>(),
             [100_000, 100_001].into(),
             "past it: the ones idle an hour are gone, the fresh one stays"
+        );
+    }
+
+    #[test]
+    fn forgiven_failures_lift_the_wait_only_below_the_free_tries() {
+        let counter: Counter<&str> = Counter::new(ACCOUNT_CAP);
+        let t0 = Instant::now();
+        for _ in 0..FREE_FAILURES + 1 {
+            counter.fail(&"a", t0);
+        }
+        counter.forgive(&"a", 1, t0);
+        assert!(
+            counter.wait(&"a", t0).is_some(),
+            "still at the free tries: the wait stays"
+        );
+        counter.forgive(&"a", 1, t0);
+        assert_eq!(counter.wait(&"a", t0), None, "below them: it lifts");
+        assert!(counter.map.lock().contains_key(&"a"), "the count is kept");
+        counter.forgive(&"a", FREE_FAILURES, t0);
+        assert!(counter.map.lock().is_empty(), "nothing left: forgotten");
+    }
+
+    #[test]
+    fn idle_address_and_account_pairs_are_forgotten_only_past_the_size_limit() {
+        let throttle = LoginThrottle::default();
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        let t0 = Instant::now();
+        {
+            let mut pairs = throttle.pairs.lock();
+            for n in 0..100_000 {
+                pairs.insert((ip, LoginKey::Account(n)), (1, t0));
+            }
+        }
+        let t1 = t0 + FORGET_AFTER;
+        throttle.failed_at(&LoginKey::Account(100_000), ip, t1);
+        assert_eq!(
+            throttle.pairs.lock().len(),
+            100_001,
+            "at the limit: none forgotten"
+        );
+        throttle.failed_at(&LoginKey::Account(100_001), ip, t1);
+        let pairs = throttle.pairs.lock();
+        let mut left: Vec<&LoginKey> = pairs.keys().map(|(_, key)| key).collect();
+        left.sort_by_key(|k| format!("{k:?}"));
+        assert_eq!(
+            left,
+            [&LoginKey::Account(100_000), &LoginKey::Account(100_001)],
+            "past it: the pairs idle an hour are gone"
         );
     }
 

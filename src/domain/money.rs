@@ -37,6 +37,15 @@ impl fmt::Display for Cents {
 mod tests {
     use super::*;
 
+    /// What the API shows is dollars: cents divided by 100, sub-dollar amounts kept.
+    #[test]
+    fn cents_become_the_dollars_the_api_shows() {
+        assert_eq!(Cents(973160).to_dollars(), 9731.6);
+        assert_eq!(Cents(5).to_dollars(), 0.05);
+        assert_eq!(Cents(0).to_dollars(), 0.0);
+        assert_eq!(Cents(-250).to_dollars(), -2.5);
+    }
+
     #[test]
     fn long_upstream_fractions_round_to_the_nearest_cent() {
         assert_eq!(Cents::from_dollars(9731.602714409152), Cents(973160));
