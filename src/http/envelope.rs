@@ -4,7 +4,7 @@
 
 use std::marker::PhantomData;
 
-use poem::http::{HeaderValue, StatusCode, header};
+use poem::http::{HeaderName, HeaderValue, StatusCode, header};
 use poem::web::headers::{HeaderMapExt, IfNoneMatch};
 use poem::{Body, IntoResponse, Request, Response};
 use poem_openapi::registry::{
@@ -35,7 +35,7 @@ pub struct Success<T> {
     status: StatusCode,
     etag: Option<HeaderValue>,
     cache_control: Option<HeaderValue>,
-    extra: Vec<(&'static str, HeaderValue)>,
+    extra: Vec<(HeaderName, HeaderValue)>,
     _data: PhantomData<fn() -> T>,
 }
 
@@ -71,11 +71,11 @@ impl<T> Success<T> {
         let mut out = Self::from_bytes(gzipped.unwrap_or(&prepared.body).clone());
         if prepared.gzip.is_some() {
             out.extra
-                .push(("vary", HeaderValue::from_static("accept-encoding")));
+                .push((header::VARY, HeaderValue::from_static("accept-encoding")));
         }
         if gzipped.is_some() {
             out.extra
-                .push(("content-encoding", HeaderValue::from_static("gzip")));
+                .push((header::CONTENT_ENCODING, HeaderValue::from_static("gzip")));
         }
         out.cache_control = Some(cache_control);
         out.etag = Some(prepared.etag_header.clone());
@@ -89,7 +89,7 @@ impl<T> Success<T> {
     }
 
     /// An extra header, e.g. `Set-Cookie`.
-    pub fn with_header(mut self, name: &'static str, value: HeaderValue) -> Self {
+    pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
         self.extra.push((name, value));
         self
     }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use poem::http::{HeaderValue, StatusCode};
+use poem::http::{HeaderName, HeaderValue, StatusCode};
 use poem::{Endpoint, IntoResponse, Request, Response};
 
 use super::client::{ClientLimiter, client_ip};
@@ -79,6 +79,14 @@ impl PageKind {
     }
 }
 
+/// Header names made at compile time: a name given as text is parsed on every insert,
+/// and these go on every response.
+const CONTENT_SECURITY_POLICY: HeaderName = HeaderName::from_static("content-security-policy");
+const X_CONTENT_TYPE_OPTIONS: HeaderName = HeaderName::from_static("x-content-type-options");
+const REFERRER_POLICY: HeaderName = HeaderName::from_static("referrer-policy");
+const X_FRAME_OPTIONS: HeaderName = HeaderName::from_static("x-frame-options");
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
 fn security_headers(kind: PageKind, resp: &mut Response) {
     let headers = resp.headers_mut();
     let csp = match kind {
@@ -86,14 +94,11 @@ fn security_headers(kind: PageKind, resp: &mut Response) {
         PageKind::Docs => DOCS_CSP,
         PageKind::Framable => FRAMABLE_CSP,
     };
-    headers.insert("content-security-policy", HeaderValue::from_static(csp));
-    headers.insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp));
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     if kind != PageKind::Framable {
-        headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
+        headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     }
 }
 
@@ -343,7 +348,7 @@ pub async fn around<E: Endpoint>(
             .insert("allow", HeaderValue::from_static(allowed));
     }
     if let Ok(value) = HeaderValue::from_str(&id) {
-        resp.headers_mut().insert("x-request-id", value);
+        resp.headers_mut().insert(X_REQUEST_ID, value);
     }
     security_headers(page, &mut resp);
     let elapsed = started.elapsed();

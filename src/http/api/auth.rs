@@ -346,10 +346,12 @@ impl AuthApi {
                 .map_err(ApiError::internal)?;
         }
         let out = Success::new(&LoggedOut { logged_out: true });
-        Ok(out.with_header("set-cookie", clear_cookie()).with_header(
-            "set-cookie",
-            HeaderValue::from_static("goated_session=; Path=/; SameSite=Strict; Max-Age=0"),
-        ))
+        Ok(out
+            .with_header(poem::http::header::SET_COOKIE, clear_cookie())
+            .with_header(
+                poem::http::header::SET_COOKIE,
+                HeaderValue::from_static("goated_session=; Path=/; SameSite=Strict; Max-Age=0"),
+            ))
     }
 
     /// The signed-in account.
@@ -418,8 +420,8 @@ impl AuthApi {
         );
         match (HeaderValue::from_str(&value), HeaderValue::from_str(&hint)) {
             (Ok(v), Ok(h)) => out
-                .with_header("set-cookie", v)
-                .with_header("set-cookie", h),
+                .with_header(poem::http::header::SET_COOKIE, v)
+                .with_header(poem::http::header::SET_COOKIE, h),
             _ => out,
         }
     }

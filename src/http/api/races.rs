@@ -598,7 +598,7 @@ impl RacesApi {
         let answer = race_of(&self.state, &view, usize::MAX);
         let disposition = format!("attachment; filename=\"race-{race}.json\"");
         Ok(Success::new(&answer).with_header(
-            "content-disposition",
+            poem::http::header::CONTENT_DISPOSITION,
             poem::http::HeaderValue::from_str(&disposition).map_err(ApiError::internal)?,
         ))
     }
