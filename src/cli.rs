@@ -206,7 +206,11 @@ fn sync_once(config: Config) -> anyhow::Result<()> {
     db.close()?;
     match (&o.error, report.succeeded()) {
         (_, true) => Ok(()),
-        (Some(err), false) => bail!("{} ({}): {err}", o.outcome, o.error_class.unwrap_or("-")),
+        (Some(err), false) => bail!(
+            "{} ({}): {err}",
+            o.outcome,
+            o.error_class.map_or("-", |c| c.as_str())
+        ),
         (None, false) => bail!("{}", o.outcome),
     }
 }

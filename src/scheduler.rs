@@ -266,7 +266,7 @@ impl Loop {
             Ok(report) => {
                 tracing::info!(
                     trigger = trigger.as_str(),
-                    outcome = report.outcome.outcome,
+                    outcome = report.outcome.outcome.as_str(),
                     accepted = report.outcome.accepted,
                     "sync finished"
                 );

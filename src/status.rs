@@ -60,7 +60,7 @@ impl SyncStatus {
         let failed = self
             .last_run
             .as_ref()
-            .is_some_and(|r| r.outcome != "success");
+            .is_some_and(|r| r.outcome != crate::domain::runs::RunOutcome::Success);
         let limit = chrono::Duration::from_std(self.interval * 2).unwrap_or(chrono::Duration::MAX);
         failed || now - last > limit
     }

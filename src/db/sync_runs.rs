@@ -3,12 +3,13 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::DbResult;
+use crate::domain::runs::{ErrorClass, RunOutcome};
 
 /// How a finished run is recorded.
 #[derive(Debug, Clone, Default)]
 pub struct Outcome {
-    pub outcome: &'static str,
-    pub error_class: Option<&'static str>,
+    pub outcome: RunOutcome,
+    pub error_class: Option<ErrorClass>,
     pub attempts: u32,
     pub http_status: Option<u16>,
     pub received: Option<usize>,
@@ -25,8 +26,8 @@ pub struct SyncRun {
     pub source: String,
     pub started_at: String,
     pub finished_at: Option<String>,
-    pub outcome: String,
-    pub error_class: Option<String>,
+    pub outcome: RunOutcome,
+    pub error_class: Option<ErrorClass>,
     pub attempts: i64,
     pub http_status: Option<i64>,
     pub received: Option<i64>,
@@ -48,8 +49,11 @@ fn read(r: &Row<'_>) -> rusqlite::Result<SyncRun> {
         source: r.get(2)?,
         started_at: r.get(3)?,
         finished_at: r.get(4)?,
-        outcome: r.get(5)?,
-        error_class: r.get(6)?,
+        outcome: parsed(r, 5, RunOutcome::parse)?,
+        error_class: r
+            .get::<_, Option<String>>(6)?
+            .map(|_| parsed(r, 6, ErrorClass::parse))
+            .transpose()?,
         attempts: r.get(7)?,
         http_status: r.get(8)?,
         received: r.get(9)?,
@@ -58,6 +62,18 @@ fn read(r: &Row<'_>) -> rusqlite::Result<SyncRun> {
         duration_ms: r.get(12)?,
         race_id: r.get(13)?,
         error: r.get(14)?,
+    })
+}
+
+/// A state column read back as its enum; text this binary never writes is an error.
+fn parsed<T>(r: &Row<'_>, column: usize, parse: fn(&str) -> Option<T>) -> rusqlite::Result<T> {
+    let text: String = r.get(column)?;
+    parse(&text).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            column,
+            rusqlite::types::Type::Text,
+            format!("unknown sync run state `{text}`").into(),
+        )
     })
 }
 
@@ -85,8 +101,8 @@ pub fn finish(
             id,
             finished_at,
             duration_ms,
-            o.outcome,
-            o.error_class,
+            o.outcome.as_str(),
+            o.error_class.map(ErrorClass::as_str),
             o.attempts,
             o.http_status,
             o.received.map(|n| n as i64),
@@ -175,7 +191,7 @@ mod tests {
         let forced = start(&conn, "forced", "live", "2026-11-23T10:00:00.000Z").unwrap();
         let scheduled = start(&conn, "schedule", "live", "2026-11-23T10:00:01.000Z").unwrap();
         let done = Outcome {
-            outcome: "success",
+            outcome: RunOutcome::Success,
             ..Outcome::default()
         };
         finish(&conn, forced, "2026-11-23T10:00:02.000Z", 2000, &done).unwrap();

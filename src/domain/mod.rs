@@ -10,6 +10,7 @@ pub mod prizes;
 pub mod proof;
 pub mod races;
 pub mod ranking;
+pub mod runs;
 pub mod snapshot;
 pub mod transform;
 

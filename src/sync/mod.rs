@@ -18,6 +18,7 @@ use crate::db::{
     Db, DbResult, cache, players, race_defs, races, refresh_tokens, settings, sources, timestamp,
 };
 use crate::domain::races::{Basis, wagers};
+use crate::domain::runs::RunOutcome;
 use crate::domain::transform::{Transformed, is_suspect, transform};
 use crate::events::{Event, Events};
 use crate::races::finalize;
@@ -43,7 +44,7 @@ pub struct Report {
 
 impl Report {
     pub fn succeeded(&self) -> bool {
-        self.outcome.outcome == "success"
+        self.outcome.outcome == RunOutcome::Success
     }
 }
 
@@ -214,12 +215,13 @@ impl Syncer {
         };
         let finished = timestamp(self.clock.now());
         let duration = timer.elapsed().as_millis() as i64;
-        if outcome.outcome != "success" {
+        if outcome.outcome != RunOutcome::Success {
             self.db.write_blocking(|tx| {
                 sync_runs::finish(tx, run_id, &finished, duration, &outcome)
             })?;
         }
-        metrics::counter!("goated_sync_runs_total", "outcome" => outcome.outcome).increment(1);
+        metrics::counter!("goated_sync_runs_total", "outcome" => outcome.outcome.as_str())
+            .increment(1);
         self.after_run(run_id, &outcome)?;
         let finalized = self.finalize_due()?;
         Ok(Report {
@@ -245,8 +247,8 @@ impl Syncer {
         };
         if let Permit::Wait(wait) = permit {
             return Err(Stop::recorded(Outcome {
-                outcome: "skipped",
-                error_class: Some("circuit_open"),
+                outcome: RunOutcome::Skipped,
+                error_class: Some(ErrorClass::CircuitOpen),
                 error: Some(format!(
                     "the upstream failed repeatedly; next try in {}s",
                     wait.as_secs() + 1
@@ -271,9 +273,9 @@ impl Syncer {
         let data = match transform(&fetched.body) {
             Ok(data) => data,
             Err(err) => {
-                let class = Some(ErrorClass::Payload.as_str());
+                let class = Some(ErrorClass::Payload);
                 return Err(Stop::recorded(Outcome {
-                    outcome: "failed",
+                    outcome: RunOutcome::Failed,
                     error_class: class,
                     error: Some(err.to_string()),
                     ..outcome
@@ -298,8 +300,8 @@ impl Syncer {
             .and_then(|r| r.accepted)
             .unwrap_or(0) as usize;
         if is_suspect(data.players.len(), last_good) {
-            outcome.outcome = "suspect";
-            outcome.error_class = Some(ErrorClass::Payload.as_str());
+            outcome.outcome = RunOutcome::Suspect;
+            outcome.error_class = Some(ErrorClass::Payload);
             outcome.error = Some(format!(
                 "only {} players where the last good sync had {last_good}: not applied",
                 data.players.len()
@@ -309,7 +311,7 @@ impl Syncer {
         let race_id = crate::races::calendar(&self.config.race)
             .race_at(received)
             .to_string();
-        outcome.outcome = "success";
+        outcome.outcome = RunOutcome::Success;
         outcome.race_id = Some(race_id);
         let finished = timestamp(self.clock.now());
         let answer = Answer {
@@ -487,7 +489,7 @@ impl Syncer {
                 )
             })?;
             let outcome = Outcome {
-                outcome: "success",
+                outcome: RunOutcome::Success,
                 attempts: 1,
                 received: Some(data.received),
                 accepted: Some(data.players.len()),
@@ -524,8 +526,8 @@ impl Syncer {
         let stored = sources::current(&*self.db.reader().map_err(Stop::Db)?).map_err(Stop::Db)?;
         if stored.is_some_and(|(s, _)| s == "live") {
             return Err(Stop::recorded(Outcome {
-                outcome: "skipped",
-                error_class: Some(ErrorClass::Permanent.as_str()),
+                outcome: RunOutcome::Skipped,
+                error_class: Some(ErrorClass::Permanent),
                 error: Some(
                     "live data is stored; simulated data is never mixed into it (set an upstream token)".into(),
                 ),
@@ -564,8 +566,8 @@ impl Syncer {
         match failure {
             Some(f) if f.fingerprint == token::fingerprint(&token) => {
                 Err(Stop::recorded(Outcome {
-                    outcome: "skipped",
-                    error_class: Some(ErrorClass::Authentication.as_str()),
+                    outcome: RunOutcome::Skipped,
+                    error_class: Some(ErrorClass::Authentication),
                     error: Some(
                         "the upstream refused the current token; waiting for a new one".into(),
                     ),
@@ -613,9 +615,9 @@ impl Syncer {
 
     /// Updates the breaker, the shared status and listeners after a run.
     fn after_run(&mut self, run_id: i64, outcome: &Outcome) -> DbResult<()> {
-        let success = outcome.outcome == "success";
-        let counts_for_breaker =
-            outcome.outcome != "skipped" && outcome.error_class != Some("authentication");
+        let success = outcome.outcome == RunOutcome::Success;
+        let counts_for_breaker = outcome.outcome != RunOutcome::Skipped
+            && outcome.error_class != Some(ErrorClass::Authentication);
         if self.status.read().source == Source::Live && (success || counts_for_breaker) {
             self.breaker.record(success, self.clock.now());
         }
@@ -765,8 +767,8 @@ fn refusal_note(race_id: &str, change: &races::SnapshotChange) -> Option<String>
 
 fn failed(class: ErrorClass, error: String, attempts: u32, http_status: Option<u16>) -> Outcome {
     Outcome {
-        outcome: "failed",
-        error_class: Some(class.as_str()),
+        outcome: RunOutcome::Failed,
+        error_class: Some(class),
         attempts,
         http_status,
         error: Some(error),

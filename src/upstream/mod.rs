@@ -11,32 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-/// Why a fetch failed, which decides what happens next.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorClass {
-    /// Network, timeout, 5xx: retried with backoff.
-    Temporary,
-    /// 401/403, or no token: the token is re-read once, then syncing waits for a new one.
-    Authentication,
-    /// 429 from the upstream, or our own outgoing limit reached.
-    RateLimit,
-    /// Other 4xx and unusable requests: not retried.
-    Permanent,
-    /// The body is not a leaderboard.
-    Payload,
-}
-
-impl ErrorClass {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorClass::Temporary => "temporary",
-            ErrorClass::Authentication => "authentication",
-            ErrorClass::RateLimit => "rate_limit",
-            ErrorClass::Permanent => "permanent",
-            ErrorClass::Payload => "payload",
-        }
-    }
-}
+pub use crate::domain::runs::ErrorClass;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {

@@ -126,7 +126,7 @@ fn a_failed_sync_at_the_boundary_keeps_the_last_good_pre_boundary_data() {
 
     clock.set(at("2026-11-30T23:58:00Z"));
     upstream.push_fault(Fault::Status(503));
-    assert_eq!(app.sync().outcome.outcome, "failed");
+    assert_eq!(app.sync().outcome.outcome.as_str(), "failed");
 
     clock.set(at("2026-12-01T00:00:01Z"));
     wait_until("finalization", || {

@@ -284,7 +284,7 @@ fn housekeeping_prunes_what_is_old_and_a_restart_closes_runs_cut_off_mid_sync() 
     });
     assert!(app.sync().succeeded());
     upstream.push_fault(crate::fake_upstream::Fault::Status(500));
-    assert_eq!(app.sync().outcome.outcome, "failed");
+    assert_eq!(app.sync().outcome.outcome.as_str(), "failed");
     let old_session = crate::accounts::register(&app, "old_timer");
     assert!(old_session["refreshToken"].is_string());
 

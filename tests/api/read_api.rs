@@ -409,7 +409,7 @@ fn during_an_upstream_outage_the_last_good_data_is_served_as_stale() {
     let (upstream, app) = live_app();
     let before = data(&app, "/api/wager-races/current");
     upstream.set_sticky(Some(Fault::Status(500)));
-    assert_eq!(app.sync().outcome.outcome, "failed");
+    assert_eq!(app.sync().outcome.outcome.as_str(), "failed");
     let during = app.get("/api/wager-races/current");
     assert_eq!(during.status, 200);
     let during_data = during.json()["data"].clone();

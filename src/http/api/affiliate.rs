@@ -133,7 +133,7 @@ impl AffiliateApi {
                     },
                     last_sync: LastSyncOutcome {
                         started_at: last.as_ref().map(|r| r.started_at.clone()),
-                        outcome: last.map(|r| r.outcome),
+                        outcome: last.map(|r| r.outcome.to_string()),
                         last_success_at: meta.last_synced_at.clone(),
                     },
                 };

@@ -92,10 +92,10 @@ impl From<&SyncRun> for LastSync {
         LastSync {
             id: r.id,
             trigger: r.trigger.clone(),
-            outcome: r.outcome.clone(),
+            outcome: r.outcome.to_string(),
             started_at: r.started_at.clone(),
             finished_at: r.finished_at.clone(),
-            error_class: r.error_class.clone(),
+            error_class: r.error_class.map(|c| c.to_string()),
             accepted: r.accepted,
             rejected: r.rejected,
         }
