@@ -265,12 +265,25 @@ fn create_admin(config: &Config, username: &str) -> anyhow::Result<()> {
     let created = db.write_blocking(|tx| match accounts::by_login(tx, username)? {
         Some(existing) => {
             // A new password ends every session made with the old one.
-            accounts::set_password_and_role(tx, existing.id, &hash, "admin", &now)?;
+            accounts::set_password_and_role(
+                tx,
+                existing.id,
+                &hash,
+                crate::domain::accounts::Role::Admin,
+                &now,
+            )?;
             accounts::end_sessions(tx, existing.id, &now)?;
             Ok(false)
         }
         None => {
-            accounts::create(tx, username, None, &hash, "admin", &now)?;
+            accounts::create(
+                tx,
+                username,
+                None,
+                &hash,
+                crate::domain::accounts::Role::Admin,
+                &now,
+            )?;
             Ok(true)
         }
     })?;

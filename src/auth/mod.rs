@@ -57,7 +57,7 @@ impl Auth {
     pub fn access_token(&self, account: &Account, now: i64) -> String {
         let claims = jwt::Claims {
             sub: account.id.to_string(),
-            role: account.role.clone(),
+            role: account.role.as_str().to_string(),
             jti: random_token(),
             iat: now,
             exp: now + ACCESS_TTL_SECS,

@@ -3,6 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::DbResult;
+use crate::domain::accounts::Role;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Account {
@@ -10,7 +11,7 @@ pub struct Account {
     pub username: String,
     pub email: Option<String>,
     pub password_hash: String,
-    pub role: String,
+    pub role: Role,
     pub goated_uid: Option<String>,
     pub bio: String,
     pub profile_color: Option<String>,
@@ -24,7 +25,7 @@ pub struct Account {
 
 impl Account {
     pub fn is_admin(&self) -> bool {
-        self.role == "admin"
+        self.role == Role::Admin
     }
 }
 
@@ -37,7 +38,7 @@ fn read(r: &Row<'_>) -> rusqlite::Result<Account> {
         username: r.get(1)?,
         email: r.get(2)?,
         password_hash: r.get(3)?,
-        role: r.get(4)?,
+        role: super::state(r, 4, Role::parse)?,
         goated_uid: r.get(5)?,
         bio: r.get(6)?,
         profile_color: r.get(7)?,
@@ -52,13 +53,13 @@ pub fn create(
     username: &str,
     email: Option<&str>,
     password_hash: &str,
-    role: &str,
+    role: Role,
     now: &str,
 ) -> DbResult<i64> {
     conn.execute(
         "INSERT INTO accounts (username, username_key, email, password_hash, role, created_at, updated_at)
          VALUES (?1, lower(?1), ?2, ?3, ?4, ?5, ?5)",
-        params![username, email, password_hash, role, now],
+        params![username, email, password_hash, role.as_str(), now],
     )?;
     Ok(conn.last_insert_rowid())
 }
@@ -114,12 +115,12 @@ pub fn set_password_and_role(
     conn: &Connection,
     id: i64,
     password_hash: &str,
-    role: &str,
+    role: Role,
     now: &str,
 ) -> DbResult<()> {
     conn.execute(
         "UPDATE accounts SET password_hash = ?2, role = ?3, updated_at = ?4 WHERE id = ?1",
-        params![id, password_hash, role, now],
+        params![id, password_hash, role.as_str(), now],
     )?;
     Ok(())
 }
@@ -138,10 +139,10 @@ pub fn end_sessions(conn: &Connection, id: i64, now: &str) -> DbResult<()> {
     Ok(())
 }
 
-pub fn set_role(conn: &Connection, id: i64, role: &str, now: &str) -> DbResult<()> {
+pub fn set_role(conn: &Connection, id: i64, role: Role, now: &str) -> DbResult<()> {
     conn.execute(
         "UPDATE accounts SET role = ?2, updated_at = ?3 WHERE id = ?1",
-        params![id, role, now],
+        params![id, role.as_str(), now],
     )?;
     Ok(())
 }

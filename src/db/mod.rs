@@ -51,6 +51,23 @@ pub enum DbError {
 }
 
 pub type DbResult<T> = Result<T, DbError>;
+
+/// A state column (an outcome, a role, a status) read back as its enum: text this
+/// binary never writes is an error, not a value passed on.
+pub(crate) fn state<T>(
+    r: &rusqlite::Row<'_>,
+    column: usize,
+    parse: fn(&str) -> Option<T>,
+) -> rusqlite::Result<T> {
+    let text: String = r.get(column)?;
+    parse(&text).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            column,
+            rusqlite::types::Type::Text,
+            format!("unknown state `{text}`").into(),
+        )
+    })
+}
 pub type PooledConnection = r2d2::PooledConnection<SqliteConnectionManager>;
 
 #[derive(Clone)]

@@ -75,7 +75,15 @@ mod tests {
         let mut conn = Connection::open_in_memory().unwrap();
         crate::db::migrate(&mut conn).unwrap();
         let t = "2026-11-01T00:00:00.000Z";
-        crate::db::accounts::create(&conn, "someone", None, "hash", "user", t).unwrap();
+        crate::db::accounts::create(
+            &conn,
+            "someone",
+            None,
+            "hash",
+            crate::domain::accounts::Role::User,
+            t,
+        )
+        .unwrap();
         insert(&conn, "old", 1, "f", t, "2026-11-10T00:00:00.000Z").unwrap();
         insert(&conn, "live", 1, "f", t, "2026-12-10T00:00:00.000Z").unwrap();
         assert_eq!(prune_expired(&conn, "2026-11-23T00:00:00.000Z").unwrap(), 1);

@@ -49,10 +49,10 @@ fn read(r: &Row<'_>) -> rusqlite::Result<SyncRun> {
         source: r.get(2)?,
         started_at: r.get(3)?,
         finished_at: r.get(4)?,
-        outcome: parsed(r, 5, RunOutcome::parse)?,
+        outcome: super::state(r, 5, RunOutcome::parse)?,
         error_class: r
             .get::<_, Option<String>>(6)?
-            .map(|_| parsed(r, 6, ErrorClass::parse))
+            .map(|_| super::state(r, 6, ErrorClass::parse))
             .transpose()?,
         attempts: r.get(7)?,
         http_status: r.get(8)?,
@@ -62,18 +62,6 @@ fn read(r: &Row<'_>) -> rusqlite::Result<SyncRun> {
         duration_ms: r.get(12)?,
         race_id: r.get(13)?,
         error: r.get(14)?,
-    })
-}
-
-/// A state column read back as its enum; text this binary never writes is an error.
-fn parsed<T>(r: &Row<'_>, column: usize, parse: fn(&str) -> Option<T>) -> rusqlite::Result<T> {
-    let text: String = r.get(column)?;
-    parse(&text).ok_or_else(|| {
-        rusqlite::Error::FromSqlConversionFailure(
-            column,
-            rusqlite::types::Type::Text,
-            format!("unknown sync run state `{text}`").into(),
-        )
     })
 }
 

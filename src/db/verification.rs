@@ -3,6 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::DbResult;
+use crate::domain::accounts::ClaimStatus;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Request {
@@ -11,7 +12,7 @@ pub struct Request {
     pub username: String,
     pub goated_uid: String,
     pub goated_name: String,
-    pub status: String,
+    pub status: ClaimStatus,
     pub created_at: String,
     pub decided_at: Option<String>,
     pub note: Option<String>,
@@ -28,7 +29,7 @@ fn read(r: &Row<'_>) -> rusqlite::Result<Request> {
         username: r.get(2)?,
         goated_uid: r.get(3)?,
         goated_name: r.get(4)?,
-        status: r.get(5)?,
+        status: super::state(r, 5, ClaimStatus::parse)?,
         created_at: r.get(6)?,
         decided_at: r.get(7)?,
         note: r.get(8)?,
@@ -83,7 +84,7 @@ pub fn has_pending(conn: &Connection, account_id: i64) -> DbResult<bool> {
 pub fn decide(
     conn: &Connection,
     id: i64,
-    status: &str,
+    status: ClaimStatus,
     by: i64,
     note: Option<&str>,
     now: &str,
@@ -91,6 +92,6 @@ pub fn decide(
     Ok(conn.execute(
         "UPDATE verification_requests SET status = ?2, decided_by = ?3, note = ?4, decided_at = ?5
          WHERE id = ?1 AND status = 'pending'",
-        params![id, status, by, note, now],
+        params![id, status.as_str(), by, note, now],
     )? == 1)
 }

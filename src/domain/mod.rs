@@ -1,6 +1,7 @@
 //! Pure product logic: no I/O, no HTTP, no SQL. Everything here is deterministic and
 //! tested on its own.
 
+pub mod accounts;
 pub mod announce;
 pub mod calendar;
 pub mod masking;

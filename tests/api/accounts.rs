@@ -31,7 +31,12 @@ pub fn admin_session(app: &TestApp, username: &str) -> Value {
     app.state
         .db
         .write_blocking(|tx| {
-            goated::db::accounts::set_role(tx, id, "admin", "2026-11-23T00:00:00.000Z")
+            goated::db::accounts::set_role(
+                tx,
+                id,
+                goated::domain::accounts::Role::Admin,
+                "2026-11-23T00:00:00.000Z",
+            )
         })
         .unwrap();
     login(app, username)
@@ -391,7 +396,12 @@ fn admin_endpoints_check_address_role_and_current_role() {
     app.state
         .db
         .write_blocking(|tx| {
-            goated::db::accounts::set_role(tx, id, "user", "2026-11-23T00:00:00.000Z")
+            goated::db::accounts::set_role(
+                tx,
+                id,
+                goated::domain::accounts::Role::User,
+                "2026-11-23T00:00:00.000Z",
+            )
         })
         .unwrap();
     assert_error(

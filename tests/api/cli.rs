@@ -289,6 +289,11 @@ fn a_backup_taken_while_writes_commit_is_one_consistent_moment() {
         })
     };
     let count = |c: &Connection, sql: &str| -> i64 { c.query_row(sql, [], |r| r.get(0)).unwrap() };
+    // On a loaded machine the thread may take a while to get going: the backups start
+    // once it commits, so that each one runs while it does.
+    crate::helpers::wait_until("the writer's first commit", || {
+        written.load(std::sync::atomic::Ordering::Relaxed) > 0
+    });
     for round in 0..3 {
         let target = app.dir.path().join(format!("during-{round}.db"));
         let before = written.load(std::sync::atomic::Ordering::Relaxed);

@@ -107,7 +107,10 @@ fn a_permanent_4xx_is_not_retried() {
     upstream.push_fault(Fault::Status(404));
     let report = app.sync();
     assert_eq!(report.outcome.outcome.as_str(), "failed");
-    assert_eq!(report.outcome.error_class.map(|c| c.as_str()), Some("permanent"));
+    assert_eq!(
+        report.outcome.error_class.map(|c| c.as_str()),
+        Some("permanent")
+    );
     assert_eq!(upstream.request_count(), 1);
 }
 
@@ -120,7 +123,10 @@ fn a_401_stops_syncing_until_the_token_is_replaced() {
 
     let report = app.sync();
     assert_eq!(report.outcome.outcome.as_str(), "failed");
-    assert_eq!(report.outcome.error_class.map(|c| c.as_str()), Some("authentication"));
+    assert_eq!(
+        report.outcome.error_class.map(|c| c.as_str()),
+        Some("authentication")
+    );
     assert_eq!(
         report.outcome.attempts, 2,
         "the token is re-read and tried once more, no other retries"
@@ -169,17 +175,26 @@ fn garbage_and_a_timeout_leave_the_last_good_data_in_place() {
     upstream.push_fault(Fault::Garbage);
     let garbage = app.sync();
     assert_eq!(garbage.outcome.outcome.as_str(), "failed");
-    assert_eq!(garbage.outcome.error_class.map(|c| c.as_str()), Some("payload"));
+    assert_eq!(
+        garbage.outcome.error_class.map(|c| c.as_str()),
+        Some("payload")
+    );
 
     upstream.push_fault(Fault::Body(
         json!({"success": true, "message": "maintenance"}),
     ));
-    assert_eq!(app.sync().outcome.error_class.map(|c| c.as_str()), Some("payload"));
+    assert_eq!(
+        app.sync().outcome.error_class.map(|c| c.as_str()),
+        Some("payload")
+    );
 
     upstream.push_fault(Fault::Slow(Duration::from_secs(3)));
     let timeout = app.sync();
     assert_eq!(timeout.outcome.outcome.as_str(), "failed");
-    assert_eq!(timeout.outcome.error_class.map(|c| c.as_str()), Some("temporary"));
+    assert_eq!(
+        timeout.outcome.error_class.map(|c| c.as_str()),
+        Some("temporary")
+    );
 
     assert_eq!(stored_month_total(&app), before);
     assert_eq!(app.count("SELECT count(*) FROM players"), 5);
@@ -241,10 +256,17 @@ fn the_circuit_breaker_opens_then_half_opens_with_one_request() {
     let calls = upstream.request_count();
     let skipped = app.sync();
     assert_eq!(skipped.outcome.outcome.as_str(), "skipped");
-    assert_eq!(skipped.outcome.error_class.map(|c| c.as_str()), Some("circuit_open"));
+    assert_eq!(
+        skipped.outcome.error_class.map(|c| c.as_str()),
+        Some("circuit_open")
+    );
     assert_eq!(upstream.request_count(), calls, "no call while open");
     clock.advance(chrono::Duration::seconds(59));
-    assert_eq!(app.sync().outcome.outcome.as_str(), "skipped", "still cooling down");
+    assert_eq!(
+        app.sync().outcome.outcome.as_str(),
+        "skipped",
+        "still cooling down"
+    );
 
     clock.advance(chrono::Duration::seconds(2));
     let trial = app.sync();
@@ -277,13 +299,21 @@ fn the_outgoing_rate_limit_holds_under_forced_syncs() {
     let outcomes: Vec<_> = (0..6).map(|_| app.sync().outcome).collect();
     assert_eq!(upstream.request_count(), 3);
     assert_eq!(
-        outcomes.iter().filter(|o| o.outcome.as_str() == "success").count(),
+        outcomes
+            .iter()
+            .filter(|o| o.outcome.as_str() == "success")
+            .count(),
         3
     );
-    let limited: Vec<_> = outcomes.iter().filter(|o| o.outcome.as_str() != "success").collect();
+    let limited: Vec<_> = outcomes
+        .iter()
+        .filter(|o| o.outcome.as_str() != "success")
+        .collect();
     assert_eq!(limited.len(), 3);
     assert!(
-        limited.iter().all(|o| o.error_class.map(|c| c.as_str()) == Some("rate_limit")),
+        limited
+            .iter()
+            .all(|o| o.error_class.map(|c| c.as_str()) == Some("rate_limit")),
         "{limited:?}"
     );
     assert_eq!(

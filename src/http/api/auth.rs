@@ -97,7 +97,7 @@ impl From<&Account> for AccountView {
             id: a.id,
             username: a.username.clone(),
             email: a.email.clone(),
-            role: a.role.clone(),
+            role: a.role.as_str().to_string(),
             verified: a.goated_uid.is_some(),
             goated_uid: a.goated_uid.clone(),
             bio: a.bio.clone(),
@@ -213,7 +213,14 @@ impl AuthApi {
                 {
                     return Ok(Err("This email is already used by another account."));
                 }
-                let id = accounts::create(tx, &username, email.as_deref(), &hash, "user", &now)?;
+                let id = accounts::create(
+                    tx,
+                    &username,
+                    email.as_deref(),
+                    &hash,
+                    crate::domain::accounts::Role::User,
+                    &now,
+                )?;
                 Ok(Ok(accounts::by_id(tx, id)?))
             })
             .await

@@ -13,6 +13,7 @@ use super::shapes::{Omittable, Text};
 use crate::app::AppState;
 use crate::db::verification::{self, Request as Claim};
 use crate::db::{accounts, timestamp};
+use crate::domain::accounts::ClaimStatus;
 use crate::http::envelope::{Created, Success};
 use crate::http::error::{ApiError, ApiResult, ErrorCode};
 
@@ -72,7 +73,7 @@ impl From<Claim> for ClaimView {
             username: c.username,
             goated_uid: c.goated_uid,
             goated_name: c.goated_name,
-            status: c.status,
+            status: c.status.as_str().to_string(),
             created_at: c.created_at,
             decided_at: c.decided_at,
             note: c.note,
@@ -171,7 +172,10 @@ impl VerificationApi {
         Ok(Success::new(&VerificationStatus {
             verified: account.goated_uid.is_some(),
             goated_uid: account.goated_uid,
-            pending: requests.iter().find(|r| r.status == "pending").cloned(),
+            pending: requests
+                .iter()
+                .find(|r| r.status == ClaimStatus::Pending.as_str())
+                .cloned(),
             requests,
         }))
     }
@@ -201,7 +205,7 @@ impl VerificationApi {
                 let Some(claim) = verification::get(tx, request_id)? else {
                     return Ok(Err(ApiError::not_found("No such verification request.")));
                 };
-                if claim.status != "pending" {
+                if claim.status != ClaimStatus::Pending {
                     return Ok(Err(conflict("This request was decided already.")));
                 }
                 if approve {
@@ -210,7 +214,11 @@ impl VerificationApi {
                     }
                     accounts::link_player(tx, claim.account_id, &claim.goated_uid, &now)?;
                 }
-                let status = if approve { "approved" } else { "rejected" };
+                let status = if approve {
+                    ClaimStatus::Approved
+                } else {
+                    ClaimStatus::Rejected
+                };
                 verification::decide(
                     tx,
                     request_id,
@@ -220,7 +228,7 @@ impl VerificationApi {
                     &now,
                 )?;
                 row.target(request_id.to_string())
-                    .detail(format!("{status} {}", claim.goated_uid))
+                    .detail(format!("{} {}", status.as_str(), claim.goated_uid))
                     .write(tx)?;
                 Ok(Ok(verification::get(tx, request_id)?))
             })
