@@ -22,6 +22,7 @@ use crate::analytics::hour_of;
 use crate::analytics::report::{self, AnalyticsReport};
 use crate::app::AppState;
 use crate::db::analytics as db_analytics;
+use crate::db::audit::Action;
 use crate::db::sync_runs::{self, SyncRun};
 use crate::db::{races as db_races, timestamp, verification};
 use crate::domain::prizes::check_distribution;
@@ -173,7 +174,7 @@ impl AdminApi {
             .read(verification::pending)
             .await
             .map_err(ApiError::internal)?;
-        audit(&self.state, req, &actor, "verification.list", None, None).await?;
+        audit(&self.state, req, &actor, Action::VerificationList).await?;
         Ok(Success::new(
             &pending.into_iter().map(ClaimView::from).collect::<Vec<_>>(),
         ))
@@ -183,7 +184,7 @@ impl AdminApi {
     #[oai(path = "/sync", method = "post")]
     async fn sync(&self, req: &Request, auth: AdminOrSigned) -> ApiResult<Success<SyncRunView>> {
         let actor = admin_or_signed(&self.state, req, &auth).await?;
-        audit(&self.state, req, &actor, "sync.force", None, None).await?;
+        audit(&self.state, req, &actor, Action::SyncForce).await?;
         let report =
             tokio::time::timeout(SYNC_WAIT, self.state.scheduler.sync_now(Trigger::Forced))
                 .await
@@ -228,7 +229,7 @@ impl AdminApi {
             .read(move |c| Ok((sync_runs::count(c)?, sync_runs::recent(c, limit, offset)?)))
             .await
             .map_err(ApiError::internal)?;
-        audit(&self.state, req, &actor, "sync.runs", None, None).await?;
+        audit(&self.state, req, &actor, Action::SyncRuns).await?;
         let results = runs.into_iter().map(SyncRunView::from).collect();
         Ok(Success::new(&SyncRunsPage {
             results,
@@ -248,15 +249,10 @@ impl AdminApi {
         let prefix = body.0.prefix.text().unwrap_or_default();
         // The effect is outside the database: recorded first, so nothing happens
         // unrecorded.
-        audit(
-            &self.state,
-            req,
-            &actor,
-            "cache.flush",
-            Some(prefix.clone()),
-            None,
-        )
-        .await?;
+        AuditRow::new(&self.state, req, &actor, Action::CacheFlush)
+            .target(prefix.clone())
+            .record(&self.state)
+            .await?;
         let flushed = self.state.responses.flush(&prefix);
         self.state.read.invalidate();
         Ok(Success::new(&Flushed {
@@ -272,15 +268,7 @@ impl AdminApi {
         auth: BearerAuth,
     ) -> ApiResult<Success<TokenStatus>> {
         let actor = admin(&self.state, &auth).await?;
-        audit(
-            &self.state,
-            req,
-            &actor,
-            "upstream.token.status",
-            None,
-            None,
-        )
-        .await?;
+        audit(&self.state, req, &actor, Action::UpstreamTokenStatus).await?;
         Ok(Success::new(&self.token_view()))
     }
 
@@ -303,7 +291,7 @@ impl AdminApi {
         }
         let (tokens, now) = (self.state.tokens.clone(), self.state.clock.now());
         let fingerprint = token::fingerprint(&crate::config::Secret::new(token.clone()));
-        let row = AuditRow::new(&self.state, req, &actor, "upstream.token.replace", None)
+        let row = AuditRow::new(&self.state, req, &actor, Action::UpstreamTokenReplace)
             .detail(format!("fingerprint {fingerprint}"));
         tokio::task::spawn_blocking(move || tokens.replace(&token, now, |tx| row.write(tx)))
             .await
@@ -323,15 +311,10 @@ impl AdminApi {
     ) -> ApiResult<Success<RacePrizes>> {
         let actor = admin(&self.state, &auth).await?;
         let race = parse_race(&race_id.0)?;
-        audit(
-            &self.state,
-            req,
-            &actor,
-            "race.prizes.get",
-            Some(race.to_string()),
-            None,
-        )
-        .await?;
+        AuditRow::new(&self.state, req, &actor, Action::RacePrizesGet)
+            .target(race.to_string())
+            .record(&self.state)
+            .await?;
         Ok(Success::new(&self.prizes_view(race).await?))
     }
 
@@ -358,16 +341,11 @@ impl AdminApi {
             actor.label.clone(),
         );
         let shares = prize_distribution.clone();
-        let row = AuditRow::new(
-            &self.state,
-            req,
-            &actor,
-            "race.prizes.set",
-            Some(race.to_string()),
-        )
-        .detail(format!(
-            "pool {prize_pool}, distribution {prize_distribution:?}"
-        ));
+        let row = AuditRow::new(&self.state, req, &actor, Action::RacePrizesSet)
+            .target(race.to_string())
+            .detail(format!(
+                "pool {prize_pool}, distribution {prize_distribution:?}"
+            ));
         let written = self
             .state
             .db
@@ -451,7 +429,7 @@ impl AdminApi {
             })
             .await
             .map_err(ApiError::internal)?;
-        audit(&self.state, req, &actor, "analytics.read", None, None).await?;
+        audit(&self.state, req, &actor, Action::AnalyticsRead).await?;
         let mut built = report::build(inputs);
         if !rollups.0 {
             built.rollups.clear();

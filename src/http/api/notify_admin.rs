@@ -9,6 +9,7 @@ use poem_openapi::{Object, OpenApi};
 use super::ApiTags;
 use super::session::{BearerAuth, admin, audit};
 use crate::app::AppState;
+use crate::db::audit::Action;
 use crate::db::notifications::{self, Delivery};
 use crate::http::envelope::Success;
 use crate::http::error::{ApiError, ApiResult};
@@ -131,7 +132,7 @@ impl NotifyAdminApi {
     #[oai(path = "/notifications/test", method = "post")]
     async fn test(&self, req: &Request, auth: BearerAuth) -> ApiResult<Success<TestQueued>> {
         let actor = admin(&self.state, &auth).await?;
-        audit(&self.state, req, &actor, "notifications.test", None, None).await?;
+        audit(&self.state, req, &actor, Action::NotificationsTest).await?;
         let queued =
             crate::notify::send_test(&self.state.db, &self.state.config, self.state.clock.now())
                 .await

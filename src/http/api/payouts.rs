@@ -14,6 +14,7 @@ use super::ApiTags;
 use super::session::{AuditRow, BearerAuth, admin, audit, signed_in};
 use super::shapes::{Omittable, Text, money};
 use crate::app::AppState;
+use crate::db::audit::Action;
 use crate::db::payouts::{self, Payout};
 use crate::db::{races as db_races, timestamp};
 use crate::domain::Cents;
@@ -197,15 +198,10 @@ impl PayoutsApi {
             .await
             .map_err(ApiError::internal)?
             .ok_or_else(|| ApiError::not_found(format!("Race {id} is not finished.")))?;
-        audit(
-            &self.state,
-            req,
-            &actor,
-            "payouts.list",
-            Some(id.clone()),
-            None,
-        )
-        .await?;
+        AuditRow::new(&self.state, req, &actor, Action::PayoutsList)
+            .target(id.clone())
+            .record(&self.state)
+            .await?;
         let (owed, paid) = owed_and_paid(found.iter().map(|p| (p.status, p.prize)));
         Ok(Success::new(&RacePayouts {
             race_id: id,
@@ -238,13 +234,8 @@ impl PayoutsApi {
         } = body.0;
         let to = PayoutStatus::from(status);
         let (reference, reason) = (reference.text(), reason.text());
-        let row = AuditRow::new(
-            &self.state,
-            req,
-            &actor,
-            "payout.change",
-            Some(format!("{}/{}", race_id.0, uid.0)),
-        );
+        let row = AuditRow::new(&self.state, req, &actor, Action::PayoutChange)
+            .target(format!("{}/{}", race_id.0, uid.0));
         let (race, player) = (race_id.0.clone(), uid.0.clone());
         let (now, by) = (timestamp(self.state.clock.now()), actor.label.clone());
         let changed = self
@@ -287,7 +278,7 @@ impl PayoutsApi {
             .read(payouts::totals)
             .await
             .map_err(ApiError::internal)?;
-        audit(&self.state, req, &actor, "payouts.totals", None, None).await?;
+        audit(&self.state, req, &actor, Action::PayoutsTotals).await?;
         let (owed, paid) = owed_and_paid(totals.iter().map(|t| (t.0, t.2)));
         Ok(Success::new(&PayoutTotals {
             owed,

@@ -14,6 +14,7 @@ use super::races::Kind;
 use super::session::{AuditRow, BearerAuth, admin};
 use super::shapes::{Omittable, money};
 use crate::app::AppState;
+use crate::db::audit::Action;
 use crate::db::race_defs::{self, Series};
 use crate::db::{DbResult, timestamp};
 use crate::domain::races::Race;
@@ -179,12 +180,15 @@ impl RaceAdminApi {
         &self,
         req: &Request,
         auth: &BearerAuth,
-        action: &'static str,
+        action: Action,
         target: Option<String>,
         work: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, RaceError> + Send + 'static,
     ) -> ApiResult<T> {
         let actor = admin(&self.state, auth).await?;
-        let row = AuditRow::new(&self.state, req, &actor, action, target);
+        let mut row = AuditRow::new(&self.state, req, &actor, action);
+        if let Some(target) = target {
+            row = row.target(target);
+        }
         let done = self
             .state
             .db
@@ -257,7 +261,7 @@ impl RaceAdminApi {
         };
         let now = self.state.clock.now();
         let race = self
-            .change(req, &auth, "race.create", None, move |tx| {
+            .change(req, &auth, Action::RaceCreate, None, move |tx| {
                 manage::create(tx, new, now)
             })
             .await?;
@@ -285,7 +289,7 @@ impl RaceAdminApi {
         };
         let (id, now) = (race_id.0, self.state.clock.now());
         let race = self
-            .change(req, &auth, "race.edit", Some(id.clone()), move |tx| {
+            .change(req, &auth, Action::RaceEdit, Some(id.clone()), move |tx| {
                 manage::edit(tx, &id, edit, now)
             })
             .await?;
@@ -302,9 +306,13 @@ impl RaceAdminApi {
     ) -> ApiResult<Success<RaceDefinition>> {
         let (id, now) = (race_id.0, self.state.clock.now());
         let race = self
-            .change(req, &auth, "race.cancel", Some(id.clone()), move |tx| {
-                manage::cancel(tx, &id, now)
-            })
+            .change(
+                req,
+                &auth,
+                Action::RaceCancel,
+                Some(id.clone()),
+                move |tx| manage::cancel(tx, &id, now),
+            )
             .await?;
         Ok(Success::new(&race.into()))
     }
@@ -320,7 +328,7 @@ impl RaceAdminApi {
         let new = new_series(body.0);
         let (offset, now) = (self.offset(), self.state.clock.now());
         let series = self
-            .change(req, &auth, "race.series.create", None, move |tx| {
+            .change(req, &auth, Action::SeriesCreate, None, move |tx| {
                 manage::create_series(tx, new, offset, now, "live")
             })
             .await?;
@@ -342,7 +350,7 @@ impl RaceAdminApi {
             .change(
                 req,
                 &auth,
-                "race.series.edit",
+                Action::SeriesEdit,
                 Some(id.to_string()),
                 move |tx| manage::edit_series(tx, id, new, offset, now),
             )
@@ -363,7 +371,7 @@ impl RaceAdminApi {
             .change(
                 req,
                 &auth,
-                "race.series.stop",
+                Action::SeriesStop,
                 Some(id.to_string()),
                 move |tx| manage::stop_series(tx, id, now),
             )

@@ -8,7 +8,7 @@ use poem_openapi::auth::{ApiKey, Bearer};
 
 use crate::app::AppState;
 use crate::db::accounts::{self, Account};
-use crate::db::audit;
+use crate::db::audit::{self, Action};
 use crate::http::client::client_ip;
 use crate::http::error::{ApiError, ApiResult, ErrorCode};
 use crate::http::middleware::SignedRequest;
@@ -106,25 +106,19 @@ pub struct AuditRow {
     at: String,
     actor: String,
     client_ip: String,
-    action: &'static str,
+    action: Action,
     target: Option<String>,
     detail: Option<String>,
 }
 
 impl AuditRow {
-    pub fn new(
-        state: &AppState,
-        req: &Request,
-        actor: &Actor,
-        action: &'static str,
-        target: Option<String>,
-    ) -> Self {
+    pub fn new(state: &AppState, req: &Request, actor: &Actor, action: Action) -> Self {
         AuditRow {
             at: crate::db::timestamp(state.clock.now()),
             actor: actor.label.clone(),
             client_ip: client_ip(req, &state.config.server.trusted_proxies).to_string(),
             action,
-            target,
+            target: None,
             detail: None,
         }
     }
@@ -153,27 +147,28 @@ impl AuditRow {
             },
         )
     }
+
+    /// Writes the row in a transaction of its own: for admin actions whose only write
+    /// is their record (reads of admin data) or whose effect is outside the database (a
+    /// forced sync, a cache flush), where the row is written before the effect. An
+    /// admin action that cannot be audited fails.
+    pub async fn record(self, state: &AppState) -> ApiResult<()> {
+        state
+            .db
+            .write(move |tx| self.write(tx))
+            .await
+            .map_err(ApiError::internal)
+    }
 }
 
-/// Writes one audit-log row on its own: for admin actions whose only write is their
-/// record (reads of admin data) or whose effect is outside the database (a forced
-/// sync, a cache flush), where the row is written before the effect. An admin action
-/// that cannot be audited fails.
+/// [`AuditRow::record`] for an action with no target and no detail.
 pub async fn audit(
     state: &AppState,
     req: &Request,
     actor: &Actor,
-    action: &'static str,
-    target: Option<String>,
-    detail: Option<String>,
+    action: Action,
 ) -> ApiResult<()> {
-    let mut row = AuditRow::new(state, req, actor, action, target);
-    row.detail = detail;
-    state
-        .db
-        .write(move |tx| row.write(tx))
-        .await
-        .map_err(ApiError::internal)
+    AuditRow::new(state, req, actor, action).record(state).await
 }
 
 /// Admin-only actions outside `/api/admin` (deciding a verification, editing another

@@ -18,6 +18,7 @@ use super::shapes::{
 };
 use crate::app::AppState;
 use crate::db::accounts::{self, Account};
+use crate::db::audit::Action;
 use crate::db::players::{self, DailySample};
 use crate::db::races as db_races;
 use crate::db::timestamp;
@@ -338,13 +339,7 @@ impl UsersApi {
                 label: format!("account:{}", caller.id),
                 account: None,
             };
-            Some(AuditRow::new(
-                &self.state,
-                req,
-                &actor,
-                "profile.update",
-                Some(uid.clone()),
-            ))
+            Some(AuditRow::new(&self.state, req, &actor, Action::ProfileUpdate).target(uid.clone()))
         };
         let ProfileUpdate {
             bio,

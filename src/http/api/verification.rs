@@ -11,6 +11,7 @@ use super::ApiTags;
 use super::session::{AuditRow, BearerAuth, admin, require_admin_address, signed_in};
 use super::shapes::{Omittable, Text};
 use crate::app::AppState;
+use crate::db::audit::Action;
 use crate::db::verification::{self, Request as Claim};
 use crate::db::{accounts, timestamp};
 use crate::domain::accounts::ClaimStatus;
@@ -191,7 +192,7 @@ impl VerificationApi {
         require_admin_address(&self.state, req)?;
         let actor = admin(&self.state, &auth).await?;
         let admin_id = actor.account.as_ref().map_or(0, |a| a.id);
-        let row = AuditRow::new(&self.state, req, &actor, "verification.decide", None);
+        let row = AuditRow::new(&self.state, req, &actor, Action::VerificationDecide);
         let ConfirmRequest {
             request_id,
             approve,
