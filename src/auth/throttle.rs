@@ -13,7 +13,9 @@
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::net::IpAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
 
 use parking_lot::Mutex;
 
@@ -23,11 +25,23 @@ const ADDRESS_CAP: Duration = Duration::from_secs(15 * 60);
 /// Counters idle this long are forgotten.
 const FORGET_AFTER: Duration = Duration::from_secs(3600);
 
+/// Moments come from the application's clock (a test's clock moves on at will).
+type Moment = DateTime<Utc>;
+
+/// How long from `then` to `now`; zero when `then` is later.
+fn since(now: Moment, then: Moment) -> Duration {
+    (now - then).to_std().unwrap_or_default()
+}
+
+fn later(now: Moment, by: Duration) -> Moment {
+    now + chrono::Duration::from_std(by).unwrap_or(chrono::Duration::MAX)
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Failures {
     count: u32,
-    blocked_until: Instant,
-    last: Instant,
+    blocked_until: Moment,
+    last: Moment,
 }
 
 struct Counter<K> {
@@ -43,17 +57,17 @@ impl<K: Hash + Eq + Clone> Counter<K> {
         }
     }
 
-    fn wait(&self, key: &K, now: Instant) -> Option<Duration> {
+    fn wait(&self, key: &K, now: Moment) -> Option<Duration> {
         let map = self.map.lock();
         map.get(key)
-            .map(|f| f.blocked_until.saturating_duration_since(now))
+            .map(|f| since(f.blocked_until, now))
             .filter(|d| !d.is_zero())
     }
 
-    fn fail(&self, key: &K, now: Instant) {
+    fn fail(&self, key: &K, now: Moment) {
         let mut map = self.map.lock();
         if map.len() > 100_000 {
-            map.retain(|_, f| now.duration_since(f.last) < FORGET_AFTER);
+            map.retain(|_, f| since(now, f.last) < FORGET_AFTER);
         }
         let f = map.entry(key.clone()).or_insert(Failures {
             count: 0,
@@ -64,7 +78,7 @@ impl<K: Hash + Eq + Clone> Counter<K> {
         f.last = now;
         if f.count >= FREE_FAILURES {
             let wait = Duration::from_secs(1u64 << (f.count - FREE_FAILURES).min(20)).min(self.cap);
-            f.blocked_until = now + wait;
+            f.blocked_until = later(now, wait);
         }
     }
 
@@ -73,7 +87,7 @@ impl<K: Hash + Eq + Clone> Counter<K> {
     }
 
     /// Takes `count` failures off `key`; below the free tries, the wait lifts.
-    fn forgive(&self, key: &K, count: u32, now: Instant) {
+    fn forgive(&self, key: &K, count: u32, now: Moment) {
         let mut map = self.map.lock();
         if let Some(f) = map.get_mut(key) {
             f.count = f.count.saturating_sub(count);
@@ -107,7 +121,7 @@ pub struct LoginThrottle {
     accounts: Counter<LoginKey>,
     addresses: Counter<IpAddr>,
     /// Failures per (address, account), so a success forgives only its own.
-    pairs: Mutex<HashMap<(IpAddr, LoginKey), (u32, Instant)>>,
+    pairs: Mutex<HashMap<(IpAddr, LoginKey), (u32, Moment)>>,
 }
 
 impl Default for LoginThrottle {
@@ -123,8 +137,7 @@ impl Default for LoginThrottle {
 impl LoginThrottle {
     /// `Err(wait)` while either the account or the address must wait. `address` is the
     /// client's limit key (an IPv6 /64).
-    pub fn check(&self, account: &LoginKey, address: IpAddr) -> Result<(), Duration> {
-        let now = Instant::now();
+    pub fn check(&self, account: &LoginKey, address: IpAddr, now: Moment) -> Result<(), Duration> {
         match (
             self.accounts.wait(account, now),
             self.addresses.wait(&address, now),
@@ -134,27 +147,23 @@ impl LoginThrottle {
         }
     }
 
-    pub fn failed(&self, account: &LoginKey, address: IpAddr) {
-        self.failed_at(account, address, Instant::now());
-    }
-
-    fn failed_at(&self, account: &LoginKey, address: IpAddr, now: Instant) {
+    pub fn failed(&self, account: &LoginKey, address: IpAddr, now: Moment) {
         self.accounts.fail(account, now);
         self.addresses.fail(&address, now);
         let mut pairs = self.pairs.lock();
         if pairs.len() > 100_000 {
-            pairs.retain(|_, (_, last)| now.duration_since(*last) < FORGET_AFTER);
+            pairs.retain(|_, (_, last)| since(now, *last) < FORGET_AFTER);
         }
         let pair = pairs.entry((address, account.clone())).or_insert((0, now));
         pair.0 += 1;
         pair.1 = now;
     }
 
-    pub fn succeeded(&self, account: &LoginKey, address: IpAddr) {
+    pub fn succeeded(&self, account: &LoginKey, address: IpAddr, now: Moment) {
         self.accounts.clear(account);
         let own = self.pairs.lock().remove(&(address, account.clone()));
         if let Some((count, _)) = own {
-            self.addresses.forgive(&address, count, Instant::now());
+            self.addresses.forgive(&address, count, now);
         }
     }
 }
@@ -163,10 +172,14 @@ impl LoginThrottle {
 mod tests {
     use super::*;
 
+    fn start() -> Moment {
+        "2026-11-30T23:59:00Z".parse().unwrap()
+    }
+
     #[test]
     fn waits_start_after_the_free_failures_grow_and_are_capped_per_account() {
         let counter: Counter<&str> = Counter::new(ACCOUNT_CAP);
-        let t0 = Instant::now();
+        let t0 = start();
         for _ in 0..FREE_FAILURES - 1 {
             counter.fail(&"a", t0);
         }
@@ -179,14 +192,18 @@ mod tests {
             counter.fail(&"a", t0);
         }
         assert_eq!(counter.wait(&"a", t0), Some(ACCOUNT_CAP));
-        assert_eq!(counter.wait(&"a", t0 + ACCOUNT_CAP), None, "the wait lifts");
+        assert_eq!(
+            counter.wait(&"a", later(t0, ACCOUNT_CAP)),
+            None,
+            "the wait lifts"
+        );
     }
 
     #[test]
     fn an_address_waits_up_to_fifteen_minutes_an_account_only_thirty_seconds() {
         let throttle = LoginThrottle::default();
         let ip: IpAddr = "192.0.2.7".parse().unwrap();
-        let t0 = Instant::now();
+        let t0 = start();
         for n in 0..40 {
             // Guesses at many accounts from one address: each account stays cheap.
             throttle.accounts.fail(&LoginKey::Account(n % 4), t0);
@@ -207,11 +224,11 @@ mod tests {
     #[test]
     fn idle_counters_are_forgotten_only_past_the_size_limit() {
         let counter: Counter<u32> = Counter::new(ACCOUNT_CAP);
-        let t0 = Instant::now();
+        let t0 = start();
         for key in 0..100_000 {
             counter.fail(&key, t0);
         }
-        let t1 = t0 + FORGET_AFTER;
+        let t1 = later(t0, FORGET_AFTER);
         counter.fail(&100_000, t1);
         assert_eq!(
             counter.map.lock().len(),
@@ -232,7 +249,7 @@ mod tests {
     #[test]
     fn forgiven_failures_lift_the_wait_only_below_the_free_tries() {
         let counter: Counter<&str> = Counter::new(ACCOUNT_CAP);
-        let t0 = Instant::now();
+        let t0 = start();
         for _ in 0..FREE_FAILURES + 1 {
             counter.fail(&"a", t0);
         }
@@ -252,21 +269,21 @@ mod tests {
     fn idle_address_and_account_pairs_are_forgotten_only_past_the_size_limit() {
         let throttle = LoginThrottle::default();
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
-        let t0 = Instant::now();
+        let t0 = start();
         {
             let mut pairs = throttle.pairs.lock();
             for n in 0..100_000 {
                 pairs.insert((ip, LoginKey::Account(n)), (1, t0));
             }
         }
-        let t1 = t0 + FORGET_AFTER;
-        throttle.failed_at(&LoginKey::Account(100_000), ip, t1);
+        let t1 = later(t0, FORGET_AFTER);
+        throttle.failed(&LoginKey::Account(100_000), ip, t1);
         assert_eq!(
             throttle.pairs.lock().len(),
             100_001,
             "at the limit: none forgotten"
         );
-        throttle.failed_at(&LoginKey::Account(100_001), ip, t1);
+        throttle.failed(&LoginKey::Account(100_001), ip, t1);
         let pairs = throttle.pairs.lock();
         let mut left: Vec<&LoginKey> = pairs.keys().map(|(_, key)| key).collect();
         left.sort_by_key(|k| format!("{k:?}"));
@@ -283,23 +300,26 @@ mod tests {
         let ip: IpAddr = "192.0.2.9".parse().unwrap();
         let (mine, victim) = (LoginKey::Account(1), LoginKey::Account(2));
         for _ in 0..FREE_FAILURES {
-            throttle.failed(&victim, ip);
+            throttle.failed(&victim, ip, start());
         }
-        assert!(throttle.check(&mine, ip).is_err(), "the address waits");
-        throttle.succeeded(&mine, ip);
         assert!(
-            throttle.check(&mine, ip).is_err(),
+            throttle.check(&mine, ip, start()).is_err(),
+            "the address waits"
+        );
+        throttle.succeeded(&mine, ip, start());
+        assert!(
+            throttle.check(&mine, ip, start()).is_err(),
             "signing in to one's own account keeps the guesses at another"
         );
 
         let other: IpAddr = "192.0.2.10".parse().unwrap();
         for _ in 0..FREE_FAILURES {
-            throttle.failed(&mine, other);
+            throttle.failed(&mine, other, start());
         }
-        assert!(throttle.check(&mine, other).is_err());
-        throttle.succeeded(&mine, other);
+        assert!(throttle.check(&mine, other, start()).is_err());
+        throttle.succeeded(&mine, other, start());
         assert!(
-            throttle.check(&mine, other).is_ok(),
+            throttle.check(&mine, other, start()).is_ok(),
             "one's own typos are forgiven by one's own success"
         );
     }

@@ -3,8 +3,8 @@
 
 use serde_json::{Value, json};
 
-use crate::accounts::{PASSWORD, admin_session};
 use crate::fake_upstream::{FakeUpstream, player};
+use crate::helpers::{PASSWORD, admin_session};
 use crate::helpers::{TestApp, spawn_live_app};
 use crate::webdriver::Browser;
 

@@ -11,9 +11,12 @@ use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Message, WebSocket};
 
-use crate::accounts::{PASSWORD, admin_session, register, token};
 use crate::fake_upstream::{FakeUpstream, player};
-use crate::helpers::{TestApp, assert_error, spawn_app_with, spawn_live_app, wait_until};
+use crate::helpers::{PASSWORD, admin_session, register, token};
+use crate::helpers::{
+    TestApp, assert_error, spawn_app_with, spawn_app_with_clock, spawn_live_app, wait_until,
+};
+use goated::clock::ManualClock;
 
 /// Sends `head` (and `body`) on a raw connection and reads the answer as text, for
 /// requests no HTTP client would send.
@@ -210,6 +213,12 @@ fn behind_proxy() -> TestApp {
     spawn_app_with(|c| c.server.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()])
 }
 
+fn behind_proxy_at(clock: &ManualClock) -> TestApp {
+    spawn_app_with_clock(clock, |c| {
+        c.server.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()]
+    })
+}
+
 #[test]
 fn padding_or_recasing_a_name_does_not_dodge_its_accounts_throttle() {
     let app = behind_proxy();
@@ -231,7 +240,8 @@ fn padding_or_recasing_a_name_does_not_dodge_its_accounts_throttle() {
 
 #[test]
 fn signing_in_to_ones_own_account_keeps_an_addresss_failures_on_others() {
-    let app = behind_proxy();
+    let clock = ManualClock::new(crate::helpers::at("2026-11-25T12:00:00Z"));
+    let app = behind_proxy_at(&clock);
     register(&app, "mallory");
     register(&app, "target");
     let ip = "198.51.100.7";
@@ -243,7 +253,7 @@ fn signing_in_to_ones_own_account_keeps_an_addresss_failures_on_others() {
         429,
         "the address waits"
     );
-    std::thread::sleep(Duration::from_millis(1100));
+    clock.advance(chrono::Duration::seconds(1));
     assert_eq!(login_from(&app, ip, "mallory", PASSWORD), 200);
     // Had the success wiped the address's record, this sixth guess would be free.
     assert_eq!(

@@ -9,9 +9,9 @@ use goated::app::{AppState, Application, BuildOptions};
 use goated::clock::ManualClock;
 use goated::config::{Config, Secret, UpstreamMode};
 use goated::sync::{Report, Trigger};
-use serde_json::Value;
+use serde_json::{Value, json};
 
-use crate::fake_upstream::{self, FakeUpstream};
+use crate::fake_upstream::{self, FakeUpstream, player};
 
 pub struct TestApp {
     pub addr: SocketAddr,
@@ -105,6 +105,20 @@ pub fn spawn_app_at(
     let dir = Arc::new(tempfile::tempdir().unwrap());
     let mut config = test_config(&dir);
     live_config(&mut config, upstream);
+    customize(&mut config);
+    start(
+        config,
+        dir,
+        BuildOptions {
+            clock: Some(Arc::new(clock.clone())),
+        },
+    )
+}
+
+/// [`spawn_app_with`], on a clock the test moves.
+pub fn spawn_app_with_clock(clock: &ManualClock, customize: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = Arc::new(tempfile::tempdir().unwrap());
+    let mut config = test_config(&dir);
     customize(&mut config);
     start(
         config,
@@ -385,4 +399,65 @@ pub fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
         );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
+}
+
+// Accounts, as the API makes them.
+
+pub const PASSWORD: &str = "tall-goat-on-a-hill";
+
+pub fn register(app: &TestApp, username: &str) -> Value {
+    let resp = app.post_json(
+        "/api/auth/register",
+        &json!({"username": username, "password": PASSWORD}),
+    );
+    assert_eq!(resp.status, 201, "{}", resp.text());
+    resp.json()["data"].clone()
+}
+
+pub fn token(session: &Value) -> String {
+    session["accessToken"].as_str().unwrap().to_string()
+}
+
+/// Registers an account and makes it an admin the way `goated admin create` does.
+pub fn admin_session(app: &TestApp, username: &str) -> Value {
+    let session = register(app, username);
+    let id = session["account"]["id"].as_i64().unwrap();
+    app.state
+        .db
+        .write_blocking(|tx| {
+            goated::db::accounts::set_role(
+                tx,
+                id,
+                goated::domain::accounts::Role::Admin,
+                "2026-11-23T00:00:00.000Z",
+            )
+        })
+        .unwrap();
+    login(app, username)
+}
+
+pub fn login(app: &TestApp, username: &str) -> Value {
+    let resp = app.post_json(
+        "/api/auth/login",
+        &json!({"username": username, "password": PASSWORD}),
+    );
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    resp.json()["data"].clone()
+}
+
+/// Players of the fake upstream that accounts claim in the account tests.
+pub fn known_players() -> Vec<Value> {
+    vec![
+        player("goat00000000000000a1", "LuckyGoat77", 900.0),
+        player("goat00000000000000a2", "Quietone", 400.0),
+        player("goat00000000000000a3", "Twin", 10.0),
+        player("goat00000000000000a4", "twin", 20.0),
+    ]
+}
+
+pub fn app_with_known_players() -> (FakeUpstream, TestApp) {
+    let upstream = FakeUpstream::start(known_players());
+    let app = spawn_live_app(&upstream, |_| {});
+    assert!(app.sync().succeeded());
+    (upstream, app)
 }

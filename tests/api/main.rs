@@ -1,6 +1,7 @@
 //! The one integration test binary: every test talks to a real server on 127.0.0.1:0
 //! with its own temporary database.
 
+mod access;
 mod accounts;
 mod architecture;
 mod browser;
@@ -20,7 +21,9 @@ mod payouts;
 mod races;
 mod read_api;
 mod secrets;
+mod sessions;
 mod sync;
 mod tls;
+mod verification;
 mod webdriver;
 mod websocket;

@@ -3,9 +3,9 @@
 
 use serde_json::{Value, json};
 
-use crate::accounts::{admin_session, register, token};
 use crate::fake_upstream::{FakeUpstream, player};
 use crate::helpers::{TestApp, assert_error, spawn_live_app};
+use crate::helpers::{admin_session, register, token};
 
 const LUCKY: &str = "msk00000000000000001";
 
@@ -109,7 +109,7 @@ fn a_verified_owner_may_show_their_own_name_and_only_they_decide() {
         Some(&json!({"showName": true})),
     );
     assert_error(&by_admin, 403, "FORBIDDEN");
-    let owner = crate::accounts::login(&app, "lucky");
+    let owner = crate::helpers::login(&app, "lucky");
     let garbled = app.authed(
         "PATCH",
         &format!("/api/users/{LUCKY}"),

@@ -10,9 +10,9 @@ use std::sync::{Arc, Mutex};
 use goated::clock::ManualClock;
 use serde_json::{Value, json};
 
-use crate::accounts::{admin_session, token};
 use crate::fake_upstream::{FakeUpstream, player_periods};
 use crate::helpers::{TestApp, at, spawn_app_at, spawn_live_app, wait_until};
+use crate::helpers::{admin_session, token};
 
 #[derive(Default)]
 struct Inbox {

@@ -143,7 +143,7 @@ fn endpoint<'a>(report: &'a serde_json::Value, route: &str) -> &'a serde_json::V
 
 #[test]
 fn usage_analytics_count_endpoints_accounts_cache_and_syncs_and_survive_a_restart() {
-    use crate::accounts::{admin_session, token};
+    use crate::helpers::{admin_session, token};
     let upstream = FakeUpstream::start(players());
     // Written only when asked for or at shutdown, so nothing here depends on timing.
     let app = spawn_live_app(&upstream, |c| c.analytics.flush_secs = 3600);
@@ -285,7 +285,7 @@ fn housekeeping_prunes_what_is_old_and_a_restart_closes_runs_cut_off_mid_sync() 
     assert!(app.sync().succeeded());
     upstream.push_fault(crate::fake_upstream::Fault::Status(500));
     assert_eq!(app.sync().outcome.outcome.as_str(), "failed");
-    let old_session = crate::accounts::register(&app, "old_timer");
+    let old_session = crate::helpers::register(&app, "old_timer");
     assert!(old_session["refreshToken"].is_string());
 
     // Forty days on, at the next :17, housekeeping prunes the 40-day-old failed run

@@ -9,9 +9,9 @@ use std::process::{Command, Stdio};
 use goated::clock::ManualClock;
 use serde_json::{Value, json};
 
-use crate::accounts::{admin_session, register, token};
 use crate::fake_upstream::{FakeUpstream, player};
 use crate::helpers::{TestApp, assert_error, at, spawn_app_at, wait_until};
+use crate::helpers::{admin_session, app_with_known_players, register, token};
 use crate::month_boundary::{november_players, with_amount};
 
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -437,4 +437,61 @@ fn an_admin_pays_a_prize_on_the_admin_page_and_the_race_page_shows_how_to_check_
         command.ends_with("/api/wager-races/202611/proof | jq -j .data.text | sha256sum"),
         "{command}"
     );
+}
+
+#[test]
+fn admin_prize_overrides_are_validated_and_shape_the_live_race() {
+    let (_u, app) = app_with_known_players();
+    let admin = admin_session(&app, "prize_admin");
+    let race = app.get("/api/wager-races/current").json()["data"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = format!("/api/admin/races/{race}/prizes");
+    let bad = app.authed(
+        "PUT",
+        &path,
+        &token(&admin),
+        Some(&json!({"prizePool": 1000, "prizeDistribution": [0.6, 0.3]})),
+    );
+    assert_error(&bad, 400, "VALIDATION_ERROR");
+    let ok = app.authed(
+        "PUT",
+        &path,
+        &token(&admin),
+        Some(&json!({"prizePool": 1000, "prizeDistribution": [0.7, 0.3]})),
+    );
+    assert_eq!(ok.status, 200, "{}", ok.text());
+    let live = app.get("/api/wager-races/current").json()["data"].clone();
+    assert_eq!(live["prizePool"].as_f64().unwrap(), 1000.0);
+    assert_eq!(live["participants"][0]["prize"].as_f64().unwrap(), 700.0);
+    let runs = app
+        .authed("GET", "/api/admin/sync-runs", &token(&admin), None)
+        .json()["data"]
+        .clone();
+    assert_eq!(runs["pagination"]["total"], 1);
+    // The flush has an effect: a change made under the cached answer (no sync, so the
+    // data version does not move) shows only after it.
+    rusqlite::Connection::open(app.db_path())
+        .unwrap()
+        .execute(
+            "UPDATE race_snapshot_entries SET name = 'Renamed' WHERE uid = ?1",
+            [live["participants"][0]["uid"].as_str().unwrap()],
+        )
+        .unwrap();
+    let cached = app.get("/api/wager-races/current").json()["data"].clone();
+    assert_ne!(
+        cached["participants"][0]["name"], "Renamed",
+        "served from the cache"
+    );
+    let flushed = app.authed(
+        "POST",
+        "/api/admin/cache/flush",
+        &token(&admin),
+        Some(&json!({"prefix": "race:"})),
+    );
+    assert_eq!(flushed.status, 200);
+    assert!(flushed.json()["data"]["flushed"].as_u64().unwrap() >= 1);
+    let fresh = app.get("/api/wager-races/current").json()["data"].clone();
+    assert_eq!(fresh["participants"][0]["name"], "Renamed");
 }

@@ -5,9 +5,9 @@
 use goated::clock::ManualClock;
 use serde_json::{Value, json};
 
-use crate::accounts::{admin_session, login, token};
 use crate::fake_upstream::{FakeUpstream, Fault, player_periods};
 use crate::helpers::{TestApp, assert_error, at, spawn_app_at, start_again, wait_until};
+use crate::helpers::{admin_session, login, token};
 
 const A: &str = "aaaaaaaaaaaaaaaaaaa1";
 const B: &str = "aaaaaaaaaaaaaaaaaaa2";

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 
-use crate::accounts::PASSWORD;
 use crate::fake_upstream::{FakeUpstream, REFERRAL_CODE, player};
+use crate::helpers::PASSWORD;
 
 const UPSTREAM_TOKEN: &str = "upstream-session-token-do-not-log-1234567890";
 const NEW_UPSTREAM_TOKEN: &str = "replacement-session-token-never-logged-0987";

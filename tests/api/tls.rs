@@ -114,7 +114,7 @@ fn https_serves_the_configured_certificate_and_sighup_replaces_it() {
         .send(
             serde_json::json!({
                 "username": "tls_user",
-                "password": crate::accounts::PASSWORD,
+                "password": crate::helpers::PASSWORD,
                 "refreshIn": "cookie",
             })
             .to_string(),

@@ -256,7 +256,8 @@ impl AuthApi {
             || LoginKey::unknown(&body.username),
             |a| LoginKey::Account(a.id),
         );
-        if let Err(wait) = throttle.check(&key, ip) {
+        let now = self.state.clock.now();
+        if let Err(wait) = throttle.check(&key, ip, now) {
             return Err(ApiError::rate_limited(wait.as_secs() + 1));
         }
         let hash = account.as_ref().map(|a| a.password_hash.clone());
@@ -268,11 +269,11 @@ impl AuthApi {
             .await
             .map_err(busy)?;
         let Some(account) = account.filter(|_| ok) else {
-            throttle.failed(&key, ip);
+            throttle.failed(&key, ip, now);
             tracing::info!(%ip, "failed sign-in");
             return Err(invalid_credentials());
         };
-        throttle.succeeded(&key, ip);
+        throttle.succeeded(&key, ip, now);
         self.start_session(req, &account, body.refresh_in.0).await
     }
 
