@@ -17,6 +17,7 @@
 //! - [`config`]: layered configuration; [`clock`]: time, replaceable in tests;
 //!   [`events`]: what happened, for listeners.
 
+pub mod accounts;
 pub mod analytics;
 pub mod app;
 pub mod auth;

@@ -36,6 +36,7 @@ fn no_layer_reaches_into_the_sync_pipeline_and_the_domain_reaches_into_nothing()
         ("http", &["sync"]),
         ("races", &["sync", "http", "app"]),
         ("notify", &["http", "sync", "app"]),
+        ("accounts", &["http", "sync", "app", "read"]),
         // db → analytics still exists (its row types); issue 16 turns that arrow round.
         ("db", &["sync", "http", "races", "read"]),
         (

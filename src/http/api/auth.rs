@@ -10,12 +10,13 @@ use poem_openapi::{Enum, Object, OpenApi};
 use super::ApiTags;
 use super::session::{BearerAuth, signed_in};
 use super::shapes::{Omittable, Text};
+use crate::accounts::sessions::{self, SessionError};
 use crate::app::AppState;
+use crate::auth::REFRESH_TTL_DAYS;
 use crate::auth::password::{HashError, check_strength};
 use crate::auth::throttle::LoginKey;
-use crate::auth::{REFRESH_TTL_DAYS, random_token, token_hash};
 use crate::db::accounts::{self, Account};
-use crate::db::{refresh_tokens, timestamp};
+use crate::db::timestamp;
 use crate::http::client::{client_ip, is_https, limit_key};
 use crate::http::envelope::{Created, Success};
 use crate::http::error::{ApiError, ApiResult, ErrorCode};
@@ -145,6 +146,17 @@ fn invalid_refresh() -> ApiError {
         ErrorCode::Unauthorized,
         "The refresh token is unknown, expired or revoked. Sign in again.",
     )
+}
+
+/// A reused token gets the same answer as an unknown one: the client signs in again,
+/// and a thief learns nothing from the difference.
+impl From<SessionError> for ApiError {
+    fn from(err: SessionError) -> Self {
+        match err {
+            SessionError::Invalid | SessionError::Reused => invalid_refresh(),
+            SessionError::Db(err) => ApiError::internal(err),
+        }
+    }
 }
 
 fn busy(err: HashError) -> ApiError {
@@ -290,43 +302,17 @@ impl AuthApi {
             None => (cookie(req).ok_or_else(invalid_refresh)?, true),
         };
         let now = self.state.clock.now();
-        let (fresh, expires) = (
-            random_token(),
-            timestamp(now + chrono::Duration::days(REFRESH_TTL_DAYS)),
-        );
-        let (hash, new_hash, ts) = (token_hash(&token), token_hash(&fresh), timestamp(now));
-        let account = self
+        // A refusal commits too: a reused token's family stays revoked.
+        let rotated = self
             .state
             .db
-            .write(move |tx| {
-                let Some(found) = refresh_tokens::get(tx, &hash)? else {
-                    return Ok(None);
-                };
-                if found.revoked_at.is_some() || found.expires_at <= ts {
-                    return Ok(None);
-                }
-                if found.used_at.is_some() || !refresh_tokens::mark_used(tx, &hash, &ts)? {
-                    let revoked = refresh_tokens::revoke_family(tx, &found.family, &ts)?;
-                    tracing::warn!(
-                        account = found.account_id,
-                        revoked,
-                        "a used refresh token was presented again; its family is revoked"
-                    );
-                    return Ok(None);
-                }
-                refresh_tokens::insert(
-                    tx,
-                    &new_hash,
-                    found.account_id,
-                    &found.family,
-                    &ts,
-                    &expires,
-                )?;
-                accounts::by_id(tx, found.account_id)
+            .write(move |tx| match sessions::rotate(tx, &token, now) {
+                Err(SessionError::Db(err)) => Err(err),
+                other => Ok(other),
             })
             .await
-            .map_err(ApiError::internal)?
-            .ok_or_else(invalid_refresh)?;
+            .map_err(ApiError::internal)??;
+        let (account, fresh) = (rotated.account, rotated.token);
         let session = self.session_view(&account, &fresh, from_cookie);
         Ok(self.with_cookie(
             req,
@@ -343,13 +329,10 @@ impl AuthApi {
         body: Json<RefreshRequest>,
     ) -> ApiResult<Success<LoggedOut>> {
         if let Some(token) = body.0.refresh_token.text().or_else(|| cookie(req)) {
-            let (hash, ts) = (token_hash(&token), timestamp(self.state.clock.now()));
+            let now = self.state.clock.now();
             self.state
                 .db
-                .write(move |tx| match refresh_tokens::get(tx, &hash)? {
-                    Some(found) => refresh_tokens::revoke_family(tx, &found.family, &ts).map(drop),
-                    None => Ok(()),
-                })
+                .write(move |tx| sessions::end(tx, &token, now))
                 .await
                 .map_err(ApiError::internal)?;
         }
@@ -377,18 +360,14 @@ impl AuthApi {
         account: &Account,
         refresh_in: Option<RefreshIn>,
     ) -> ApiResult<Success<SessionView>> {
-        let now = self.state.clock.now();
-        let token = random_token();
-        let (hash, family, id) = (token_hash(&token), random_token(), account.id);
-        let (ts, expires) = (
-            timestamp(now),
-            timestamp(now + chrono::Duration::days(REFRESH_TTL_DAYS)),
-        );
-        self.state
+        let (now, id) = (self.state.clock.now(), account.id);
+        let token = self
+            .state
             .db
-            .write(move |tx| refresh_tokens::insert(tx, &hash, id, &family, &ts, &expires))
+            .write(move |tx| sessions::start(tx, id, now))
             .await
-            .map_err(ApiError::internal)?;
+            .map_err(ApiError::internal)?
+            .token;
         let in_cookie = refresh_in == Some(RefreshIn::Cookie);
         let session = self.session_view(account, &token, in_cookie);
         Ok(self.with_cookie(
