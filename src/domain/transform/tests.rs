@@ -186,3 +186,81 @@ proptest! {
         let _ = transform(&bytes);
     }
 }
+
+/// The boundaries of an entry, each with the reason a rejection gives: an operator
+/// reads these in the sync log.
+#[test]
+fn each_limit_holds_at_its_value_and_refuses_one_past_it_with_its_reason() {
+    let reasons = |list: Value| run(list).unwrap().reasons;
+    let uid64 = "u".repeat(MAX_UID_LEN);
+    let name128 = "n".repeat(MAX_NAME_LEN);
+    let ok = run(json!([
+        {"uid": uid64, "name": name128, "wagered": {"this_month": MAX_AMOUNT}}
+    ]))
+    .unwrap();
+    assert_eq!((ok.players.len(), ok.rejected), (1, 0));
+    assert_eq!(ok.players[0].wagered.this_month, MAX_AMOUNT);
+
+    let uid65 = "u".repeat(MAX_UID_LEN + 1);
+    assert_eq!(
+        reasons(json!([{"uid": uid65, "name": "A"}])),
+        ["entry 0: uid too long"]
+    );
+    assert_eq!(
+        reasons(json!([{"uid": "  ", "name": "A"}])),
+        ["entry 0: uid missing or empty"]
+    );
+    let name129 = "n".repeat(MAX_NAME_LEN + 1);
+    assert_eq!(
+        reasons(json!([{"uid": "a", "name": name129}])),
+        ["entry 0: a: name too long"]
+    );
+    assert_eq!(
+        reasons(json!([{"uid": "a", "name": " \t"}])),
+        ["entry 0: a: name missing or empty"]
+    );
+    assert_eq!(
+        reasons(json!([{"uid": "a", "name": "A", "wagered": {"all_time": 1.0000001e12}}])),
+        ["entry 0: a: all_time is above 10^12 dollars"]
+    );
+}
+
+#[test]
+fn of_duplicates_with_equal_amounts_the_first_stays() {
+    let out = run(json!([
+        {"uid": "a", "name": "First", "wagered": {"all_time": 5}},
+        {"uid": "a", "name": "Second", "wagered": {"all_time": 5}},
+    ]))
+    .unwrap();
+    assert_eq!(out.duplicates, 1);
+    assert_eq!(out.players[0].name, "First");
+}
+
+#[test]
+fn the_count_of_rejections_is_complete_and_twenty_reasons_are_kept() {
+    let list: Vec<Value> = (0..30).map(|i| json!({"uid": format!("u{i}")})).collect();
+    let out = run(Value::Array(list)).unwrap();
+    assert_eq!(out.rejected, 30);
+    assert_eq!(out.reasons.len(), 20);
+}
+
+/// Amounts each within the limit can still add up beyond what cents can count: the
+/// payload is refused as a whole rather than any total overflowing later.
+#[test]
+fn totals_beyond_what_cents_can_count_refuse_the_payload() {
+    let n = (i64::MAX as f64 / (MAX_AMOUNT * 100.0)) as usize + 1;
+    let mut body = String::from("[");
+    for i in 0..n {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(&format!(
+            r#"{{"uid":"u{i}","name":"N","wagered":{{"this_month":1e12}}}}"#
+        ));
+    }
+    body.push(']');
+    assert_eq!(
+        transform(body.as_bytes()),
+        Err(PayloadError::Overflow("this_month"))
+    );
+}
