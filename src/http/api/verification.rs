@@ -10,10 +10,11 @@ use poem_openapi::{Object, OpenApi, Union};
 use super::ApiTags;
 use super::session::{AuditRow, BearerAuth, admin, require_admin_address, signed_in};
 use super::shapes::{Omittable, Text};
+use crate::accounts::claims::{self, ClaimError, Claimed};
 use crate::app::AppState;
+use crate::db::DbResult;
 use crate::db::audit::Action;
 use crate::db::verification::{self, Request as Claim};
-use crate::db::{accounts, timestamp};
 use crate::domain::accounts::ClaimStatus;
 use crate::http::envelope::{Created, Success};
 use crate::http::error::{ApiError, ApiResult, ErrorCode};
@@ -67,6 +68,27 @@ pub struct ClaimView {
     pub note: Option<String>,
 }
 
+/// A refused claim changes nothing and commits nothing worth keeping; a database error
+/// rolls the transaction back.
+fn refused_or(result: Result<Claim, ClaimError>) -> DbResult<Result<Claim, ClaimError>> {
+    match result {
+        Err(ClaimError::Db(err)) => Err(err),
+        other => Ok(other),
+    }
+}
+
+impl From<ClaimError> for ApiError {
+    fn from(err: ClaimError) -> Self {
+        match err {
+            ClaimError::NoSuchPlayer | ClaimError::NoSuchClaim => {
+                ApiError::not_found(err.to_string())
+            }
+            ClaimError::Db(err) => ApiError::internal(err),
+            other => conflict(other.to_string()),
+        }
+    }
+}
+
 impl From<Claim> for ClaimView {
     fn from(c: Claim) -> Self {
         ClaimView {
@@ -113,48 +135,20 @@ impl VerificationApi {
         body: Json<ClaimRequest>,
     ) -> ApiResult<Created<ClaimView>> {
         let account = signed_in(&self.state, &auth).await?;
-        let (goated_username, uid) = match body.0 {
-            ClaimRequest::ByName(c) => (Some(c.goated_username), None),
-            ClaimRequest::ByUid(c) => (None, Some(c.uid)),
+        let claimed = match body.0 {
+            ClaimRequest::ByName(c) => Claimed::Name(c.goated_username.0),
+            ClaimRequest::ByUid(c) => Claimed::Uid(c.uid.0),
         };
-        let now = timestamp(self.state.clock.now());
+        let now = self.state.clock.now();
+        let (id, verified) = (account.id, account.goated_uid);
         let claim = self
             .state
             .db
             .write(move |tx| {
-                if account.goated_uid.is_some() {
-                    return Ok(Err(conflict("This account is verified already.")));
-                }
-                if verification::has_pending(tx, account.id)? {
-                    return Ok(Err(conflict("This account has a pending claim already.")));
-                }
-                let player = match (&uid, &goated_username) {
-                    (Some(uid), _) => crate::db::players::get(tx, uid)?.map(|p| (p.uid, p.name)),
-                    (None, Some(name)) => {
-                        let found = crate::db::players::by_name(tx, name.trim())?;
-                        if found.len() > 1 {
-                            return Ok(Err(conflict(
-                                "Several players have this name; claim by uid instead.",
-                            )));
-                        }
-                        found.into_iter().next()
-                    }
-                    (None, None) => None,
-                };
-                let Some((player_uid, player_name)) = player else {
-                    return Ok(Err(ApiError::not_found(
-                        "No synced Goated player matches this claim.",
-                    )));
-                };
-                if accounts::by_goated_uid(tx, &player_uid)?.is_some() {
-                    return Ok(Err(conflict("This player is verified to another account.")));
-                }
-                let id = verification::create(tx, account.id, &player_uid, &player_name, &now)?;
-                Ok(Ok(verification::get(tx, id)?))
+                refused_or(claims::request(tx, id, verified.as_deref(), &claimed, now))
             })
             .await
-            .map_err(ApiError::internal)??
-            .ok_or_else(|| ApiError::internal("the new claim vanished"))?;
+            .map_err(ApiError::internal)??;
         Ok(Created(Success::new(&ClaimView::from(claim))))
     }
 
@@ -198,44 +192,22 @@ impl VerificationApi {
             approve,
             note,
         } = body.0;
-        let now = timestamp(self.state.clock.now());
+        let now = self.state.clock.now();
         let decided = self
             .state
             .db
             .write(move |tx| {
-                let Some(claim) = verification::get(tx, request_id)? else {
-                    return Ok(Err(ApiError::not_found("No such verification request.")));
-                };
-                if claim.status != ClaimStatus::Pending {
-                    return Ok(Err(conflict("This request was decided already.")));
+                let note = note.0.as_ref().map(|n| n.as_str());
+                let decided = claims::decide(tx, request_id, approve, admin_id, note, now);
+                if let Ok(claim) = &decided {
+                    row.target(request_id.to_string())
+                        .detail(format!("{} {}", claim.status.as_str(), claim.goated_uid))
+                        .write(tx)?;
                 }
-                if approve {
-                    if accounts::by_goated_uid(tx, &claim.goated_uid)?.is_some() {
-                        return Ok(Err(conflict("This player is verified to another account.")));
-                    }
-                    accounts::link_player(tx, claim.account_id, &claim.goated_uid, &now)?;
-                }
-                let status = if approve {
-                    ClaimStatus::Approved
-                } else {
-                    ClaimStatus::Rejected
-                };
-                verification::decide(
-                    tx,
-                    request_id,
-                    status,
-                    admin_id,
-                    note.0.as_ref().map(|n| n.as_str()),
-                    &now,
-                )?;
-                row.target(request_id.to_string())
-                    .detail(format!("{} {}", status.as_str(), claim.goated_uid))
-                    .write(tx)?;
-                Ok(Ok(verification::get(tx, request_id)?))
+                refused_or(decided)
             })
             .await
-            .map_err(ApiError::internal)??
-            .ok_or_else(|| ApiError::internal("the claim vanished"))?;
+            .map_err(ApiError::internal)??;
         self.state.read.invalidate();
         Ok(Success::new(&ClaimView::from(decided)))
     }
