@@ -216,6 +216,14 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// A storage failure is ours, never the client's: logged with the request id, answered
+/// as a 500 that leaks nothing. With this, `?` on a database call in a handler is enough.
+impl From<crate::db::DbError> for ApiError {
+    fn from(err: crate::db::DbError) -> Self {
+        ApiError::internal(err)
+    }
+}
+
 impl From<ApiError> for poem::Error {
     fn from(err: ApiError) -> Self {
         poem::Error::from_response(err.into_response())

@@ -285,8 +285,7 @@ impl Gate {
                     .write(move |tx| {
                         crate::db::nonces::claim(tx, &verified.nonce, verified.forget_at, now)
                     })
-                    .await
-                    .map_err(ApiError::internal)?;
+                    .await?;
                 if fresh {
                     Ok(())
                 } else {

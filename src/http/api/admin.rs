@@ -168,12 +168,7 @@ impl AdminApi {
         auth: BearerAuth,
     ) -> ApiResult<Success<Vec<ClaimView>>> {
         let actor = admin(&self.state, &auth).await?;
-        let pending = self
-            .state
-            .db
-            .read(verification::pending)
-            .await
-            .map_err(ApiError::internal)?;
+        let pending = self.state.db.read(verification::pending).await?;
         audit(&self.state, req, &actor, Action::VerificationList).await?;
         Ok(Success::new(
             &pending.into_iter().map(ClaimView::from).collect::<Vec<_>>(),
@@ -197,8 +192,7 @@ impl AdminApi {
             .state
             .db
             .read(move |c| sync_runs::get(c, id))
-            .await
-            .map_err(ApiError::internal)?
+            .await?
             .ok_or_else(|| ApiError::internal("the sync run vanished"))?;
         Ok(Success::new(&SyncRunView::from(run)))
     }
@@ -227,8 +221,7 @@ impl AdminApi {
             .state
             .db
             .read(move |c| Ok((sync_runs::count(c)?, sync_runs::recent(c, limit, offset)?)))
-            .await
-            .map_err(ApiError::internal)?;
+            .await?;
         audit(&self.state, req, &actor, Action::SyncRuns).await?;
         let results = runs.into_iter().map(SyncRunView::from).collect();
         Ok(Success::new(&SyncRunsPage {
@@ -295,8 +288,7 @@ impl AdminApi {
             .detail(format!("fingerprint {fingerprint}"));
         tokio::task::spawn_blocking(move || tokens.replace(&token, now, |tx| row.write(tx)))
             .await
-            .map_err(ApiError::internal)?
-            .map_err(ApiError::internal)?;
+            .map_err(ApiError::internal)??;
         tracing::info!(token = %fingerprint, "the upstream token was replaced");
         Ok(Success::new(&self.token_view()))
     }
@@ -364,8 +356,7 @@ impl AdminApi {
                 row.write(tx)?;
                 Ok(true)
             })
-            .await
-            .map_err(ApiError::internal)?;
+            .await?;
         if !written {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
@@ -427,8 +418,7 @@ impl AdminApi {
                     sync_outcomes: sync_runs::outcomes_between(c, &from_ts, &to_ts)?,
                 })
             })
-            .await
-            .map_err(ApiError::internal)?;
+            .await?;
         audit(&self.state, req, &actor, Action::AnalyticsRead).await?;
         let mut built = report::build(inputs);
         if !rollups.0 {
@@ -471,8 +461,7 @@ impl AdminApi {
                 let rules = crate::races::monthly_rules(c, &config, &id)?;
                 Ok((rules.prize_pool, rules.distribution, over.is_some()))
             })
-            .await
-            .map_err(ApiError::internal)?;
+            .await?;
         Ok(RacePrizes {
             race_id: race.to_string(),
             prize_pool: pool.to_dollars(),

@@ -13,7 +13,7 @@ use super::shapes::{
 };
 use crate::app::AppState;
 use crate::http::envelope::Success;
-use crate::http::error::{ApiError, ApiResult};
+use crate::http::error::ApiResult;
 use crate::read::Period;
 use crate::read::rankings::{Ranked, Rankings};
 
@@ -121,7 +121,7 @@ impl AffiliateApi {
             .state
             .responses
             .get_or_make(key, ttl(&version), move || async move {
-                let rankings = state.read.rankings().await.map_err(ApiError::internal)?;
+                let rankings = state.read.rankings().await?;
                 let meta = sync_metadata(&state);
                 let data = AffiliateStats {
                     referred_players: rankings.referred() as u64,
@@ -173,7 +173,7 @@ impl AffiliateApi {
             .state
             .responses
             .get_or_make(key, ttl(&version), move || async move {
-                let rankings = state.read.rankings().await.map_err(ApiError::internal)?;
+                let rankings = state.read.rankings().await?;
                 let ranked = rankings.period(period);
                 let pagination = Pagination::new(page, limit, ranked.len());
                 let results = ranked[pagination.range()].iter().map(entry).collect();

@@ -235,8 +235,7 @@ impl AuthApi {
                 )?;
                 Ok(Ok(accounts::by_id(tx, id)?))
             })
-            .await
-            .map_err(ApiError::internal)?
+            .await?
             .map_err(|m| ApiError::new(StatusCode::CONFLICT, ErrorCode::Conflict, m))?
             .ok_or_else(|| ApiError::internal("the new account vanished"))?;
         tracing::info!(account = created.id, "account registered");
@@ -262,8 +261,7 @@ impl AuthApi {
             .state
             .db
             .read(move |c| accounts::by_login(c, &login))
-            .await
-            .map_err(ApiError::internal)?;
+            .await?;
         let key = account.as_ref().map_or_else(
             || LoginKey::unknown(&body.username),
             |a| LoginKey::Account(a.id),
@@ -310,8 +308,7 @@ impl AuthApi {
                 Err(SessionError::Db(err)) => Err(err),
                 other => Ok(other),
             })
-            .await
-            .map_err(ApiError::internal)??;
+            .await??;
         let (account, fresh) = (rotated.account, rotated.token);
         let session = self.session_view(&account, &fresh, from_cookie);
         Ok(self.with_cookie(
@@ -333,8 +330,7 @@ impl AuthApi {
             self.state
                 .db
                 .write(move |tx| sessions::end(tx, &token, now))
-                .await
-                .map_err(ApiError::internal)?;
+                .await?;
         }
         let out = Success::new(&LoggedOut { logged_out: true });
         Ok(out
@@ -365,8 +361,7 @@ impl AuthApi {
             .state
             .db
             .write(move |tx| sessions::start(tx, id, now))
-            .await
-            .map_err(ApiError::internal)?
+            .await?
             .token;
         let in_cookie = refresh_in == Some(RefreshIn::Cookie);
         let session = self.session_view(account, &token, in_cookie);

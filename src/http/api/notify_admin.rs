@@ -12,7 +12,7 @@ use crate::app::AppState;
 use crate::db::audit::Action;
 use crate::db::notifications::{self, Delivery};
 use crate::http::envelope::Success;
-use crate::http::error::{ApiError, ApiResult};
+use crate::http::error::ApiResult;
 
 #[derive(Debug, Clone, Object)]
 #[oai(rename_all = "camelCase")]
@@ -105,8 +105,7 @@ impl NotifyAdminApi {
             .state
             .db
             .read(move |c| Ok((notifications::recent(c, limit)?, notifications::paused(c)?)))
-            .await
-            .map_err(ApiError::internal)?;
+            .await?;
         let destinations = crate::notify::destinations(&self.state.config)
             .iter()
             .map(|d| {
@@ -135,8 +134,7 @@ impl NotifyAdminApi {
         audit(&self.state, req, &actor, Action::NotificationsTest).await?;
         let queued =
             crate::notify::send_test(&self.state.db, &self.state.config, self.state.clock.now())
-                .await
-                .map_err(ApiError::internal)?;
+                .await?;
         Ok(Success::new(&TestQueued {
             queued: queued as u32,
         }))

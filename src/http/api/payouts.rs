@@ -195,8 +195,7 @@ impl PayoutsApi {
                 }
                 Ok(Some(payouts::for_race(c, &key)?))
             })
-            .await
-            .map_err(ApiError::internal)?
+            .await?
             .ok_or_else(|| ApiError::not_found(format!("Race {id} is not finished.")))?;
         AuditRow::new(&self.state, req, &actor, Action::PayoutsList)
             .target(id.clone())
@@ -262,8 +261,7 @@ impl PayoutsApi {
                 row.detail(format!("{from} -> {to}")).write(tx)?;
                 Ok(Ok(payouts::get(tx, &race, &player)?))
             })
-            .await
-            .map_err(ApiError::internal)??
+            .await??
             .ok_or_else(|| ApiError::internal("the payout vanished"))?;
         Ok(Success::new(&PayoutView::from(changed)))
     }
@@ -272,12 +270,7 @@ impl PayoutsApi {
     #[oai(path = "/admin/payouts", method = "get", tag = "ApiTags::Admin")]
     async fn totals(&self, req: &Request, auth: BearerAuth) -> ApiResult<Success<PayoutTotals>> {
         let actor = admin(&self.state, &auth).await?;
-        let totals = self
-            .state
-            .db
-            .read(payouts::totals)
-            .await
-            .map_err(ApiError::internal)?;
+        let totals = self.state.db.read(payouts::totals).await?;
         audit(&self.state, req, &actor, Action::PayoutsTotals).await?;
         let (owed, paid) = owed_and_paid(totals.iter().map(|t| (t.0, t.2)));
         Ok(Success::new(&PayoutTotals {
@@ -306,8 +299,7 @@ impl PayoutsApi {
             .state
             .db
             .read(move |c| payouts::for_uid(c, &uid))
-            .await
-            .map_err(ApiError::internal)?;
+            .await?;
         Ok(Success::new(
             &mine.into_iter().map(PayoutView::from).collect::<Vec<_>>(),
         ))

@@ -202,8 +202,7 @@ impl RaceAdminApi {
                     Err(refused) => Ok(Err(refused)),
                 }
             })
-            .await
-            .map_err(ApiError::internal)??;
+            .await??;
         self.state.read.invalidate();
         Ok(done)
     }
@@ -234,8 +233,7 @@ impl RaceAdminApi {
             .state
             .db
             .read(|c| Ok((race_defs::all(c)?, race_defs::series(c)?)))
-            .await
-            .map_err(ApiError::internal)?;
+            .await?;
         Ok(Success::new(&RaceDefinitions {
             races: races.into_iter().map(Into::into).collect(),
             series: series.into_iter().map(Into::into).collect(),

@@ -329,8 +329,7 @@ impl RaceListApi {
                         }
                         Ok(rows)
                     })
-                    .await
-                    .map_err(ApiError::internal)?;
+                    .await?;
                 let group = |h: &Headline| match h.status(now) {
                     RaceStatus::Live => ListStatus::Live,
                     RaceStatus::Upcoming => ListStatus::Upcoming,
@@ -432,8 +431,7 @@ impl RacesApi {
                     })
                     .collect::<crate::db::DbResult<Vec<_>>>()
             })
-            .await
-            .map_err(ApiError::internal)?;
+            .await?;
         let races = prizes
             .into_iter()
             .map(|(id, rules)| ScheduledRace {
@@ -480,8 +478,7 @@ impl RacesApi {
                 }
                 Ok((ids.len(), rows))
             })
-            .await
-            .map_err(ApiError::internal)?;
+            .await?;
         let results = rows.iter().map(|h| summary(h, now)).collect();
         let data = RaceHistoryPage {
             results,
@@ -549,8 +546,7 @@ impl RacesApi {
                         let text = proofs::text_of(c, &race, &row.previous)?;
                         Ok(text.map(|text| (row, text)))
                     })
-                    .await
-                    .map_err(ApiError::internal)?;
+                    .await?;
                 let (row, text) = found.ok_or_else(|| {
                     ApiError::not_found(format!(
                         "Race {id} has no proof: proofs are made when a race is finalized."
@@ -609,18 +605,12 @@ impl RacesApi {
     /// race as it stands.
     async fn view(&self, race: &str) -> ApiResult<Arc<RaceView>> {
         if race == self.state.read.current_race_id().to_string() {
-            return self
-                .state
-                .read
-                .current_race()
-                .await
-                .map_err(ApiError::internal);
+            return Ok(self.state.read.current_race().await?);
         }
         self.state
             .read
             .other_race(race)
-            .await
-            .map_err(ApiError::internal)?
+            .await?
             .map(Arc::new)
             .ok_or_else(|| no_race(race))
     }
@@ -640,11 +630,7 @@ impl RacesApi {
             .state
             .responses
             .get_or_make(key, ttl(&version), move || async move {
-                let view = state
-                    .read
-                    .other_race(&id)
-                    .await
-                    .map_err(ApiError::internal)?;
+                let view = state.read.other_race(&id).await?;
                 let view = view.ok_or_else(|| no_race(&id))?;
                 Ok(render(&state, &view, limit))
             })
@@ -661,11 +647,7 @@ impl RacesApi {
             .state
             .responses
             .get_or_make(key, ttl(&version), move || async move {
-                let view = state
-                    .read
-                    .current_race()
-                    .await
-                    .map_err(ApiError::internal)?;
+                let view = state.read.current_race().await?;
                 Ok(render(&state, &view, limit))
             })
             .await?;
@@ -690,11 +672,7 @@ impl RacesApi {
             .state
             .responses
             .get_or_make(key, ttl(&version), move || async move {
-                let view = state
-                    .read
-                    .final_race(&race.to_string())
-                    .await
-                    .map_err(ApiError::internal)?;
+                let view = state.read.final_race(&race.to_string()).await?;
                 let view = view.ok_or_else(|| {
                     ApiError::not_found(format!("Race {race} has no final result."))
                 })?;

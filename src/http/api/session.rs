@@ -54,8 +54,7 @@ pub async fn signed_in(state: &AppState, auth: &BearerAuth) -> ApiResult<Account
     state
         .db
         .read(move |c| accounts::by_id(c, id))
-        .await
-        .map_err(ApiError::internal)?
+        .await?
         // Sessions ended after this token was issued (a password reset by the CLI).
         .filter(|account| claims.sep == account.session_epoch)
         .ok_or_else(unauthorized)
@@ -153,11 +152,7 @@ impl AuditRow {
     /// forced sync, a cache flush), where the row is written before the effect. An
     /// admin action that cannot be audited fails.
     pub async fn record(self, state: &AppState) -> ApiResult<()> {
-        state
-            .db
-            .write(move |tx| self.write(tx))
-            .await
-            .map_err(ApiError::internal)
+        Ok(state.db.write(move |tx| self.write(tx)).await?)
     }
 }
 

@@ -181,12 +181,12 @@ async fn owners(state: &AppState, uids: Vec<String>) -> ApiResult<HashMap<String
             Ok(found)
         })
         .await
-        .map_err(ApiError::internal)
+        .map_err(ApiError::from)
 }
 
 /// A player's public profile as of the last good sync, with its verified owner's fields.
 async fn load_profile(state: &AppState, uid: &str) -> ApiResult<Profile> {
-    let rankings = state.read.rankings().await.map_err(ApiError::internal)?;
+    let rankings = state.read.rankings().await?;
     let player = find(&rankings, uid)?;
     let linked = owners(state, vec![uid.to_string()]).await?;
     Ok(profile(uid, player, linked.get(uid)))
@@ -242,8 +242,7 @@ impl UsersApi {
                 let masker = crate::read::masking::Masker::load(c, masking)?;
                 players::search(c, &query, limit, offset, masker.is_on())
             })
-            .await
-            .map_err(ApiError::internal)?;
+            .await?;
         let results = found
             .into_iter()
             .map(|p: Player| {
@@ -274,12 +273,7 @@ impl UsersApi {
         ids: Query<String>,
     ) -> ApiResult<Success<BatchProfiles>> {
         let wanted = parse_ids(&ids.0)?;
-        let rankings = self
-            .state
-            .read
-            .rankings()
-            .await
-            .map_err(ApiError::internal)?;
+        let rankings = self.state.read.rankings().await?;
         let linked = owners(&self.state, wanted.clone()).await?;
         let (mut results, mut unknown) = (Vec::new(), Vec::new());
         for uid in wanted {
@@ -376,8 +370,7 @@ impl UsersApi {
                 }
                 Ok(true)
             })
-            .await
-            .map_err(ApiError::internal)?;
+            .await?;
         if !updated {
             return Err(ApiError::not_found(
                 "No account is verified as this player.",
@@ -395,12 +388,7 @@ impl UsersApi {
         #[oai(validator(pattern = "^[A-Za-z0-9_.:-]{1,64}$"))] user_id: Path<String>,
     ) -> ApiResult<Success<PlayerStats>> {
         let uid = user_id.0;
-        let rankings = self
-            .state
-            .read
-            .rankings()
-            .await
-            .map_err(ApiError::internal)?;
+        let rankings = self.state.read.rankings().await?;
         let player = find(&rankings, &uid)?.clone();
         let since = (self.state.clock.now() - chrono::Duration::days(HISTORY_DAYS))
             .format("%Y-%m-%d")
@@ -415,8 +403,7 @@ impl UsersApi {
                     players::history(c, &key, &since)?,
                 ))
             })
-            .await
-            .map_err(ApiError::internal)?;
+            .await?;
         let totals = Totals {
             races_entered: results.len() as u32,
             wins: results.iter().filter(|(_, s)| s.position == 1).count() as u32,

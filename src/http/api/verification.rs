@@ -147,8 +147,7 @@ impl VerificationApi {
             .write(move |tx| {
                 refused_or(claims::request(tx, id, verified.as_deref(), &claimed, now))
             })
-            .await
-            .map_err(ApiError::internal)??;
+            .await??;
         Ok(Created(Success::new(&ClaimView::from(claim))))
     }
 
@@ -161,8 +160,7 @@ impl VerificationApi {
             .state
             .db
             .read(move |c| verification::for_account(c, id))
-            .await
-            .map_err(ApiError::internal)?;
+            .await?;
         let requests: Vec<ClaimView> = claims.into_iter().map(ClaimView::from).collect();
         Ok(Success::new(&VerificationStatus {
             verified: account.goated_uid.is_some(),
@@ -206,8 +204,7 @@ impl VerificationApi {
                 }
                 refused_or(decided)
             })
-            .await
-            .map_err(ApiError::internal)??;
+            .await??;
         self.state.read.invalidate();
         Ok(Success::new(&ClaimView::from(decided)))
     }
