@@ -8,7 +8,6 @@
 //! `analytics.flush_secs` in one transaction ([`Recorder::flush`]), and once more at
 //! shutdown. A crash loses at most one flush interval of counts, never other data.
 
-pub mod histogram;
 pub mod report;
 
 use std::collections::HashMap;
@@ -16,76 +15,19 @@ use std::sync::atomic::Ordering;
 
 use parking_lot::Mutex;
 
+pub use crate::db::analytics::{Batch, CacheCounts, Rollup};
 use crate::db::{Db, DbResult};
-use crate::http::cache::CacheStats;
-use histogram::Histogram;
 
-/// One endpoint's requests in one hour.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Rollup {
-    pub requests: u64,
-    pub client_errors: u64,
-    pub server_errors: u64,
-    pub latency: Histogram,
-}
-
-impl Default for Rollup {
-    fn default() -> Self {
-        Rollup {
-            requests: 0,
-            client_errors: 0,
-            server_errors: 0,
-            latency: [0; histogram::BUCKETS],
-        }
-    }
-}
-
-impl Rollup {
-    pub fn add(&mut self, other: &Rollup) {
-        self.requests += other.requests;
-        self.client_errors += other.client_errors;
-        self.server_errors += other.server_errors;
-        histogram::add(&mut self.latency, &other.latency);
-    }
-}
-
-/// The cache's counts over one interval.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct CacheCounts {
-    pub hits: u64,
-    pub misses: u64,
-    pub stale_hits: u64,
-}
-
-impl CacheCounts {
-    fn is_empty(&self) -> bool {
-        self.hits == 0 && self.misses == 0 && self.stale_hits == 0
-    }
-}
-
-/// What one flush writes. `hour` values are Unix seconds at the start of a UTC hour.
+/// The counters an answer cache keeps as it serves, read by analytics (per hour) and
+/// by `/metrics` (totals).
 #[derive(Debug, Default)]
-pub struct Batch {
-    pub requests: HashMap<(i64, &'static str), Rollup>,
-    pub accounts: HashMap<(i64, i64), u64>,
-    pub cache: Vec<(i64, &'static str, CacheCounts)>,
+pub struct CacheStats {
+    pub hits: std::sync::atomic::AtomicU64,
+    pub misses: std::sync::atomic::AtomicU64,
+    /// Served past their time-to-live while a refresh ran.
+    pub stale_hits: std::sync::atomic::AtomicU64,
 }
-
-impl Batch {
-    pub fn is_empty(&self) -> bool {
-        self.requests.is_empty() && self.accounts.is_empty() && self.cache.is_empty()
-    }
-
-    fn absorb(&mut self, other: Batch) {
-        for (key, rollup) in other.requests {
-            self.requests.entry(key).or_default().add(&rollup);
-        }
-        for (key, n) in other.accounts {
-            *self.accounts.entry(key).or_default() += n;
-        }
-        self.cache.extend(other.cache);
-    }
-}
+use crate::domain::histogram;
 
 /// The start of the UTC hour `unix_secs` falls in.
 pub fn hour_of(unix_secs: i64) -> i64 {

@@ -299,7 +299,7 @@ fn round4(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analytics::histogram::Histogram;
+    use crate::domain::histogram::Histogram;
 
     fn row(hour: i64, route: &str, requests: u64, server_errors: u64, ms: u64) -> RouteHour {
         let mut latency: Histogram = [0; histogram::BUCKETS];

@@ -1,12 +1,79 @@
-//! Usage analytics rollups (see `migrations/002_analytics.sql` and [`crate::analytics`]).
+//! Usage analytics rollups (see `migrations/002_analytics.sql`; the recorder that fills
+//! them is the `analytics` module): the row types, and their reads and writes.
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use std::collections::HashMap;
+
 use super::DbResult;
-use crate::analytics::histogram;
-#[cfg(test)]
-use crate::analytics::histogram::Histogram;
-use crate::analytics::{Batch, CacheCounts, Rollup};
+use crate::domain::histogram::{self, Histogram};
+
+/// One endpoint's requests in one hour.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rollup {
+    pub requests: u64,
+    pub client_errors: u64,
+    pub server_errors: u64,
+    pub latency: Histogram,
+}
+
+impl Default for Rollup {
+    fn default() -> Self {
+        Rollup {
+            requests: 0,
+            client_errors: 0,
+            server_errors: 0,
+            latency: [0; histogram::BUCKETS],
+        }
+    }
+}
+
+impl Rollup {
+    pub fn add(&mut self, other: &Rollup) {
+        self.requests += other.requests;
+        self.client_errors += other.client_errors;
+        self.server_errors += other.server_errors;
+        histogram::add(&mut self.latency, &other.latency);
+    }
+}
+
+/// The cache's counts over one interval.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheCounts {
+    pub hits: u64,
+    pub misses: u64,
+    pub stale_hits: u64,
+}
+
+impl CacheCounts {
+    pub fn is_empty(&self) -> bool {
+        self.hits == 0 && self.misses == 0 && self.stale_hits == 0
+    }
+}
+
+/// What one flush writes. `hour` values are Unix seconds at the start of a UTC hour.
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub requests: HashMap<(i64, &'static str), Rollup>,
+    pub accounts: HashMap<(i64, i64), u64>,
+    pub cache: Vec<(i64, &'static str, CacheCounts)>,
+}
+
+impl Batch {
+    pub fn is_empty(&self) -> bool {
+        self.requests.is_empty() && self.accounts.is_empty() && self.cache.is_empty()
+    }
+
+    pub fn absorb(&mut self, other: Batch) {
+        for (key, rollup) in other.requests {
+            self.requests.entry(key).or_default().add(&rollup);
+        }
+        for (key, n) in other.accounts {
+            *self.accounts.entry(key).or_default() += n;
+        }
+        self.cache.extend(other.cache);
+    }
+}
 
 /// Adds a batch to the stored rollups.
 pub fn merge(conn: &Connection, batch: &Batch) -> DbResult<()> {

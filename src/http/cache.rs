@@ -7,7 +7,7 @@
 use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -16,6 +16,7 @@ use poem::http::HeaderValue;
 use poem::web::headers::ETag;
 
 use super::error::ApiResult;
+use crate::analytics::CacheStats;
 
 /// How many bytes of answers are kept (bodies and keys): bounded by size, not count,
 /// since one answer is anything from a few hundred bytes to ~100 KB (`limit=1000`).
@@ -86,14 +87,6 @@ fn hash_of(bytes: &[u8]) -> u64 {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     bytes.hash(&mut hasher);
     hasher.finish()
-}
-
-#[derive(Debug, Default)]
-pub struct CacheStats {
-    pub hits: AtomicU64,
-    pub misses: AtomicU64,
-    /// Served past their time-to-live while a refresh ran.
-    pub stale_hits: AtomicU64,
 }
 
 pub struct ResponseCache {

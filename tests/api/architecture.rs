@@ -37,8 +37,8 @@ fn no_layer_reaches_into_the_sync_pipeline_and_the_domain_reaches_into_nothing()
         ("races", &["sync", "http", "app"]),
         ("notify", &["http", "sync", "app"]),
         ("accounts", &["http", "sync", "app", "read"]),
-        // db → analytics still exists (its row types); issue 16 turns that arrow round.
-        ("db", &["sync", "http", "races", "read"]),
+        ("db", &["sync", "http", "races", "read", "analytics"]),
+        ("analytics", &["http", "sync", "app", "read"]),
         (
             "domain",
             &["db", "http", "sync", "read", "races", "app", "config"],
