@@ -14,55 +14,16 @@ use crate::auth::Auth;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::db::Db;
-use crate::events::Events;
 use crate::http::cache::ResponseCache;
 use crate::http::deadline::Deadlines;
+use crate::http::state::AppState;
 use crate::http::ws::Feed;
 use crate::read::ReadModel;
 use crate::scheduler::Scheduler;
-use crate::status::SharedStatus;
 use crate::sync::Syncer;
-use crate::upstream::token::TokenStore;
 
 /// How long in-flight requests get to finish after a stop signal.
 const GRACE: Duration = Duration::from_secs(10);
-
-/// What every handler can reach.
-pub struct AppState {
-    pub config: Arc<Config>,
-    pub db: Db,
-    pub clock: Arc<dyn Clock>,
-    pub started: Instant,
-    pub sync: SharedStatus,
-    pub scheduler: Scheduler,
-    pub tokens: TokenStore,
-    pub events: Events,
-    pub read: Arc<ReadModel>,
-    pub responses: Arc<ResponseCache>,
-    pub feed: Arc<Feed>,
-    pub auth: Arc<Auth>,
-    /// Usage analytics; `None` when `analytics.enabled` is off.
-    pub analytics: Option<Arc<Recorder>>,
-}
-
-impl AppState {
-    pub fn source_name(&self) -> &'static str {
-        self.sync.read().source.as_str()
-    }
-
-    /// Writes the counted requests to the database now.
-    pub async fn flush_analytics(&self) -> crate::db::DbResult<()> {
-        match &self.analytics {
-            Some(recorder) => {
-                let caches = [(self.responses.name(), &self.responses.stats)];
-                recorder
-                    .flush(&self.db, self.clock.now().timestamp(), &caches)
-                    .await
-            }
-            None => Ok(()),
-        }
-    }
-}
 
 /// Options tests use to take control of time.
 #[derive(Clone, Default)]

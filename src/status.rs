@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use parking_lot::RwLock;
 
 use crate::db::sync_runs::SyncRun;
+use crate::domain::runs::Circuit;
 use crate::upstream::Source;
 
 #[derive(Debug, Clone)]
@@ -24,8 +25,7 @@ pub struct SyncStatus {
     pub last_success: Option<SyncRun>,
     /// `last_success.started_at`, parsed once: read on every request.
     pub last_success_at: Option<DateTime<Utc>>,
-    /// `closed`, `open` or `half_open`.
-    pub circuit: &'static str,
+    pub circuit: Circuit,
     pub circuit_open_until: Option<DateTime<Utc>>,
     pub auth_failure: Option<AuthFailure>,
     pub token_expires_at: Option<DateTime<Utc>>,

@@ -45,6 +45,28 @@ impl RunOutcome {
     }
 }
 
+/// The upstream circuit breaker as the rest of the product sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Circuit {
+    /// Calls go out as usual.
+    #[default]
+    Closed,
+    /// Repeated failures: no call goes out until the cool-down ends.
+    Open,
+    /// The cool-down ended: the next call is a single trial.
+    HalfOpen,
+}
+
+impl Circuit {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Circuit::Closed => "closed",
+            Circuit::Open => "open",
+            Circuit::HalfOpen => "half_open",
+        }
+    }
+}
+
 /// Why a fetch failed, which decides what happens next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorClass {

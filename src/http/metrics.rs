@@ -13,7 +13,7 @@ use poem::{IntoResponse, Request, Response, handler};
 
 use super::client::client_ip;
 use super::error::{ApiError, ErrorCode};
-use crate::app::AppState;
+use crate::http::state::AppState;
 
 const BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,

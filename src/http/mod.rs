@@ -11,6 +11,7 @@ pub mod error;
 pub mod metrics;
 pub mod middleware;
 pub mod routes;
+pub mod state;
 pub mod tls;
 pub mod ws;
 
@@ -18,7 +19,7 @@ use std::sync::Arc;
 
 use poem::{Endpoint, EndpointExt, Route};
 
-use crate::app::AppState;
+use crate::http::state::AppState;
 
 /// The whole site: API, its spec and docs, static pages.
 pub fn routes(state: Arc<AppState>) -> impl Endpoint {

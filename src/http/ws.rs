@@ -23,9 +23,9 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
 use super::error::{ApiError, ErrorCode};
-use crate::app::AppState;
 use crate::domain::ranking::Standing;
 use crate::events::Event;
+use crate::http::state::AppState;
 use crate::read::ReadModel;
 
 const HEARTBEAT: Duration = Duration::from_secs(25);
@@ -34,6 +34,8 @@ const IDLE_LIMIT: Duration = Duration::from_secs(70);
 /// A send that takes longer means the client cannot keep up.
 const SEND_TIMEOUT: Duration = Duration::from_secs(5);
 const TOP: usize = 5;
+/// How long a socket refused for an oversized message stays open after its close frame.
+const CLOSE_LINGER: Duration = Duration::from_secs(1);
 /// The largest frame or message a client may send (it only ever needs ping and close).
 pub const MAX_INCOMING: usize = 4 * 1024;
 
@@ -277,6 +279,11 @@ async fn serve<K, S, E>(
                 Some(Err(err)) if err.to_string().contains("too long") => {
                     let close = Message::Close(Some((CloseCode::Size, "message too big".into())));
                     let _ = tokio::time::timeout(SEND_TIMEOUT, sink.send(close)).await;
+                    // The rest of the refused message is still unread: closing now would
+                    // reset the connection, and a reset can discard the close frame
+                    // before the client reads it. Hold the socket a moment (lingering
+                    // close), then let it go.
+                    tokio::time::sleep(CLOSE_LINGER).await;
                     break;
                 }
                 _ => break,

@@ -18,7 +18,7 @@ use crate::db::{
     Db, DbResult, cache, players, race_defs, races, refresh_tokens, settings, sources, timestamp,
 };
 use crate::domain::races::{Basis, wagers};
-use crate::domain::runs::RunOutcome;
+use crate::domain::runs::{Circuit, RunOutcome};
 use crate::domain::transform::{Transformed, is_suspect, transform};
 use crate::events::{Event, Events};
 use crate::races::finalize;
@@ -110,7 +110,7 @@ impl Syncer {
                 last_run,
                 last_success_at: None,
                 last_success: None,
-                circuit: "closed",
+                circuit: Circuit::Closed,
                 circuit_open_until: None,
                 auth_failure: auth_failed.map(|fingerprint| AuthFailure {
                     at: clock.now(),
@@ -630,9 +630,9 @@ impl Syncer {
         {
             let mut status = self.status.write();
             let (circuit, until) = match self.breaker.state() {
-                breaker::State::Closed => ("closed", None),
-                breaker::State::HalfOpen => ("half_open", None),
-                breaker::State::Open { until } => ("open", Some(until)),
+                breaker::State::Closed => (Circuit::Closed, None),
+                breaker::State::HalfOpen => (Circuit::HalfOpen, None),
+                breaker::State::Open { until } => (Circuit::Open, Some(until)),
             };
             status.circuit = circuit;
             status.circuit_open_until = until;

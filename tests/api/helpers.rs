@@ -5,9 +5,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use goated::app::{AppState, Application, BuildOptions};
+use goated::app::{Application, BuildOptions};
 use goated::clock::ManualClock;
 use goated::config::{Config, Secret, UpstreamMode};
+use goated::http::state::AppState;
 use goated::sync::{Report, Trigger};
 use serde_json::{Value, json};
 

@@ -20,7 +20,6 @@ use super::shapes::{
 use super::verification::ClaimView;
 use crate::analytics::hour_of;
 use crate::analytics::report::{self, AnalyticsReport};
-use crate::app::AppState;
 use crate::db::analytics as db_analytics;
 use crate::db::audit::Action;
 use crate::db::sync_runs::{self, SyncRun};
@@ -29,6 +28,7 @@ use crate::domain::prizes::check_distribution;
 use crate::domain::{Cents, RaceId};
 use crate::http::envelope::Success;
 use crate::http::error::{ApiError, ApiResult, ErrorCode};
+use crate::http::state::AppState;
 use crate::status::Trigger;
 use crate::upstream::token;
 

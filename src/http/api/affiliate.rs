@@ -11,9 +11,9 @@ use super::shapes::{
     Pagination, cache_control, default_page, default_page_limit, money, paginated,
     prepare_with_metadata, sync_metadata, ttl,
 };
-use crate::app::AppState;
 use crate::http::envelope::Success;
 use crate::http::error::ApiResult;
+use crate::http::state::AppState;
 use crate::read::Period;
 use crate::read::rankings::{Ranked, Rankings};
 

@@ -11,7 +11,6 @@ use super::ApiTags;
 use super::session::{BearerAuth, signed_in};
 use super::shapes::{Omittable, Text};
 use crate::accounts::sessions::{self, SessionError};
-use crate::app::AppState;
 use crate::auth::REFRESH_TTL_DAYS;
 use crate::auth::password::{HashError, check_strength};
 use crate::auth::throttle::LoginKey;
@@ -20,6 +19,7 @@ use crate::db::timestamp;
 use crate::http::client::{client_ip, is_https, limit_key};
 use crate::http::envelope::{Created, Success};
 use crate::http::error::{ApiError, ApiResult, ErrorCode};
+use crate::http::state::AppState;
 
 const COOKIE: &str = "goated_refresh";
 

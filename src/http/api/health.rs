@@ -3,10 +3,10 @@ use std::sync::Arc;
 use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;
-use crate::app::AppState;
 use crate::db::sync_runs::SyncRun;
 use crate::http::envelope::Success;
 use crate::http::error::ApiResult;
+use crate::http::state::AppState;
 
 #[derive(Debug, Object)]
 #[oai(rename_all = "camelCase")]
@@ -148,7 +148,7 @@ impl HealthApi {
                 auth_failed,
                 token_expires_at: sync.token_expires_at.map(crate::db::timestamp),
                 token_expires_soon: sync.token_expires_soon(now),
-                circuit: sync.circuit.to_string(),
+                circuit: sync.circuit.as_str().to_string(),
             },
             notifications: NotificationsHealth {
                 destinations,

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use poem_openapi::{OpenApiService, Tags};
 
-use crate::app::AppState;
+use crate::http::state::AppState;
 
 #[derive(Tags)]
 pub enum ApiTags {

@@ -8,11 +8,11 @@ use poem_openapi::{Object, OpenApi};
 
 use super::ApiTags;
 use super::session::{BearerAuth, admin, audit};
-use crate::app::AppState;
 use crate::db::audit::Action;
 use crate::db::notifications::{self, Delivery};
 use crate::http::envelope::Success;
 use crate::http::error::ApiResult;
+use crate::http::state::AppState;
 
 #[derive(Debug, Clone, Object)]
 #[oai(rename_all = "camelCase")]

@@ -13,7 +13,6 @@ use poem_openapi::{Enum, Object, OpenApi};
 use super::ApiTags;
 use super::session::{AuditRow, BearerAuth, admin, audit, signed_in};
 use super::shapes::{Omittable, Text, money};
-use crate::app::AppState;
 use crate::db::audit::Action;
 use crate::db::payouts::{self, Payout};
 use crate::db::{races as db_races, timestamp};
@@ -21,6 +20,7 @@ use crate::domain::Cents;
 use crate::domain::payouts::{PayoutError, PayoutStatus, check_transition};
 use crate::http::envelope::Success;
 use crate::http::error::{ApiError, ApiResult, ErrorCode};
+use crate::http::state::AppState;
 
 /// Where a prize is on its way to the winner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]

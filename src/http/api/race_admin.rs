@@ -13,13 +13,13 @@ use super::ApiTags;
 use super::races::Kind;
 use super::session::{AuditRow, BearerAuth, admin};
 use super::shapes::{Omittable, money};
-use crate::app::AppState;
 use crate::db::audit::Action;
 use crate::db::race_defs::{self, Series};
 use crate::db::{DbResult, timestamp};
 use crate::domain::races::Race;
 use crate::http::envelope::{Created, Success};
 use crate::http::error::{ApiError, ApiResult, ErrorCode};
+use crate::http::state::AppState;
 use crate::races::manage::{self, NewRace, NewSeries, RaceEdit, RaceError};
 
 /// A weekly or custom race as defined.

@@ -12,13 +12,13 @@ use super::shapes::{
     Pagination, cache_control, cache_control_final, default_page, money, paginated, prepare,
     sync_metadata, ttl,
 };
-use crate::app::AppState;
 use crate::db::{proofs, races as db_races, timestamp};
 use crate::domain::races::RaceKind;
 use crate::domain::{RaceId, RaceStatus};
 use crate::http::cache::Prepared;
 use crate::http::envelope::{Success, envelope_bytes};
 use crate::http::error::{ApiError, ApiResult};
+use crate::http::state::AppState;
 use crate::read::RaceView;
 use crate::read::masking::Masker;
 use crate::read::races::{Headline, live, stored_headline};

@@ -6,12 +6,12 @@ use poem::http::StatusCode;
 use poem_openapi::SecurityScheme;
 use poem_openapi::auth::{ApiKey, Bearer};
 
-use crate::app::AppState;
 use crate::db::accounts::{self, Account};
 use crate::db::audit::{self, Action};
 use crate::http::client::client_ip;
 use crate::http::error::{ApiError, ApiResult, ErrorCode};
 use crate::http::middleware::SignedRequest;
+use crate::http::state::AppState;
 
 /// An access token from `POST /api/auth/login`, as `Authorization: Bearer …`.
 #[derive(SecurityScheme)]

@@ -4,9 +4,9 @@ use poem::http::HeaderValue;
 use poem_openapi::Object;
 use poem_openapi::types::{ToJSON, Type};
 
-use crate::app::AppState;
 use crate::http::cache::Prepared;
 use crate::http::envelope::{SyncMetadata, envelope_bytes};
+use crate::http::state::AppState;
 use crate::read::DataVersion;
 
 /// Amounts per period, in dollars.

@@ -16,7 +16,6 @@ use super::shapes::{
     Omittable, Pagination, PeriodAmounts, PeriodRanks, Text, cache_control, default_page,
     default_page_limit, money, offset, paginated, prepare, ttl,
 };
-use crate::app::AppState;
 use crate::db::accounts::{self, Account};
 use crate::db::audit::Action;
 use crate::db::players::{self, DailySample};
@@ -26,6 +25,7 @@ use crate::domain::Cents;
 use crate::domain::transform::Player;
 use crate::http::envelope::Success;
 use crate::http::error::{ApiError, ApiResult};
+use crate::http::state::AppState;
 use crate::read::rankings::{PlayerRanks, Rankings};
 
 const MAX_BATCH: usize = 100;

@@ -11,13 +11,13 @@ use super::ApiTags;
 use super::session::{AuditRow, BearerAuth, admin, require_admin_address, signed_in};
 use super::shapes::{Omittable, Text};
 use crate::accounts::claims::{self, ClaimError, Claimed};
-use crate::app::AppState;
 use crate::db::DbResult;
 use crate::db::audit::Action;
 use crate::db::verification::{self, Request as Claim};
 use crate::domain::accounts::ClaimStatus;
 use crate::http::envelope::{Created, Success};
 use crate::http::error::{ApiError, ApiResult, ErrorCode};
+use crate::http::state::AppState;
 
 /// Claim by the player's name on Goated (case-insensitive).
 #[derive(Debug, Object)]
