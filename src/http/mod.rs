@@ -24,16 +24,24 @@ use crate::http::state::AppState;
 /// The whole site: API, its spec and docs, static pages.
 pub fn routes(state: Arc<AppState>) -> impl Endpoint {
     let config = &state.config;
-    let gate = Arc::new(middleware::Gate {
-        limiter: client::ClientLimiter::new(config.server.rate_limit_per_minute),
-        trusted_proxies: config.server.trusted_proxies.clone(),
-        admin_ips: config.admin.allowed_ips.clone(),
+    let trusted: Arc<[ipnet::IpNet]> = config.server.trusted_proxies.clone().into();
+    let admin_gate = middleware::AdminGate {
+        trusted_proxies: trusted.clone(),
+        admin_ips: config.admin.allowed_ips.clone().into(),
         clock: state.clock.clone(),
+        auth: state.auth.clone(),
+        db: state.db.clone(),
+    };
+    let rate_limit = middleware::RateLimit::new(
+        client::ClientLimiter::new(config.server.rate_limit_per_minute),
+        &trusted,
+    );
+    let observe = middleware::Observe {
         metrics: config.metrics.enabled && metrics::handle().is_some(),
         analytics: state.analytics.clone(),
         auth: state.auth.clone(),
-        db: state.db.clone(),
-    });
+        clock: state.clock.clone(),
+    };
     assets::warm();
     let api = api::service(state.clone());
     routes::install(&api.spec());
@@ -47,5 +55,12 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
         .at("/metrics", metrics::scrape.data(state))
         .at("/", assets::serve)
         .at("/*path", assets::serve)
-        .around(move |ep, req| middleware::around(ep, req, gate.clone()))
+        // Innermost first: see `middleware` for what each layer does and why in this order.
+        .with(admin_gate)
+        .with(rate_limit)
+        .with(middleware::BodyLimit)
+        .with(middleware::Envelope)
+        .with(middleware::SecurityHeaders)
+        .with(observe)
+        .with(middleware::RequestIds)
 }

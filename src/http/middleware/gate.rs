@@ -1,0 +1,264 @@
+//! What is checked before a request reaches a handler: the body's size, the per-client
+//! rate limit on `/api/*`, and for `/api/admin/*` the address allow-list and, when
+//! present, the request signature. Each refusal is an envelope; nothing is read that
+//! would be refused.
+
+use std::sync::Arc;
+
+use poem::http::StatusCode;
+use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
+
+use crate::http::client::{ClientLimiter, client_ip};
+use crate::http::error::{ApiError, ErrorCode};
+
+/// Set on a request to `/api/admin/*` whose HMAC signature checked out.
+#[derive(Debug, Clone, Copy)]
+pub struct SignedRequest;
+
+pub const SIGNATURE_HEADER: &str = "x-goated-signature";
+
+/// The largest request body accepted anywhere (SPEC §10).
+pub const MAX_BODY: usize = 64 * 1024;
+
+fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::PayloadTooLarge,
+        format!(
+            "The request body is too large (at most {} KiB).",
+            MAX_BODY / 1024
+        ),
+    )
+}
+
+/// Refuses a body over [`MAX_BODY`] without reading it: by its `Content-Length` before
+/// one byte is read, and a body of unknown length (chunked) by reading at most
+/// `MAX_BODY + 1` bytes of it, which then stand in for the body.
+async fn limit_body(req: &mut Request) -> Result<(), ApiError> {
+    use poem::http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
+    if let Some(length) = req.headers().get(CONTENT_LENGTH) {
+        let length = length
+            .to_str()
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .ok_or_else(|| {
+                ApiError::validation("Content-Length", "Content-Length is not a number.")
+            })?;
+        return if length > MAX_BODY as u64 {
+            Err(too_large())
+        } else {
+            Ok(())
+        };
+    }
+    if req.headers().contains_key(TRANSFER_ENCODING) {
+        let body = req
+            .take_body()
+            .into_bytes_limit(MAX_BODY)
+            .await
+            .map_err(|err| match err {
+                poem::error::ReadBodyError::PayloadTooLarge => too_large(),
+                _ => ApiError::validation("body", "The request body could not be read."),
+            })?;
+        req.set_body(body);
+    }
+    Ok(())
+}
+
+/// Refuses every body over [`MAX_BODY`], on every path.
+pub struct BodyLimit;
+
+impl<E: Endpoint> Middleware<E> for BodyLimit {
+    type Output = BodyLimitEndpoint<E>;
+
+    fn transform(&self, inner: E) -> Self::Output {
+        BodyLimitEndpoint { inner }
+    }
+}
+
+pub struct BodyLimitEndpoint<E> {
+    inner: E,
+}
+
+impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, mut req: Request) -> poem::Result<Response> {
+        match limit_body(&mut req).await {
+            Ok(()) => self.inner.call(req).await.map(IntoResponse::into_response),
+            Err(refused) => Ok(refused.into_response()),
+        }
+    }
+}
+
+fn is_admin_path(path: &str) -> bool {
+    path.starts_with("/api/admin/") || path == "/api/admin"
+}
+
+/// The general per-client limit on `/api/*` (`server.rate_limit_per_minute`; 0 is off).
+pub struct RateLimit {
+    limiter: Arc<ClientLimiter>,
+    trusted_proxies: Arc<[ipnet::IpNet]>,
+}
+
+impl RateLimit {
+    pub fn new(limiter: ClientLimiter, trusted_proxies: &[ipnet::IpNet]) -> RateLimit {
+        RateLimit {
+            limiter: Arc::new(limiter),
+            trusted_proxies: trusted_proxies.into(),
+        }
+    }
+}
+
+impl<E: Endpoint> Middleware<E> for RateLimit {
+    type Output = RateLimitEndpoint<E>;
+
+    fn transform(&self, inner: E) -> Self::Output {
+        RateLimitEndpoint {
+            inner,
+            limiter: self.limiter.clone(),
+            trusted_proxies: self.trusted_proxies.clone(),
+        }
+    }
+}
+
+pub struct RateLimitEndpoint<E> {
+    inner: E,
+    limiter: Arc<ClientLimiter>,
+    trusted_proxies: Arc<[ipnet::IpNet]>,
+}
+
+impl<E: Endpoint> Endpoint for RateLimitEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> poem::Result<Response> {
+        if self.limiter.enabled() && req.uri().path().starts_with("/api/") {
+            let ip = client_ip(&req, &self.trusted_proxies);
+            if let Err(wait) = self.limiter.check(ip) {
+                return Ok(ApiError::rate_limited(wait.as_secs() + 1).into_response());
+            }
+        }
+        self.inner.call(req).await.map(IntoResponse::into_response)
+    }
+}
+
+/// `/api/admin/*`: from `admin.allowed_ips` only (checked before routing, so that an
+/// address not allowed learns nothing of the admin API), and a signed request checked
+/// on its raw body, its nonce kept in the database for the whole window.
+#[derive(Clone)]
+pub struct AdminGate {
+    pub trusted_proxies: Arc<[ipnet::IpNet]>,
+    pub admin_ips: Arc<[ipnet::IpNet]>,
+    pub clock: Arc<dyn crate::clock::Clock>,
+    /// Checks signed admin requests.
+    pub auth: Arc<crate::auth::Auth>,
+    /// Where signed requests' nonces are kept for their whole window.
+    pub db: crate::db::Db,
+}
+
+impl<E: Endpoint> Middleware<E> for AdminGate {
+    type Output = AdminGateEndpoint<E>;
+
+    fn transform(&self, inner: E) -> Self::Output {
+        AdminGateEndpoint {
+            inner,
+            gate: self.clone(),
+        }
+    }
+}
+
+pub struct AdminGateEndpoint<E> {
+    inner: E,
+    gate: AdminGate,
+}
+
+impl<E: Endpoint> Endpoint for AdminGateEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, mut req: Request) -> poem::Result<Response> {
+        if is_admin_path(req.uri().path())
+            && let Err(refused) = self.gate.admit(&mut req).await
+        {
+            return Ok(refused.into_response());
+        }
+        self.inner.call(req).await.map(IntoResponse::into_response)
+    }
+}
+
+impl AdminGate {
+    async fn admit(&self, req: &mut Request) -> Result<(), ApiError> {
+        let ip = client_ip(req, &self.trusted_proxies);
+        if !self.admin_ips.iter().any(|net| net.contains(&ip)) {
+            let path = req.uri().path();
+            tracing::warn!(%ip, path, "admin request from an address not allowed");
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                ErrorCode::Forbidden,
+                "The admin API cannot be reached from this address.",
+            ));
+        }
+        if req.headers().contains_key(SIGNATURE_HEADER) {
+            self.check_signature(req).await?;
+        }
+        Ok(())
+    }
+
+    async fn check_signature(&self, req: &mut Request) -> Result<(), ApiError> {
+        let unauthorized =
+            |msg: String| ApiError::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, msg);
+        let body = req
+            .take_body()
+            .into_bytes_limit(MAX_BODY)
+            .await
+            .map_err(|_| too_large())?;
+        let header = |name: &str| {
+            req.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let path = req
+            .uri()
+            .path_and_query()
+            .map_or(req.uri().path(), |p| p.as_str())
+            .to_string();
+        let now = self.clock.now().timestamp();
+        let verdict = self.auth.signer.verify(
+            req.method().as_str(),
+            &path,
+            header("x-goated-timestamp").as_deref(),
+            header("x-goated-nonce").as_deref(),
+            &header(SIGNATURE_HEADER).unwrap_or_default(),
+            &body,
+            now,
+        );
+        let verdict = match verdict {
+            Ok(verified) => {
+                // Kept in the database for the whole window: a replay is refused even
+                // after a restart.
+                let fresh = self
+                    .db
+                    .write(move |tx| {
+                        crate::db::nonces::claim(tx, &verified.nonce, verified.forget_at, now)
+                    })
+                    .await?;
+                if fresh {
+                    Ok(())
+                } else {
+                    Err(crate::auth::signing::SignatureError::Replayed)
+                }
+            }
+            Err(err) => Err(err),
+        };
+        match verdict {
+            Ok(()) => {
+                req.extensions_mut().insert(SignedRequest);
+                req.set_body(body);
+                Ok(())
+            }
+            Err(err) => {
+                tracing::warn!(path, error = %err, "signed admin request refused");
+                Err(unauthorized(format!("Signed request refused: {err}.")))
+            }
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! Security headers on every answer, by kind of page: strict everywhere, Swagger UI's
+//! inline code on `/docs`, and framing allowed only for the overlay and the widget.
+
+use poem::http::{HeaderName, HeaderValue};
+use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
+
+const STRICT_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; \
+     base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+/// Swagger UI is one page with inline script and styles, all served from here.
+const DOCS_CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline'; \
+     style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
+     object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
+/// The stream overlay and the widget are made to be framed: by OBS's browser source, by
+/// a streamer's site, by the admin page's preview. They are the only pages that may be.
+const FRAMABLE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; \
+     base-uri 'none'; form-action 'none'; frame-ancestors *";
+
+/// Which security headers a response gets.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum PageKind {
+    Strict,
+    Docs,
+    Framable,
+}
+
+impl PageKind {
+    fn of(path: &str) -> PageKind {
+        if path == "/docs" || path.starts_with("/docs/") {
+            PageKind::Docs
+        } else if path == "/overlay.html" || path == "/widget.html" {
+            PageKind::Framable
+        } else {
+            PageKind::Strict
+        }
+    }
+}
+
+/// Header names made at compile time: a name given as text is parsed on every insert,
+/// and these go on every response.
+const CONTENT_SECURITY_POLICY: HeaderName = HeaderName::from_static("content-security-policy");
+const X_CONTENT_TYPE_OPTIONS: HeaderName = HeaderName::from_static("x-content-type-options");
+const REFERRER_POLICY: HeaderName = HeaderName::from_static("referrer-policy");
+const X_FRAME_OPTIONS: HeaderName = HeaderName::from_static("x-frame-options");
+
+fn security_headers(kind: PageKind, resp: &mut Response) {
+    let headers = resp.headers_mut();
+    let csp = match kind {
+        PageKind::Strict => STRICT_CSP,
+        PageKind::Docs => DOCS_CSP,
+        PageKind::Framable => FRAMABLE_CSP,
+    };
+    headers.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp));
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    if kind != PageKind::Framable {
+        headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
+}
+
+pub struct SecurityHeaders;
+
+impl<E: Endpoint> Middleware<E> for SecurityHeaders {
+    type Output = SecurityHeadersEndpoint<E>;
+
+    fn transform(&self, inner: E) -> Self::Output {
+        SecurityHeadersEndpoint { inner }
+    }
+}
+
+pub struct SecurityHeadersEndpoint<E> {
+    inner: E,
+}
+
+impl<E: Endpoint> Endpoint for SecurityHeadersEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> poem::Result<Response> {
+        let kind = PageKind::of(req.uri().path());
+        let mut resp = self.inner.call(req).await?.into_response();
+        security_headers(kind, &mut resp);
+        Ok(resp)
+    }
+}

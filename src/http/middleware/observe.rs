@@ -1,0 +1,97 @@
+//! What is seen of every request: its duration and outcome for `/metrics` and usage
+//! analytics (under its route template, never its raw path), and the access log line.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use poem::http::{HeaderValue, StatusCode};
+use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
+
+use super::ids::with_request_id;
+
+#[derive(Clone)]
+pub struct Observe {
+    /// Whether requests are counted for /metrics.
+    pub metrics: bool,
+    /// Usage analytics, when on.
+    pub analytics: Option<Arc<crate::analytics::Recorder>>,
+    /// Tells analytics which account made a request.
+    pub auth: Arc<crate::auth::Auth>,
+    pub clock: Arc<dyn crate::clock::Clock>,
+}
+
+impl<E: Endpoint> Middleware<E> for Observe {
+    type Output = ObserveEndpoint<E>;
+
+    fn transform(&self, inner: E) -> Self::Output {
+        ObserveEndpoint {
+            inner,
+            observe: self.clone(),
+        }
+    }
+}
+
+pub struct ObserveEndpoint<E> {
+    inner: E,
+    observe: Observe,
+}
+
+impl<E: Endpoint> Endpoint for ObserveEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> poem::Result<Response> {
+        let started = Instant::now();
+        let method = req.method().clone();
+        // A cheap clone (shared bytes): the path is read after the answer is made.
+        let uri = req.uri().clone();
+        let observe = &self.observe;
+        // Only requests that carry a token pay for reading it, and only for analytics.
+        let bearer = observe.analytics.as_ref().and_then(|_| {
+            req.headers()
+                .get(poem::http::header::AUTHORIZATION)
+                .cloned()
+        });
+        let resp = self.inner.call(req).await?.into_response();
+        let elapsed = started.elapsed();
+        if observe.metrics || observe.analytics.is_some() {
+            let route = crate::http::routes::table().template(uri.path());
+            let status = resp.status().as_u16();
+            if observe.metrics {
+                crate::http::metrics::record(route, status, elapsed.as_secs_f64());
+            }
+            if let Some(recorder) = &observe.analytics {
+                let now = observe.clock.now().timestamp();
+                let account = bearer.and_then(|value| account_of(&observe.auth, &value, now));
+                recorder.record(now, route, status, elapsed.as_micros() as u64, account);
+            }
+        }
+        with_request_id(|id| log_request(&method, uri.path(), resp.status(), started, id));
+        Ok(resp)
+    }
+}
+
+/// The account a valid access token names, for usage analytics.
+fn account_of(auth: &crate::auth::Auth, header: &HeaderValue, now: i64) -> Option<i64> {
+    let token = header.to_str().ok()?.strip_prefix("Bearer ")?;
+    auth.verify_access(token.trim(), now).ok()?.sub.parse().ok()
+}
+
+/// Successful reads are logged at debug level so that a traffic spike does not turn
+/// into a logging spike; everything else at info, server errors at error.
+fn log_request(
+    method: &poem::http::Method,
+    path: &str,
+    status: StatusCode,
+    started: Instant,
+    id: &str,
+) {
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    let status = status.as_u16();
+    if status >= 500 {
+        tracing::error!(target: "goated::access", %method, path, status, ms, request_id = id);
+    } else if status >= 400 || method != poem::http::Method::GET {
+        tracing::info!(target: "goated::access", %method, path, status, ms, request_id = id);
+    } else {
+        tracing::debug!(target: "goated::access", %method, path, status, ms, request_id = id);
+    }
+}
