@@ -4,9 +4,7 @@ mod admin;
 mod affiliate;
 mod auth;
 mod health;
-mod notify_admin;
 mod payouts;
-mod race_admin;
 mod races;
 mod session;
 pub mod shapes;
@@ -41,13 +39,16 @@ type Apis = (
     health::HealthApi,
     races::RacesApi,
     races::RaceListApi,
-    race_admin::RaceAdminApi,
-    notify_admin::NotifyAdminApi,
+    admin::races::RaceAdminApi,
+    admin::notifications::NotifyAdminApi,
     affiliate::AffiliateApi,
     users::UsersApi,
     auth::AuthApi,
     verification::VerificationApi,
-    admin::AdminApi,
+    admin::operations::AdminApi,
+    admin::upstream::UpstreamAdminApi,
+    admin::prizes::PrizeAdminApi,
+    admin::analytics::AnalyticsAdminApi,
     payouts::PayoutsApi,
 );
 
@@ -62,10 +63,10 @@ pub fn service(state: Arc<AppState>) -> OpenApiService<Apis, ()> {
         races::RaceListApi {
             state: state.clone(),
         },
-        race_admin::RaceAdminApi {
+        admin::races::RaceAdminApi {
             state: state.clone(),
         },
-        notify_admin::NotifyAdminApi {
+        admin::notifications::NotifyAdminApi {
             state: state.clone(),
         },
         affiliate::AffiliateApi {
@@ -80,7 +81,16 @@ pub fn service(state: Arc<AppState>) -> OpenApiService<Apis, ()> {
         verification::VerificationApi {
             state: state.clone(),
         },
-        admin::AdminApi {
+        admin::operations::AdminApi {
+            state: state.clone(),
+        },
+        admin::upstream::UpstreamAdminApi {
+            state: state.clone(),
+        },
+        admin::prizes::PrizeAdminApi {
+            state: state.clone(),
+        },
+        admin::analytics::AnalyticsAdminApi {
             state: state.clone(),
         },
         payouts::PayoutsApi { state },

@@ -9,14 +9,14 @@ use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 
-use super::ApiTags;
-use super::races::Kind;
-use super::session::{AuditRow, BearerAuth, admin};
-use super::shapes::{Omittable, money};
 use crate::db::audit::Action;
 use crate::db::race_defs::{self, Series};
 use crate::db::{DbResult, timestamp};
 use crate::domain::races::Race;
+use crate::http::api::ApiTags;
+use crate::http::api::races::Kind;
+use crate::http::api::session::{AuditRow, BearerAuth, admin};
+use crate::http::api::shapes::{Omittable, money};
 use crate::http::envelope::{Created, Success};
 use crate::http::error::{ApiError, ApiResult, ErrorCode};
 use crate::http::state::AppState;

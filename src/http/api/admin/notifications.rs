@@ -6,10 +6,10 @@ use poem::Request;
 use poem_openapi::param::Query;
 use poem_openapi::{Object, OpenApi};
 
-use super::ApiTags;
-use super::session::{BearerAuth, admin, audit};
 use crate::db::audit::Action;
 use crate::db::notifications::{self, Delivery};
+use crate::http::api::ApiTags;
+use crate::http::api::session::{BearerAuth, admin, audit};
 use crate::http::envelope::Success;
 use crate::http::error::ApiResult;
 use crate::http::state::AppState;
