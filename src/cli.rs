@@ -241,12 +241,8 @@ fn verify_races(config: &Config) -> anyhow::Result<()> {
 fn create_admin(config: &Config, username: &str) -> anyhow::Result<()> {
     use crate::auth::password::{check_strength, hash_now};
     use crate::db::accounts;
-    let valid_name = (3..=32).contains(&username.len())
-        && username
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
-    if !valid_name {
-        bail!("a username is 3 to 32 of letters, digits, '_', '.', '-'");
+    if let Err(why) = crate::domain::ids::Username::parse(username) {
+        bail!("{why}");
     }
     let password = match std::env::var("GOATED_ADMIN_PASSWORD") {
         Ok(p) => p,

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod announce;
 pub mod calendar;
 pub mod histogram;
+pub mod ids;
 pub mod masking;
 pub mod money;
 pub mod payouts;

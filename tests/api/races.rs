@@ -132,6 +132,24 @@ fn a_custom_race_ranks_by_what_was_wagered_inside_its_window_only() {
         2,
         "its prizes wait for approval like the monthly race's"
     );
+    // ...and are paid through the same admin API (which once took only month ids).
+    let payouts = format!("/api/admin/races/{id}/payouts");
+    let admin = token(&crate::helpers::login(&app, "operator"));
+    let ledger = app.authed("GET", &payouts, &admin, None);
+    assert_eq!(ledger.status, 200, "{}", ledger.text());
+    assert_eq!(ledger.json()["data"]["owed"], 100.0);
+    for change in [
+        json!({"status": "approved"}),
+        json!({"status": "paid", "reference": "tx-77"}),
+    ] {
+        let moved = app.authed("PATCH", &format!("{payouts}/{C}"), &admin, Some(&change));
+        assert_eq!(moved.status, 200, "{}", moved.text());
+    }
+    let ledger = app.authed("GET", &payouts, &admin, None).json()["data"].clone();
+    assert_eq!(
+        (ledger["owed"].as_f64(), ledger["paid"].as_f64()),
+        (Some(30.0), Some(70.0))
+    );
     let proof = app.get(&format!("/api/wager-races/{id}/proof"));
     assert_eq!(proof.status, 200, "{}", proof.text());
     let finished = app.get("/api/wager-races?status=finished").json()["data"].clone();

@@ -16,6 +16,7 @@ use crate::auth::password::{HashError, check_strength};
 use crate::auth::throttle::LoginKey;
 use crate::db::accounts::{self, Account};
 use crate::db::timestamp;
+use crate::domain::ids::{Email, Username};
 use crate::http::client::{client_ip, is_https, limit_key};
 use crate::http::envelope::{Created, Success};
 use crate::http::error::{ApiError, ApiResult, ErrorCode};
@@ -36,16 +37,13 @@ pub enum RefreshIn {
 #[oai(rename_all = "camelCase")]
 pub struct RegisterRequest {
     /// 3–32 of letters, digits, `_`, `.`, `-`; unique ignoring case.
-    #[oai(validator(min_length = 3, max_length = 32, pattern = "^[A-Za-z0-9_.-]+$"))]
-    pub username: Text,
+    pub username: Username,
     /// 8–256 characters, not a common password.
     #[oai(validator(min_length = 8, max_length = 256))]
     pub password: Text,
-    #[oai(
-        skip_serializing_if_is_none,
-        validator(min_length = 3, max_length = 254)
-    )]
-    pub email: Omittable<Text>,
+    /// Trimmed and lowercased; unique.
+    #[oai(skip_serializing_if_is_none)]
+    pub email: Omittable<Email>,
     #[oai(skip_serializing_if_is_none)]
     pub refresh_in: Omittable<RefreshIn>,
 }
@@ -170,18 +168,6 @@ fn busy(err: HashError) -> ApiError {
     }
 }
 
-fn valid_email(email: &str) -> bool {
-    let Some((local, domain)) = email.split_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !domain.contains('@')
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
-}
-
 #[OpenApi(prefix_path = "/auth", tag = "ApiTags::Auth")]
 impl AuthApi {
     /// Creates an account and signs it in. 409 when the username or email is taken;
@@ -195,15 +181,7 @@ impl AuthApi {
         let body = body.0;
         check_strength(&body.password, &body.username)
             .map_err(|m| ApiError::validation("password", m))?;
-        let email = body.email.0.as_deref().map(|e| e.trim().to_lowercase());
-        if let Some(e) = &email
-            && !valid_email(e)
-        {
-            return Err(ApiError::validation(
-                "email",
-                "This is not an email address.",
-            ));
-        }
+        let email = body.email.0.map(Email::into_string);
         let hash = self
             .state
             .auth
@@ -212,7 +190,7 @@ impl AuthApi {
             .await
             .map_err(busy)?;
         let now = timestamp(self.state.clock.now());
-        let username = body.username.clone();
+        let username = body.username.into_string();
         let created = self
             .state
             .db

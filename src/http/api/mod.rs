@@ -9,6 +9,7 @@ mod races;
 mod session;
 pub mod shapes;
 mod users;
+pub mod values;
 mod verification;
 
 use std::sync::Arc;

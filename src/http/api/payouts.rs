@@ -17,6 +17,7 @@ use crate::db::audit::Action;
 use crate::db::payouts::{self, Payout};
 use crate::db::{races as db_races, timestamp};
 use crate::domain::Cents;
+use crate::domain::ids::{RaceKey, Uid};
 use crate::domain::payouts::{PayoutError, PayoutStatus, check_transition};
 use crate::http::envelope::Success;
 use crate::http::error::{ApiError, ApiResult, ErrorCode};
@@ -181,10 +182,10 @@ impl PayoutsApi {
         &self,
         req: &Request,
         auth: BearerAuth,
-        #[oai(validator(pattern = "^[2-9][0-9]{3}(0[1-9]|1[0-2])$"))] race_id: Path<String>,
+        race_id: Path<RaceKey>,
     ) -> ApiResult<Success<RacePayouts>> {
         let actor = admin(&self.state, &auth).await?;
-        let id = race_id.0;
+        let id = race_id.0.into_string();
         let key = id.clone();
         let found = self
             .state
@@ -221,8 +222,8 @@ impl PayoutsApi {
         &self,
         req: &Request,
         auth: BearerAuth,
-        #[oai(validator(pattern = "^[2-9][0-9]{3}(0[1-9]|1[0-2])$"))] race_id: Path<String>,
-        #[oai(validator(pattern = "^[A-Za-z0-9_.:-]{1,64}$"))] uid: Path<String>,
+        race_id: Path<RaceKey>,
+        uid: Path<Uid>,
         body: Json<PayoutChange>,
     ) -> ApiResult<Success<PayoutView>> {
         let actor = admin(&self.state, &auth).await?;
@@ -235,7 +236,7 @@ impl PayoutsApi {
         let (reference, reason) = (reference.text(), reason.text());
         let row = AuditRow::new(&self.state, req, &actor, Action::PayoutChange)
             .target(format!("{}/{}", race_id.0, uid.0));
-        let (race, player) = (race_id.0.clone(), uid.0.clone());
+        let (race, player) = (race_id.0.into_string(), uid.0.into_string());
         let (now, by) = (timestamp(self.state.clock.now()), actor.label.clone());
         let changed = self
             .state

@@ -13,6 +13,7 @@ use super::shapes::{
     sync_metadata, ttl,
 };
 use crate::db::{proofs, races as db_races, timestamp};
+use crate::domain::ids::RaceKey;
 use crate::domain::races::RaceKind;
 use crate::domain::{RaceId, RaceStatus};
 use crate::http::cache::Prepared;
@@ -494,8 +495,7 @@ impl RacesApi {
         &self,
         req: &Request,
         /// `YYYYMM` for a monthly race, `YYYY-wWW` for a weekly one, or a custom race's id.
-        #[oai(validator(pattern = "^[a-z0-9-]{1,40}$"))]
-        race_id: Path<String>,
+        race_id: Path<RaceKey>,
         /// How many participants to list (1–1000).
         #[oai(
             default = "default_participants",
@@ -503,7 +503,7 @@ impl RacesApi {
         )]
         limit: Query<u32>,
     ) -> ApiResult<Success<Race>> {
-        let id = race_id.0;
+        let id = race_id.0.into_string();
         if id == self.state.read.current_race_id().to_string() {
             return self.live_race(req, limit.0).await;
         }
@@ -523,10 +523,9 @@ impl RacesApi {
         &self,
         req: &Request,
         /// `YYYYMM` for a monthly race, `YYYY-wWW` for a weekly one, or a custom race's id.
-        #[oai(validator(pattern = "^[a-z0-9-]{1,40}$"))]
-        race_id: Path<String>,
+        race_id: Path<RaceKey>,
     ) -> ApiResult<Success<RaceProof>> {
-        let id = race_id.0;
+        let id = race_id.0.into_string();
         // Rebuilt from the stored standings at most once per data generation (a sync,
         // a flush), like a finished race's answer: a changed standing shows by then.
         let version = self.state.read.version();
@@ -569,10 +568,9 @@ impl RacesApi {
     async fn export_csv(
         &self,
         /// `YYYYMM` for a monthly race, `YYYY-wWW` for a weekly one, or a custom race's id.
-        #[oai(validator(pattern = "^[a-z0-9-]{1,40}$"))]
-        race_id: Path<String>,
+        race_id: Path<RaceKey>,
     ) -> ApiResult<CsvExport> {
-        let race = race_id.0;
+        let race = race_id.0.into_string();
         let view = self.view(&race).await?;
         Ok(CsvExport::Ok(
             PlainText(csv(&view.standings)),
@@ -586,10 +584,9 @@ impl RacesApi {
     async fn export_json(
         &self,
         /// `YYYYMM` for a monthly race, `YYYY-wWW` for a weekly one, or a custom race's id.
-        #[oai(validator(pattern = "^[a-z0-9-]{1,40}$"))]
-        race_id: Path<String>,
+        race_id: Path<RaceKey>,
     ) -> ApiResult<Success<Race>> {
-        let race = race_id.0;
+        let race = race_id.0.into_string();
         let view = self.view(&race).await?;
         let answer = race_of(&self.state, &view, usize::MAX);
         let disposition = format!("attachment; filename=\"race-{race}.json\"");

@@ -22,6 +22,7 @@ use crate::db::players::{self, DailySample};
 use crate::db::races as db_races;
 use crate::db::timestamp;
 use crate::domain::Cents;
+use crate::domain::ids::Uid;
 use crate::domain::transform::Player;
 use crate::http::envelope::Success;
 use crate::http::error::{ApiError, ApiResult};
@@ -287,14 +288,10 @@ impl UsersApi {
 
     /// A player's public profile by Goated uid.
     #[oai(path = "/:user_id", method = "get")]
-    async fn profile(
-        &self,
-        req: &Request,
-        #[oai(validator(pattern = "^[A-Za-z0-9_.:-]{1,64}$"))] user_id: Path<String>,
-    ) -> ApiResult<Success<Profile>> {
+    async fn profile(&self, req: &Request, user_id: Path<Uid>) -> ApiResult<Success<Profile>> {
         let state = self.state.clone();
         let version = state.read.version();
-        let uid = user_id.0;
+        let uid = user_id.0.into_string();
         let key = format!("user:{uid}@{version}");
         let prepared = self
             .state
@@ -312,11 +309,11 @@ impl UsersApi {
         &self,
         req: &Request,
         auth: BearerAuth,
-        #[oai(validator(pattern = "^[A-Za-z0-9_.:-]{1,64}$"))] user_id: Path<String>,
+        user_id: Path<Uid>,
         body: Json<ProfileUpdate>,
     ) -> ApiResult<Success<Profile>> {
         let caller = signed_in(&self.state, &auth).await?;
-        let uid = user_id.0;
+        let uid = user_id.0.into_string();
         let is_owner = caller.goated_uid.as_deref() == Some(uid.as_str());
         if !is_owner && !caller.is_admin() {
             return Err(forbidden(
@@ -383,11 +380,8 @@ impl UsersApi {
     /// A player's statistics: amounts and ranks per period, race history, totals won,
     /// and a daily series for charts.
     #[oai(path = "/:user_id/stats", method = "get")]
-    async fn stats(
-        &self,
-        #[oai(validator(pattern = "^[A-Za-z0-9_.:-]{1,64}$"))] user_id: Path<String>,
-    ) -> ApiResult<Success<PlayerStats>> {
-        let uid = user_id.0;
+    async fn stats(&self, user_id: Path<Uid>) -> ApiResult<Success<PlayerStats>> {
+        let uid = user_id.0.into_string();
         let rankings = self.state.read.rankings().await?;
         let player = find(&rankings, &uid)?.clone();
         let since = (self.state.clock.now() - chrono::Duration::days(HISTORY_DAYS))
@@ -440,15 +434,9 @@ fn daily_point(d: DailySample) -> DailyPoint {
 }
 
 fn parse_ids(raw: &str) -> ApiResult<Vec<String>> {
-    let pattern_ok = |s: &str| {
-        !s.is_empty()
-            && s.len() <= 64
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"_.:-".contains(&b))
-    };
     let mut ids: Vec<String> = Vec::new();
     for id in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        if !pattern_ok(id) {
+        if Uid::parse(id).is_err() {
             return Err(ApiError::validation(
                 "ids",
                 format!("{id:?} is not a Goated uid"),

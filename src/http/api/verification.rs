@@ -15,6 +15,7 @@ use crate::db::DbResult;
 use crate::db::audit::Action;
 use crate::db::verification::{self, Request as Claim};
 use crate::domain::accounts::ClaimStatus;
+use crate::domain::ids::Uid;
 use crate::http::envelope::{Created, Success};
 use crate::http::error::{ApiError, ApiResult, ErrorCode};
 use crate::http::state::AppState;
@@ -30,8 +31,7 @@ pub struct ClaimByName {
 /// Claim by the player's Goated uid (needed when several players share a name).
 #[derive(Debug, Object)]
 pub struct ClaimByUid {
-    #[oai(validator(pattern = "^[A-Za-z0-9_.:-]{1,64}$"))]
-    pub uid: Text,
+    pub uid: Uid,
 }
 
 /// Exactly one of `goatedUsername` and `uid` (the schema says so with `oneOf`).
@@ -137,7 +137,7 @@ impl VerificationApi {
         let account = signed_in(&self.state, &auth).await?;
         let claimed = match body.0 {
             ClaimRequest::ByName(c) => Claimed::Name(c.goated_username.0),
-            ClaimRequest::ByUid(c) => Claimed::Uid(c.uid.0),
+            ClaimRequest::ByUid(c) => Claimed::Uid(c.uid.into_string()),
         };
         let now = self.state.clock.now();
         let (id, verified) = (account.id, account.goated_uid);

@@ -64,10 +64,10 @@ impl PrizeAdminApi {
         &self,
         req: &Request,
         auth: BearerAuth,
-        #[oai(validator(pattern = "^[2-9][0-9]{3}(0[1-9]|1[0-2])$"))] race_id: Path<String>,
+        race_id: Path<RaceId>,
     ) -> ApiResult<Success<RacePrizes>> {
         let actor = admin(&self.state, &auth).await?;
-        let race = parse_race(&race_id.0)?;
+        let race = race_id.0;
         AuditRow::new(&self.state, req, &actor, Action::RacePrizesGet)
             .target(race.to_string())
             .record(&self.state)
@@ -81,11 +81,11 @@ impl PrizeAdminApi {
         &self,
         req: &Request,
         auth: BearerAuth,
-        #[oai(validator(pattern = "^[2-9][0-9]{3}(0[1-9]|1[0-2])$"))] race_id: Path<String>,
+        race_id: Path<RaceId>,
         body: Json<PrizeOverride>,
     ) -> ApiResult<Success<RacePrizes>> {
         let actor = admin(&self.state, &auth).await?;
-        let race = parse_race(&race_id.0)?;
+        let race = race_id.0;
         let PrizeOverride {
             prize_pool,
             prize_distribution,
@@ -109,11 +109,6 @@ impl PrizeAdminApi {
         self.state.read.invalidate();
         Ok(Success::new(&self.prizes_view(race).await?))
     }
-}
-
-fn parse_race(text: &str) -> ApiResult<RaceId> {
-    RaceId::parse(text)
-        .ok_or_else(|| ApiError::validation("raceId", "raceId must be a month as YYYYMM"))
 }
 
 impl PrizeAdminApi {

@@ -12,6 +12,7 @@ use poem_openapi::{Object, OpenApi};
 use crate::db::audit::Action;
 use crate::db::race_defs::{self, Series};
 use crate::db::{DbResult, timestamp};
+use crate::domain::ids::RaceKey;
 use crate::domain::races::Race;
 use crate::http::api::ApiTags;
 use crate::http::api::races::Kind;
@@ -273,7 +274,7 @@ impl RaceAdminApi {
         &self,
         req: &Request,
         auth: BearerAuth,
-        #[oai(validator(pattern = "^[a-z0-9-]{1,40}$"))] race_id: Path<String>,
+        race_id: Path<RaceKey>,
         body: Json<EditRace>,
     ) -> ApiResult<Success<RaceDefinition>> {
         let body = body.0;
@@ -285,7 +286,7 @@ impl RaceAdminApi {
             distribution: body.prize_distribution.0,
             min_wager: body.min_wager.0,
         };
-        let (id, now) = (race_id.0, self.state.clock.now());
+        let (id, now) = (race_id.0.into_string(), self.state.clock.now());
         let race = self
             .change(req, &auth, Action::RaceEdit, Some(id.clone()), move |tx| {
                 manage::edit(tx, &id, edit, now)
@@ -300,9 +301,9 @@ impl RaceAdminApi {
         &self,
         req: &Request,
         auth: BearerAuth,
-        #[oai(validator(pattern = "^[a-z0-9-]{1,40}$"))] race_id: Path<String>,
+        race_id: Path<RaceKey>,
     ) -> ApiResult<Success<RaceDefinition>> {
-        let (id, now) = (race_id.0, self.state.clock.now());
+        let (id, now) = (race_id.0.into_string(), self.state.clock.now());
         let race = self
             .change(
                 req,
