@@ -29,6 +29,42 @@ pub enum Fault {
     Body(Value),
     /// The players, plus entries with amounts no real player has (1e300, 9.2e16).
     AbsurdAmounts,
+    /// Answer normally, but only once the test releases the answer: a request that is
+    /// in flight while the test moves the clock, with no sleep guessing how long.
+    Hold(Arc<Hold>),
+}
+
+/// A request held by [`Fault::Hold`]: the test waits for it to arrive, then lets the
+/// answer go.
+#[derive(Debug, Default)]
+pub struct Hold {
+    arrived: std::sync::Mutex<bool>,
+    arrival: std::sync::Condvar,
+    release: tokio::sync::Notify,
+}
+
+impl Hold {
+    /// Blocks until the held request has reached the fake (panics after 10 s).
+    pub fn wait_arrived(&self) {
+        let arrived = self.arrived.lock().unwrap();
+        let (arrived, timeout) = self
+            .arrival
+            .wait_timeout_while(arrived, Duration::from_secs(10), |a| !*a)
+            .unwrap();
+        assert!(
+            *arrived && !timeout.timed_out(),
+            "the held request never came"
+        );
+    }
+
+    pub fn release(&self) {
+        self.release.notify_one();
+    }
+
+    fn arrive(&self) {
+        *self.arrived.lock().unwrap() = true;
+        self.arrival.notify_all();
+    }
 }
 
 #[derive(Default)]
@@ -121,6 +157,13 @@ impl FakeUpstream {
 
     pub fn push_fault(&self, fault: Fault) {
         self.state.lock().faults.push_back(fault);
+    }
+
+    /// Holds the next answer until [`Hold::release`].
+    pub fn hold_next(&self) -> Arc<Hold> {
+        let hold = Arc::new(Hold::default());
+        self.push_fault(Fault::Hold(hold.clone()));
+        hold
     }
 
     pub fn set_sticky(&self, fault: Option<Fault>) {
@@ -242,6 +285,11 @@ async fn leaderboard(
             ok_text(body.to_string())
         }
         Some(Fault::Body(v)) => ok(v),
+        Some(Fault::Hold(hold)) => {
+            hold.arrive();
+            hold.release.notified().await;
+            ok_text(body.to_string())
+        }
         Some(Fault::AbsurdAmounts) => {
             let mut all = players();
             for (i, amount) in [1e300, 9.2e16, 9.2e16].into_iter().enumerate() {

@@ -243,12 +243,13 @@ fn an_answer_that_left_before_the_end_and_arrived_after_it_does_not_enter_the_ra
         "aaaaaaaaaaaaaaaaaaa1",
         9000.0,
     ));
-    upstream.push_fault(Fault::Slow(std::time::Duration::from_millis(1500)));
+    let held = upstream.hold_next();
     let mover = {
         let clock = clock.clone();
         std::thread::spawn(move || {
-            std::thread::sleep(std::time::Duration::from_millis(500));
+            held.wait_arrived();
             clock.set(at("2026-12-01T00:00:04Z"));
+            held.release();
         })
     };
     let report = app.sync();

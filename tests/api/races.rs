@@ -5,7 +5,7 @@
 use goated::clock::ManualClock;
 use serde_json::{Value, json};
 
-use crate::fake_upstream::{FakeUpstream, Fault, player_periods};
+use crate::fake_upstream::{FakeUpstream, player_periods};
 use crate::helpers::{TestApp, assert_error, at, spawn_app_at, start_again, wait_until};
 use crate::helpers::{admin_session, login, token};
 
@@ -174,12 +174,13 @@ fn an_answer_that_left_before_a_custom_race_ended_and_arrived_after_it_does_not_
     // Requested at 11:59:50, answered at 12:00:04 with bob's post-end $5,000.
     clock.set(at("2026-11-20T11:59:50Z"));
     upstream.set_players(players([1100.0, 5500.0, 0.0]));
-    upstream.push_fault(Fault::Slow(std::time::Duration::from_millis(1500)));
+    let held = upstream.hold_next();
     let mover = {
         let clock = clock.clone();
         std::thread::spawn(move || {
-            std::thread::sleep(std::time::Duration::from_millis(500));
+            held.wait_arrived();
             clock.set(at("2026-11-20T12:00:04Z"));
+            held.release();
         })
     };
     assert!(app.sync().succeeded());
