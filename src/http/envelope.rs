@@ -15,6 +15,9 @@ use poem_openapi::{ApiResponse, Object};
 
 const JSON: &str = "application/json; charset=utf-8";
 
+/// Headers an answer carries at most, its own and the middleware's.
+const ANSWER_HEADERS: usize = 16;
+
 /// How fresh data derived from the upstream is.
 #[derive(Debug, Clone, Object)]
 #[oai(rename_all = "camelCase")]
@@ -116,20 +119,26 @@ pub fn envelope_bytes<T: ToJSON>(data: &T, metadata: Option<&SyncMetadata>) -> V
 
 impl<T: Send> IntoResponse for Success<T> {
     fn into_response(self) -> Response {
-        let mut resp = Response::builder().status(self.status);
+        let mut resp = Response::from(self.body);
+        resp.set_status(self.status);
+        let headers = resp.headers_mut();
+        // Room, in one allocation, for these and what the middleware adds (security
+        // headers, the request id): growing the map header by header was measurable on
+        // the hot path.
+        headers.reserve(ANSWER_HEADERS);
         if self.status != StatusCode::NOT_MODIFIED {
-            resp = resp.header(header::CONTENT_TYPE, HeaderValue::from_static(JSON));
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON));
         }
         if let Some(etag) = self.etag {
-            resp = resp.header(header::ETAG, etag);
+            headers.insert(header::ETAG, etag);
         }
         if let Some(cc) = self.cache_control {
-            resp = resp.header(header::CACHE_CONTROL, cc);
+            headers.insert(header::CACHE_CONTROL, cc);
         }
         for (name, value) in self.extra {
-            resp = resp.header(name, value);
+            headers.append(name, value);
         }
-        resp.body(self.body)
+        resp
     }
 }
 

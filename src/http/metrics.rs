@@ -45,7 +45,9 @@ pub fn status_label(code: u16) -> &'static str {
 }
 
 /// Per (route template, status): the request counter and the latency histogram.
-type RequestHandles = std::collections::HashMap<(&'static str, u16), (Counter, Histogram)>;
+/// Found by the template's address (templates are `&'static str` from the one route
+/// table), so no request hashes the template's text.
+type RequestHandles = std::collections::HashMap<(usize, u16), (Counter, Histogram)>;
 
 thread_local! {
     /// Metric handles by (route, status), per worker thread: looking a handle up in the
@@ -58,7 +60,8 @@ thread_local! {
 /// Records one request under its route template; called by the middleware.
 pub fn record(route: &'static str, status: u16, seconds: f64) {
     HANDLES.with_borrow_mut(|handles| {
-        let (count, latency) = handles.entry((route, status)).or_insert_with(|| {
+        let key = (route.as_ptr() as usize, status);
+        let (count, latency) = handles.entry(key).or_insert_with(|| {
             (
                 metrics::counter!("goated_http_requests_total", "route" => route, "status" => status_label(status)),
                 metrics::histogram!("goated_http_request_duration_seconds", "route" => route),

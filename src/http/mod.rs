@@ -42,6 +42,7 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
         auth: state.auth.clone(),
         clock: state.clock.clone(),
     };
+    let hot_state = state.clone();
     assets::warm();
     let api = api::service(state.clone());
     routes::install(&api.spec());
@@ -56,6 +57,7 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
         .at("/", assets::serve)
         .at("/*path", assets::serve)
         // Innermost first: see `middleware` for what each layer does and why in this order.
+        .with(middleware::HotReads { state: hot_state })
         .with(admin_gate)
         .with(rate_limit)
         .with(middleware::BodyLimit)

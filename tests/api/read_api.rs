@@ -510,3 +510,47 @@ fn answers_and_pages_are_gzipped_for_clients_that_accept_it() {
     let (health, _) = raw_get(&app, "/api/health", Some("gzip"));
     assert!(!health.contains("content-encoding"), "{health}");
 }
+
+/// `GET /api/wager-races/current` is answered before the router (the fast lane); the
+/// same request with its default written out goes through the router and poem-openapi.
+/// Both must be the same answer: body, status, every header but the request id, the
+/// conditional request and the gzip negotiation.
+#[test]
+fn the_fast_lane_answers_the_current_race_exactly_as_the_routed_api_does() {
+    let upstream = FakeUpstream::start(fake_players());
+    let app = spawn_live_app(&upstream, |_| {});
+    assert!(app.sync().succeeded());
+    let headers = |r: &crate::helpers::TestResponse| {
+        let mut h: Vec<(String, String)> = r
+            .headers
+            .iter()
+            .filter(|(k, _)| k != "x-request-id" && k != "date")
+            .cloned()
+            .collect();
+        h.sort();
+        h
+    };
+    for extra in [
+        vec![],
+        vec![("accept-encoding", "identity")],
+        vec![("x-request-id", "mine-1")],
+    ] {
+        let fast = app.get_with("/api/wager-races/current", &extra);
+        let routed = app.get_with("/api/wager-races/current?limit=100", &extra);
+        assert_eq!(fast.status, 200);
+        assert_eq!((fast.status, &fast.body), (routed.status, &routed.body));
+        assert_eq!(headers(&fast), headers(&routed), "{extra:?}");
+        assert!(fast.header("x-request-id").is_some());
+    }
+    let etag = app
+        .get("/api/wager-races/current")
+        .header("etag")
+        .unwrap()
+        .to_string();
+    let fast = app.get_with("/api/wager-races/current", &[("if-none-match", &etag)]);
+    assert_eq!(fast.status, 304);
+    assert!(fast.body.is_empty());
+    // A client's plain id is echoed on the fast lane too.
+    let mine = app.get_with("/api/wager-races/current", &[("x-request-id", "mine-2")]);
+    assert_eq!(mine.header("x-request-id"), Some("mine-2"));
+}

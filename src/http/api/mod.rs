@@ -10,6 +10,8 @@ mod session;
 pub mod shapes;
 mod users;
 pub mod values;
+
+pub use races::current_race;
 mod verification;
 
 use std::sync::Arc;

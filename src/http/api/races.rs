@@ -20,9 +20,9 @@ use crate::http::cache::Prepared;
 use crate::http::envelope::{Success, envelope_bytes};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::state::AppState;
-use crate::read::RaceView;
 use crate::read::masking::Masker;
 use crate::read::races::{Headline, live, stored_headline};
+use crate::read::{DataVersion, RaceView};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[oai(rename_all = "lowercase")]
@@ -375,6 +375,55 @@ fn summary(race: &Headline, now: chrono::DateTime<chrono::Utc>) -> RaceSummary {
     }
 }
 
+/// The live race's answer, as `GET /api/wager-races/current?limit=…` gives it.
+async fn live_race(state: &Arc<AppState>, req: &Request, limit: u32) -> ApiResult<Success<Race>> {
+    let version = state.read.version();
+    let race = state.read.current_race_id();
+    let prepared = live_prepared(state, &version, race, limit).await?;
+    Ok(Success::prepared(&prepared, req, cache_control(&version)))
+}
+
+async fn live_prepared(
+    state: &Arc<AppState>,
+    version: &DataVersion,
+    race: RaceId,
+    limit: u32,
+) -> ApiResult<Arc<Prepared>> {
+    let key = format!("race:{race}@{version}:{limit}");
+    let maker = state.clone();
+    state
+        .responses
+        .get_or_make(key, ttl(version), move || async move {
+            let view = maker.read.current_race().await?;
+            Ok(render(&maker, &view, limit))
+        })
+        .await
+}
+
+/// `GET /api/wager-races/current` with its defaults, for the fast lane in front of the
+/// router (`middleware::HotReads`): the same answer the route gives, found in the
+/// answer cache's hot slot while the data version, the month and the entry's age allow.
+pub async fn current_race(state: &Arc<AppState>, req: &Request) -> ApiResult<Success<Race>> {
+    let version = state.read.version();
+    let race = state.read.current_race_id();
+    let key = [
+        version.sync_run,
+        i64::from(version.stale),
+        version.generation as i64,
+        i64::from(race.year) * 100 + i64::from(race.month),
+    ];
+    let responses = &state.responses;
+    let prepared = match responses.hot.get(&key, ttl(&version), &responses.stats) {
+        Some(prepared) => prepared,
+        None => {
+            let prepared = live_prepared(state, &version, race, default_participants()).await?;
+            responses.hot.put(key, prepared.clone());
+            prepared
+        }
+    };
+    Ok(Success::prepared(&prepared, req, cache_control(&version)))
+}
+
 #[OpenApi(prefix_path = "/wager-races", tag = "ApiTags::Races")]
 impl RacesApi {
     /// The live race: this month's standings as of the last good sync, with prizes.
@@ -636,19 +685,7 @@ impl RacesApi {
     }
 
     async fn live_race(&self, req: &Request, limit: u32) -> ApiResult<Success<Race>> {
-        let state = self.state.clone();
-        let version = state.read.version();
-        let race = state.read.current_race_id();
-        let key = format!("race:{race}@{version}:{limit}");
-        let prepared = self
-            .state
-            .responses
-            .get_or_make(key, ttl(&version), move || async move {
-                let view = state.read.current_race().await?;
-                Ok(render(&state, &view, limit))
-            })
-            .await?;
-        Ok(Success::prepared(&prepared, req, cache_control(&version)))
+        live_race(&self.state, req, limit).await
     }
 
     async fn final_race(

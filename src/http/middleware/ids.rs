@@ -1,7 +1,6 @@
 //! Every request's id: the client's own `X-Request-Id` when it is short and plain, a new
 //! one otherwise. Error envelopes and log lines name it; the answer echoes it.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use poem::http::{HeaderName, HeaderValue};
@@ -10,7 +9,8 @@ use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
 use super::envelope::error_response;
 
 tokio::task_local! {
-    static REQUEST_ID: Arc<str>;
+    // Kept as the header value it is answered with: echoing it costs no copy.
+    static REQUEST_ID: HeaderValue;
 }
 
 /// The id of the request being handled, for error envelopes and log lines.
@@ -20,8 +20,8 @@ pub fn current_request_id() -> String {
 
 /// Reads the id of the request being handled without copying it.
 pub(super) fn with_request_id<T>(f: impl FnOnce(&str) -> T) -> T {
-    match REQUEST_ID.try_with(Arc::clone) {
-        Ok(id) => f(&id),
+    match REQUEST_ID.try_with(HeaderValue::clone) {
+        Ok(id) => f(id.to_str().unwrap_or("req_none")),
         Err(_) => f("req_none"),
     }
 }
@@ -31,22 +31,30 @@ const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// A client's own id is kept when it is short and plain (no header injection, no log
 /// pollution); otherwise we make one.
-fn client_request_id(req: &Request) -> Option<Arc<str>> {
-    let id = req.headers().get(X_REQUEST_ID)?.to_str().ok()?;
+fn client_request_id(req: &Request) -> Option<HeaderValue> {
+    let value = req.headers().get(X_REQUEST_ID)?;
+    let id = value.as_bytes();
     let sane = !id.is_empty()
         && id.len() <= MAX_CLIENT_ID_LEN
         && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
-    sane.then(|| Arc::from(id))
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(b));
+    sane.then(|| value.clone())
 }
 
-fn new_request_id() -> Arc<str> {
+/// `req_` and 16 hex digits: a prefix random per process, then a counter. Written by
+/// hand into one buffer: this runs for every request.
+fn new_request_id() -> HeaderValue {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     static PREFIX: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
-    let prefix = PREFIX.get_or_init(rand::random);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    Arc::from(format!("req_{prefix:08x}{n:08x}"))
+    let prefix = u64::from(*PREFIX.get_or_init(rand::random));
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed) & 0xffff_ffff;
+    let value = (prefix << 32) | n;
+    let mut id = *b"req_0000000000000000";
+    for (i, digit) in id[4..].iter_mut().enumerate() {
+        *digit = b"0123456789abcdef"[((value >> (60 - 4 * i)) & 0xf) as usize];
+    }
+    HeaderValue::from_bytes(&id).expect("hex digits are a header value")
 }
 
 /// The outermost layer: everything below runs with the request's id in scope.
@@ -78,9 +86,45 @@ impl<E: Endpoint> Endpoint for RequestIdsEndpoint<E> {
             Ok(resp) => resp,
             Err(err) => REQUEST_ID.sync_scope(id.clone(), || error_response(err)),
         };
-        if let Ok(value) = HeaderValue::from_str(&id) {
-            resp.headers_mut().insert(X_REQUEST_ID, value);
-        }
+        resp.headers_mut().insert(X_REQUEST_ID, id);
         Ok(resp)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn our_ids_are_req_and_sixteen_hex_digits_and_never_repeat() {
+        let (a, b) = (new_request_id(), new_request_id());
+        for id in [&a, &b] {
+            let id = id.to_str().unwrap();
+            assert_eq!(id.len(), 20, "{id}");
+            assert!(id.starts_with("req_"));
+            assert!(
+                id[4..]
+                    .bytes()
+                    .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+            );
+        }
+        assert_ne!(a, b);
+        // Same process, same prefix; the counter moves on.
+        let n = |id: &HeaderValue| u64::from_str_radix(&id.to_str().unwrap()[12..], 16).unwrap();
+        assert_eq!(&a.to_str().unwrap()[..12], &b.to_str().unwrap()[..12]);
+        assert!(n(&b) > n(&a));
+    }
+
+    #[test]
+    fn a_clients_id_is_kept_only_when_short_and_plain() {
+        let with = |id: &str| {
+            let req = Request::builder().header("x-request-id", id).finish();
+            client_request_id(&req).map(|v| v.to_str().unwrap().to_string())
+        };
+        assert_eq!(with("abc-123_.:x").as_deref(), Some("abc-123_.:x"));
+        assert_eq!(with(&"a".repeat(64)).map(|s| s.len()), Some(64));
+        assert_eq!(with(&"a".repeat(65)), None);
+        assert_eq!(with("a b"), None);
+        assert_eq!(with("<script>"), None);
     }
 }

@@ -10,16 +10,20 @@
 //! 5. [`BodyLimit`]: no body over [`MAX_BODY`] is read;
 //! 6. [`RateLimit`]: the per-client token bucket on `/api/*`;
 //! 7. [`AdminGate`]: `/api/admin/*` only from allowed addresses, and a signature, when
-//!    one is sent, checked on the raw body before any handler parses it.
+//!    one is sent, checked on the raw body before any handler parses it;
+//! 8. [`HotReads`]: the current race with its defaults, answered before the router (the
+//!    same answer the route gives; see `scripts/bench.sh` for why).
 
 mod envelope;
 mod gate;
 mod headers;
+mod hot;
 mod ids;
 mod observe;
 
 pub use envelope::{Envelope, error_response};
 pub use gate::{AdminGate, BodyLimit, MAX_BODY, RateLimit, SIGNATURE_HEADER, SignedRequest};
 pub use headers::SecurityHeaders;
+pub use hot::HotReads;
 pub use ids::{RequestIds, current_request_id};
 pub use observe::Observe;

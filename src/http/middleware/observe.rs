@@ -65,7 +65,7 @@ impl<E: Endpoint> Endpoint for ObserveEndpoint<E> {
                 recorder.record(now, route, status, elapsed.as_micros() as u64, account);
             }
         }
-        with_request_id(|id| log_request(&method, uri.path(), resp.status(), started, id));
+        with_request_id(|id| log_request(&method, uri.path(), resp.status(), elapsed, id));
         Ok(resp)
     }
 }
@@ -82,10 +82,10 @@ fn log_request(
     method: &poem::http::Method,
     path: &str,
     status: StatusCode,
-    started: Instant,
+    elapsed: std::time::Duration,
     id: &str,
 ) {
-    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    let ms = elapsed.as_secs_f64() * 1000.0;
     let status = status.as_u16();
     if status >= 500 {
         tracing::error!(target: "goated::access", %method, path, status, ms, request_id = id);
