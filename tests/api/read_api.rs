@@ -511,10 +511,11 @@ fn answers_and_pages_are_gzipped_for_clients_that_accept_it() {
     assert!(!health.contains("content-encoding"), "{health}");
 }
 
-/// `GET /api/wager-races/current` is answered before the router (the fast lane); the
-/// same request with its default written out goes through the router and poem-openapi.
-/// Both must be the same answer: body, status, every header but the request id, the
-/// conditional request and the gzip negotiation.
+/// `GET /api/wager-races/current` and plain leaderboard pages are answered before the
+/// router (the fast lane); the same requests written another way (a default spelled
+/// out, an extra parameter) go through the router and poem-openapi. Both must be the
+/// same answer: body, status, every header but the request id, the conditional request
+/// and the gzip negotiation.
 #[test]
 fn the_fast_lane_answers_the_current_race_exactly_as_the_routed_api_does() {
     let upstream = FakeUpstream::start(fake_players());
@@ -550,6 +551,23 @@ fn the_fast_lane_answers_the_current_race_exactly_as_the_routed_api_does() {
     let fast = app.get_with("/api/wager-races/current", &[("if-none-match", &etag)]);
     assert_eq!(fast.status, 304);
     assert!(fast.body.is_empty());
+    // The leaderboard's plain queries too, against the router (which ignores `x`).
+    for query in [
+        "",
+        "?period=this_month&page=1&limit=30",
+        "?limit=2&page=2&period=all_time",
+    ] {
+        let sep = if query.is_empty() { "?" } else { "&" };
+        let fast = app.get(&format!("/api/affiliate/leaderboard{query}"));
+        let routed = app.get(&format!("/api/affiliate/leaderboard{query}{sep}x=1"));
+        assert_eq!(fast.status, 200, "{query}");
+        assert_eq!(
+            (fast.status, &fast.body),
+            (routed.status, &routed.body),
+            "{query}"
+        );
+        assert_eq!(headers(&fast), headers(&routed), "{query}");
+    }
     // A client's plain id is echoed on the fast lane too.
     let mine = app.get_with("/api/wager-races/current", &[("x-request-id", "mine-2")]);
     assert_eq!(mine.header("x-request-id"), Some("mine-2"));

@@ -162,34 +162,118 @@ impl AffiliateApi {
         )]
         limit: Query<u32>,
     ) -> ApiResult<Success<LeaderboardPage>> {
-        let state = self.state.clone();
-        let version = state.read.version();
-        let (period, page, limit) = (period.0, page.0, limit.0);
-        let key = format!(
-            "affiliate:leaderboard:{}@{version}:{page}:{limit}",
-            period.as_str()
-        );
-        let prepared = self
-            .state
-            .responses
-            .get_or_make(key, ttl(&version), move || async move {
-                let rankings = state.read.rankings().await?;
-                let ranked = rankings.period(period);
-                let pagination = Pagination::new(page, limit, ranked.len());
-                let results = ranked[pagination.range()].iter().map(entry).collect();
-                Ok(prepare_with_metadata(
-                    &LeaderboardPage {
-                        results,
-                        pagination,
-                    },
-                    &sync_metadata(&state),
-                ))
-            })
-            .await?;
-        Ok(Success::prepared(&prepared, req, cache_control(&version)))
+        leaderboard_page(&self.state, req, period.0, page.0, limit.0).await
     }
+}
+
+/// The largest `page` and `limit` the leaderboard takes (its schema says so too).
+pub const MAX_PAGE: u32 = 100_000;
+pub const MAX_LIMIT: u32 = 100;
+
+/// One page of a period's leaderboard, as `GET /api/affiliate/leaderboard` answers it;
+/// also answered before the router (`middleware::HotReads`) for a plain query.
+pub async fn leaderboard_page(
+    state: &Arc<AppState>,
+    req: &Request,
+    period: Period,
+    page: u32,
+    limit: u32,
+) -> ApiResult<Success<LeaderboardPage>> {
+    let version = state.read.version();
+    let key = format!(
+        "affiliate:leaderboard:{}@{version}:{page}:{limit}",
+        period.as_str()
+    );
+    let maker = state.clone();
+    let prepared = state
+        .responses
+        .get_or_make(key, ttl(&version), move || async move {
+            let rankings = maker.read.rankings().await?;
+            let ranked = rankings.period(period);
+            let pagination = Pagination::new(page, limit, ranked.len());
+            let results = ranked[pagination.range()].iter().map(entry).collect();
+            Ok(prepare_with_metadata(
+                &LeaderboardPage {
+                    results,
+                    pagination,
+                },
+                &sync_metadata(&maker),
+            ))
+        })
+        .await?;
+    Ok(Success::prepared(&prepared, req, cache_control(&version)))
+}
+
+/// The leaderboard's query when it is plain: known keys, each once, values that the
+/// route would take as they are. Anything else (`None`) goes to the router, which
+/// answers it, errors included, as ever.
+pub fn plain_leaderboard_query(query: Option<&str>) -> Option<(Period, u32, u32)> {
+    let (mut period, mut page, mut limit) = (None, None, None);
+    let number = |v: &str, max: u32| {
+        (!v.is_empty() && v.len() <= 6 && v.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| v.parse::<u32>().ok())
+            .flatten()
+            .filter(|n| (1..=max).contains(n))
+    };
+    if let Some(query) = query {
+        for pair in query.split('&') {
+            let (k, v) = pair.split_once('=')?;
+            let slot_was_empty = match k {
+                "period" => period
+                    .replace(Period::ALL.into_iter().find(|p| p.as_str() == v)?)
+                    .is_none(),
+                "page" => page.replace(number(v, MAX_PAGE)?).is_none(),
+                "limit" => limit.replace(number(v, MAX_LIMIT)?).is_none(),
+                _ => return None,
+            };
+            if !slot_was_empty {
+                return None;
+            }
+        }
+    }
+    Some((
+        period.unwrap_or_else(default_period),
+        page.unwrap_or_else(default_page),
+        limit.unwrap_or_else(default_page_limit),
+    ))
 }
 
 fn default_period() -> Period {
     Period::ThisMonth
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_plain_leaderboard_query_takes_the_fast_lane() {
+        assert_eq!(
+            plain_leaderboard_query(None),
+            Some((Period::ThisMonth, 1, 30))
+        );
+        assert_eq!(
+            plain_leaderboard_query(Some("period=all_time&page=3&limit=100")),
+            Some((Period::AllTime, 3, 100))
+        );
+        assert_eq!(
+            plain_leaderboard_query(Some("limit=7")),
+            Some((Period::ThisMonth, 1, 7))
+        );
+        for routed in [
+            "",
+            "period=yearly",
+            "page=0",
+            "page=100001",
+            "limit=101",
+            "limit=+5",
+            "limit=%35",
+            "page=1&page=2",
+            "period",
+            "other=1",
+            "page=1&",
+        ] {
+            assert_eq!(plain_leaderboard_query(Some(routed)), None, "{routed:?}");
+        }
+    }
 }

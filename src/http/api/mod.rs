@@ -11,6 +11,7 @@ pub mod shapes;
 mod users;
 pub mod values;
 
+pub use affiliate::{leaderboard_page, plain_leaderboard_query};
 pub use races::current_race;
 mod verification;
 

@@ -154,7 +154,7 @@ mod tests {
         let len = text.chars().count();
         let pattern = schema
             .pattern
-            .map_or(true, |p| regex::Regex::new(&p).unwrap().is_match(text));
+            .is_none_or(|p| regex::Regex::new(&p).unwrap().is_match(text));
         pattern
             && schema.min_length.is_none_or(|m| len >= m)
             && schema.max_length.is_none_or(|m| len <= m)

@@ -1,5 +1,6 @@
-//! The fast lane for the hottest public read: `GET /api/wager-races/current` with no
-//! query, which every race page and overlay asks for, answered before the router.
+//! The fast lane for the hottest public reads, answered before the router:
+//! `GET /api/wager-races/current` with no query (every race page and overlay asks for
+//! it) and `GET /api/affiliate/leaderboard` with a plain query (the leaderboard page).
 //!
 //! The answer is the very one the API route gives (same function, same answer cache,
 //! same headers): only the routing table and poem-openapi's extractors are skipped,
@@ -12,10 +13,11 @@ use std::sync::Arc;
 use poem::http::Method;
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
 
-use crate::http::api::current_race;
+use crate::http::api::{current_race, leaderboard_page, plain_leaderboard_query};
 use crate::http::state::AppState;
 
 pub const CURRENT: &str = "/api/wager-races/current";
+pub const LEADERBOARD: &str = "/api/affiliate/leaderboard";
 
 pub struct HotReads {
     pub state: Arc<AppState>,
@@ -42,12 +44,24 @@ impl<E: Endpoint> Endpoint for HotReadsEndpoint<E> {
 
     async fn call(&self, req: Request) -> poem::Result<Response> {
         let uri = req.uri();
-        if req.method() == Method::GET && uri.path() == CURRENT && uri.query().is_none() {
-            return Ok(match current_race(&self.state, &req).await {
-                Ok(answer) => answer.into_response(),
-                Err(refused) => refused.into_response(),
-            });
+        if req.method() == Method::GET {
+            if uri.path() == CURRENT && uri.query().is_none() {
+                return Ok(answer(current_race(&self.state, &req).await));
+            }
+            if uri.path() == LEADERBOARD
+                && let Some((period, page, limit)) = plain_leaderboard_query(uri.query())
+            {
+                let page = leaderboard_page(&self.state, &req, period, page, limit).await;
+                return Ok(answer(page));
+            }
         }
         self.inner.call(req).await.map(IntoResponse::into_response)
+    }
+}
+
+fn answer(result: Result<impl IntoResponse, impl IntoResponse>) -> Response {
+    match result {
+        Ok(answer) => answer.into_response(),
+        Err(refused) => refused.into_response(),
     }
 }
