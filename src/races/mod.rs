@@ -5,6 +5,7 @@
 
 pub mod finalize;
 pub mod manage;
+pub mod payouts;
 pub mod prizes;
 
 use chrono::{DateTime, Duration, Utc};

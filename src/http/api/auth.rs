@@ -10,6 +10,7 @@ use poem_openapi::{Enum, Object, OpenApi};
 use super::ApiTags;
 use super::session::{BearerAuth, signed_in};
 use super::shapes::{Omittable, Text};
+use crate::accounts::registration::{RegisterError, register};
 use crate::accounts::sessions::{self, SessionError};
 use crate::auth::REFRESH_TTL_DAYS;
 use crate::auth::password::{HashError, check_strength};
@@ -148,6 +149,15 @@ fn invalid_refresh() -> ApiError {
 
 /// A reused token gets the same answer as an unknown one: the client signs in again,
 /// and a thief learns nothing from the difference.
+impl From<RegisterError> for ApiError {
+    fn from(err: RegisterError) -> Self {
+        match err {
+            RegisterError::Db(err) => ApiError::internal(err),
+            taken => ApiError::new(StatusCode::CONFLICT, ErrorCode::Conflict, taken.to_string()),
+        }
+    }
+}
+
 impl From<SessionError> for ApiError {
     fn from(err: SessionError) -> Self {
         match err {
@@ -181,7 +191,6 @@ impl AuthApi {
         let body = body.0;
         check_strength(&body.password, &body.username)
             .map_err(|m| ApiError::validation("password", m))?;
-        let email = body.email.0.map(Email::into_string);
         let hash = self
             .state
             .auth
@@ -190,32 +199,12 @@ impl AuthApi {
             .await
             .map_err(busy)?;
         let now = timestamp(self.state.clock.now());
-        let username = body.username.into_string();
+        let (username, email) = (body.username, body.email.0);
         let created = self
             .state
             .db
-            .write(move |tx| {
-                if accounts::username_taken(tx, &username)? {
-                    return Ok(Err("This username is taken."));
-                }
-                if let Some(e) = &email
-                    && accounts::email_taken(tx, e)?
-                {
-                    return Ok(Err("This email is already used by another account."));
-                }
-                let id = accounts::create(
-                    tx,
-                    &username,
-                    email.as_deref(),
-                    &hash,
-                    crate::domain::accounts::Role::User,
-                    &now,
-                )?;
-                Ok(Ok(accounts::by_id(tx, id)?))
-            })
-            .await?
-            .map_err(|m| ApiError::new(StatusCode::CONFLICT, ErrorCode::Conflict, m))?
-            .ok_or_else(|| ApiError::internal("the new account vanished"))?;
+            .write(move |tx| Ok(register(tx, &username, email.as_ref(), &hash, &now)))
+            .await??;
         tracing::info!(account = created.id, "account registered");
         let session = self.start_session(req, &created, body.refresh_in.0).await?;
         Ok(Created(session))

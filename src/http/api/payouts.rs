@@ -18,10 +18,11 @@ use crate::db::payouts::{self, Payout};
 use crate::db::{races as db_races, timestamp};
 use crate::domain::Cents;
 use crate::domain::ids::{RaceKey, Uid};
-use crate::domain::payouts::{PayoutError, PayoutStatus, check_transition};
+use crate::domain::payouts::{PayoutError, PayoutStatus};
 use crate::http::envelope::Success;
 use crate::http::error::{ApiError, ApiResult, ErrorCode};
 use crate::http::state::AppState;
+use crate::races::payouts::{self as ledger, Change, ChangeError};
 
 /// Where a prize is on its way to the winner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -160,12 +161,22 @@ fn owed_and_paid(items: impl Iterator<Item = (PayoutStatus, Cents)> + Clone) -> 
     )
 }
 
-fn refused(err: PayoutError) -> ApiError {
-    match err {
-        PayoutError::ReferenceRequired => ApiError::validation("reference", err.to_string()),
-        PayoutError::ReasonRequired => ApiError::validation("reason", err.to_string()),
-        PayoutError::Transition { .. } => {
-            ApiError::new(StatusCode::CONFLICT, ErrorCode::Conflict, err.to_string())
+impl From<ChangeError> for ApiError {
+    fn from(err: ChangeError) -> Self {
+        match err {
+            ChangeError::NoPrize { .. } => ApiError::not_found(err.to_string()),
+            ChangeError::Refused(refused @ PayoutError::ReferenceRequired) => {
+                ApiError::validation("reference", refused.to_string())
+            }
+            ChangeError::Refused(refused @ PayoutError::ReasonRequired) => {
+                ApiError::validation("reason", refused.to_string())
+            }
+            ChangeError::Refused(refused @ PayoutError::Transition { .. }) => ApiError::new(
+                StatusCode::CONFLICT,
+                ErrorCode::Conflict,
+                refused.to_string(),
+            ),
+            ChangeError::Db(err) => ApiError::internal(err),
         }
     }
 }
@@ -232,8 +243,11 @@ impl PayoutsApi {
             reference,
             reason,
         } = body.0;
-        let to = PayoutStatus::from(status);
-        let (reference, reason) = (reference.text(), reason.text());
+        let asked = Change {
+            to: PayoutStatus::from(status),
+            reference: reference.text(),
+            reason: reason.text(),
+        };
         let row = AuditRow::new(&self.state, req, &actor, Action::PayoutChange)
             .target(format!("{}/{}", race_id.0, uid.0));
         let (race, player) = (race_id.0.into_string(), uid.0.into_string());
@@ -242,28 +256,14 @@ impl PayoutsApi {
             .state
             .db
             .write(move |tx| {
-                let Some(mut payout) = payouts::get(tx, &race, &player)? else {
-                    return Ok(Err(ApiError::not_found(format!(
-                        "Race {race} has no prize for player {player}."
-                    ))));
-                };
-                let from = payout.status;
-                if let Err(err) =
-                    check_transition(from, to, reference.as_deref(), reason.as_deref())
-                {
-                    return Ok(Err(refused(err)));
+                let changed = ledger::change(tx, &race, &player, asked, &now, &by);
+                if let Ok((payout, from)) = &changed {
+                    row.detail(format!("{from} -> {}", payout.status))
+                        .write(tx)?;
                 }
-                match to {
-                    PayoutStatus::Paid => payout.reference = reference.map(|r| r.trim().into()),
-                    PayoutStatus::Void => payout.reason = reason.map(|r| r.trim().into()),
-                    _ => {}
-                }
-                payouts::set_status(tx, &payout, to, &now, &by)?;
-                row.detail(format!("{from} -> {to}")).write(tx)?;
-                Ok(Ok(payouts::get(tx, &race, &player)?))
+                Ok(changed.map(|(payout, _)| payout))
             })
-            .await??
-            .ok_or_else(|| ApiError::internal("the payout vanished"))?;
+            .await??;
         Ok(Success::new(&PayoutView::from(changed)))
     }
 
