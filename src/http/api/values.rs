@@ -14,10 +14,9 @@ use crate::domain::RaceId;
 use crate::domain::ids::{Email, Invalid, RaceKey, Uid, Username};
 
 /// How a checked value looks in the schema and reads from text.
-pub trait Checked: Sized + Send + Sync {
+pub trait Checked: Sized + Send + Sync + std::fmt::Display {
     fn schema() -> MetaSchema;
     fn check(text: &str) -> Result<Self, Invalid>;
-    fn text(&self) -> String;
 }
 
 fn string_schema(pattern: Option<&'static str>, min: usize, max: usize) -> MetaSchema {
@@ -29,67 +28,30 @@ fn string_schema(pattern: Option<&'static str>, min: usize, max: usize) -> MetaS
     }
 }
 
-impl Checked for Uid {
-    fn schema() -> MetaSchema {
-        string_schema(Some(Uid::PATTERN), 1, 64)
-    }
-    fn check(text: &str) -> Result<Self, Invalid> {
-        Uid::parse(text)
-    }
-    fn text(&self) -> String {
-        self.to_string()
-    }
-}
-
-impl Checked for Username {
-    fn schema() -> MetaSchema {
-        string_schema(Some(Username::PATTERN), 3, 32)
-    }
-    fn check(text: &str) -> Result<Self, Invalid> {
-        Username::parse(text)
-    }
-    fn text(&self) -> String {
-        self.to_string()
-    }
-}
-
-impl Checked for Email {
-    fn schema() -> MetaSchema {
-        string_schema(None, 3, 254)
-    }
-    fn check(text: &str) -> Result<Self, Invalid> {
-        Email::parse(text)
-    }
-    fn text(&self) -> String {
-        self.to_string()
-    }
-}
-
-impl Checked for RaceKey {
-    fn schema() -> MetaSchema {
-        string_schema(Some(RaceKey::PATTERN), 1, 40)
-    }
-    fn check(text: &str) -> Result<Self, Invalid> {
-        RaceKey::parse(text)
-    }
-    fn text(&self) -> String {
-        self.to_string()
-    }
-}
-
 /// The monthly race's id, `YYYYMM` from 2000 on.
 pub const MONTH_PATTERN: &str = "^[2-9][0-9]{3}(0[1-9]|1[0-2])$";
 
-impl Checked for RaceId {
-    fn schema() -> MetaSchema {
-        string_schema(Some(MONTH_PATTERN), 6, 6)
-    }
-    fn check(text: &str) -> Result<Self, Invalid> {
+macro_rules! checked {
+    ($($ty:ty: $pattern:expr, $min:expr, $max:expr, $parse:expr;)*) => {$(
+        impl Checked for $ty {
+            fn schema() -> MetaSchema {
+                string_schema($pattern, $min, $max)
+            }
+            fn check(text: &str) -> Result<Self, Invalid> {
+                $parse(text)
+            }
+        }
+    )*};
+}
+
+checked! {
+    Uid: Some(Uid::PATTERN), 1, 64, Uid::parse;
+    Username: Some(Username::PATTERN), 3, 32, Username::parse;
+    Email: None, 3, 254, Email::parse;
+    RaceKey: Some(RaceKey::PATTERN), 1, 40, RaceKey::parse;
+    RaceId: Some(MONTH_PATTERN), 6, 6, |text| {
         RaceId::parse(text).ok_or(Invalid("raceId must be a month as YYYYMM"))
-    }
-    fn text(&self) -> String {
-        self.to_string()
-    }
+    };
 }
 
 macro_rules! openapi_value {
@@ -135,7 +97,7 @@ macro_rules! openapi_value {
 
         impl ToJSON for $ty {
             fn to_json(&self) -> Option<Value> {
-                Some(Value::String(<$ty as Checked>::text(self)))
+                Some(Value::String(self.to_string()))
             }
         }
     )*};
