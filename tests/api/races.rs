@@ -123,6 +123,7 @@ fn a_custom_race_ranks_by_what_was_wagered_inside_its_window_only() {
     });
     let done = race(&app, &id);
     assert_eq!(done["status"], "transition");
+    assert!(done.get("trackedFrom").is_none(), "its baseline came before it: {done}");
     assert_eq!(
         standings(&done),
         [row("Carol", 900.0, 70.0), row("bob", 300.0, 30.0)]
@@ -519,6 +520,20 @@ fn a_race_with_no_answer_before_its_start_says_from_when_it_is_tracked() {
         "{live}"
     );
     assert_eq!(standings(&live), [row("bob", 150.0, 250.0)]);
+    // The final result says so too: it is part of what the race was.
+    clock.set(at("2026-12-01T05:00:30Z"));
+    assert!(app.sync().succeeded());
+    wait_until("November to be final", || {
+        app.count("SELECT count(*) FROM races WHERE race_id = '202611'") == 1
+    });
+    let november = race(&app, "202611");
+    assert!(
+        november["trackedFrom"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("2026-11-20T12:00:00")),
+        "{november}"
+    );
+    assert_eq!(standings(&november), [row("bob", 150.0, 250.0)]);
 }
 
 #[test]
