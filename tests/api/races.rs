@@ -123,7 +123,10 @@ fn a_custom_race_ranks_by_what_was_wagered_inside_its_window_only() {
     });
     let done = race(&app, &id);
     assert_eq!(done["status"], "transition");
-    assert!(done.get("trackedFrom").is_none(), "its baseline came before it: {done}");
+    assert!(
+        done.get("trackedFrom").is_none(),
+        "its baseline came before it: {done}"
+    );
     assert_eq!(
         standings(&done),
         [row("Carol", 900.0, 70.0), row("bob", 300.0, 30.0)]
