@@ -70,6 +70,13 @@ pub struct Race {
 }
 
 impl Race {
+    /// Whether a race whose baseline was taken at `baseline` is tracked from later than
+    /// its start (a first install mid-race): its answers then say from when. A baseline
+    /// taken at the start itself or before it tracks the whole race.
+    pub fn tracked_late(&self, baseline: DateTime<Utc>) -> bool {
+        baseline > self.start
+    }
+
     /// The monthly race `id`: the calendar month at the configured offset. It ranks by
     /// `this_month` only when its month is the upstream's (offset 0).
     pub fn monthly(calendar: &Calendar, id: RaceId, rules: Rules) -> Race {
@@ -590,5 +597,28 @@ mod tests {
             race.status(utc("2026-12-01T00:00:00Z"), 24),
             RaceStatus::Transition
         );
+    }
+}
+
+#[cfg(test)]
+mod tracked_from {
+    use super::*;
+
+    #[test]
+    fn a_baseline_at_the_start_or_before_tracks_the_whole_race() {
+        let calendar = Calendar {
+            offset_minutes: 0,
+            transition_hours: 24,
+        };
+        let rules = Rules {
+            prize_pool: Cents(0),
+            distribution: vec![1.0],
+            min_wager: Cents(0),
+        };
+        let race = Race::monthly(&calendar, RaceId::parse("202611").unwrap(), rules);
+        let second = Duration::seconds(1);
+        assert!(!race.tracked_late(race.start - second));
+        assert!(!race.tracked_late(race.start));
+        assert!(race.tracked_late(race.start + second));
     }
 }

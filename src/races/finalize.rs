@@ -42,7 +42,7 @@ pub fn finalize_due(db: &Db, config: &RaceConfig, now: DateTime<Utc>) -> DbResul
                 &rules.distribution,
             );
             let tracked_from = match &meta.baseline_at {
-                Some(at) if parse_timestamp(at)? > race.start => Some(at.clone()),
+                Some(at) if race.tracked_late(parse_timestamp(at)?) => Some(at.clone()),
                 _ => None,
             };
             let result = FinalRace {

@@ -139,7 +139,7 @@ pub fn live(
     // Ranked (ties listed by real name) first, masked after.
     Masker::load(conn, masking)?.standings(&mut ranked);
     let tracked_from = match races::snapshot_meta(conn, &race.id)?.and_then(|m| m.baseline_at) {
-        Some(at) if parse_timestamp(&at)? > race.start => Some(at),
+        Some(at) if race.tracked_late(parse_timestamp(&at)?) => Some(at),
         _ => None,
     };
     Ok(RaceView {

@@ -210,6 +210,12 @@ fn each_limit_holds_at_its_value_and_refuses_one_past_it_with_its_reason() {
         reasons(json!([{"uid": "  ", "name": "A"}])),
         ["entry 0: uid missing or empty"]
     );
+    // Blank is blank at any length up to the limit: the reason the runs log gives is
+    // "empty", not "too long".
+    assert_eq!(
+        reasons(json!([{"uid": " ".repeat(MAX_UID_LEN), "name": "A"}])),
+        ["entry 0: uid missing or empty"]
+    );
     let name129 = "n".repeat(MAX_NAME_LEN + 1);
     assert_eq!(
         reasons(json!([{"uid": "a", "name": name129}])),
