@@ -6,6 +6,11 @@
 #
 #   scripts/mutants.sh                 every module below, the whole suite but browsers
 #   scripts/mutants.sh --lib FILE...   only these files, unit tests only (minutes)
+#   scripts/mutants.sh --only "FILTERS" FILE...
+#                                      these files, unit tests and the integration tests
+#                                      whose names contain one of FILTERS (e.g.
+#                                      "payouts month_boundary races:: migrate proof cli::"
+#                                      for finalization and proofs: about a minute a mutant)
 #
 # Prints, per file, the mutants caught / missed / timed out / unviable and the share
 # caught of the viable ones; the missed ones are listed in mutants.out/missed.txt.
@@ -14,9 +19,14 @@ cd "$(dirname "$0")/.."
 command -v cargo-mutants >/dev/null || cargo install --locked cargo-mutants
 
 scope=()
+filters=()
 if [ "${1:-}" = "--lib" ]; then
   shift
   scope=(--lib)
+elif [ "${1:-}" = "--only" ]; then
+  read -r -a filters <<<"$2"
+  shift 2
+  scope=(--lib --test api)
 fi
 files=("$@")
 if [ ${#files[@]} -eq 0 ]; then
@@ -32,7 +42,7 @@ for f in "${files[@]}"; do args+=(--file "$f"); done
 
 # Browser tests are skipped: Chromium makes every mutant minutes slower and they
 # test pages, not these modules. So is the 10-second slow-headers test.
-cargo mutants "${args[@]}" --no-shuffle --timeout 240 -- "${scope[@]}" -- \
+cargo mutants "${args[@]}" --no-shuffle --timeout 240 -- "${scope[@]}" -- "${filters[@]}" \
   --skip browser:: --skip an_admin_pays --skip headers_that_trickle || true
 
 python3 - <<'PY'
