@@ -391,8 +391,14 @@ pub fn at(text: &str) -> chrono::DateTime<chrono::Utc> {
 }
 
 /// Polls `check` until it holds; panics naming `what` after 10 s.
-pub fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+pub fn wait_until(what: &str, check: impl FnMut() -> bool) {
+    wait_up_to(std::time::Duration::from_secs(10), what, check);
+}
+
+/// As [`wait_until`], for work whose length is its own (a replay of weeks of history)
+/// and grows with the machine's load: panics after `limit`.
+pub fn wait_up_to(limit: std::time::Duration, what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + limit;
     while !check() {
         assert!(
             std::time::Instant::now() < deadline,
