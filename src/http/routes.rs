@@ -99,6 +99,16 @@ impl RouteTable {
         }
     }
 
+    /// The name of a template's `index`-th path parameter, as the API documents it:
+    /// poem-openapi reports a path parameter that fails to parse by its position
+    /// (`param0`, `param1`, …), not by its name.
+    pub fn path_param(template: &str, index: usize) -> Option<&str> {
+        template
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+            .nth(index)
+    }
+
     /// The methods a template answers, for the `Allow` header of a `405`.
     pub fn methods(&self, template: &str) -> &'static str {
         self.methods.get(template).copied().unwrap_or("GET")
@@ -177,6 +187,18 @@ mod tests {
         for (path, template) in cases {
             assert_eq!(t.template(path), template, "{path}");
         }
+    }
+
+    #[test]
+    fn a_path_parameter_is_found_by_its_position_in_the_template() {
+        let param = RouteTable::path_param;
+        assert_eq!(param("/api/users/{user_id}/stats", 0), Some("user_id"));
+        assert_eq!(
+            param("/api/admin/races/{race_id}/payouts/{uid}", 1),
+            Some("uid")
+        );
+        assert_eq!(param("/api/admin/races/{race_id}/payouts/{uid}", 2), None);
+        assert_eq!(param("/api/health", 0), None);
     }
 
     #[test]

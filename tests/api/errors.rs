@@ -66,3 +66,29 @@ fn a_null_or_a_wrong_type_in_a_request_body_is_refused() {
     // Leaving the field out is fine.
     assert_eq!(app.post_json("/api/auth/logout", &json!({})).status, 200);
 }
+
+/// A path parameter that is not what the route takes is named as the API documents it
+/// (poem-openapi itself only knows it by position), whether it is slightly wrong or
+/// absurdly long, and the server answers the next request as before.
+#[test]
+fn a_malformed_or_huge_path_parameter_is_refused_by_its_documented_name() {
+    let app = spawn_app();
+    let huge = "a".repeat(10_000);
+    let cases = [
+        ("/api/users/a%20b".to_string(), "user_id"),
+        (format!("/api/users/{huge}"), "user_id"),
+        (format!("/api/users/{huge}/stats"), "user_id"),
+        ("/api/wager-races/Not_A_Race".to_string(), "race_id"),
+        (format!("/api/wager-races/{huge}/proof"), "race_id"),
+        ("/api/wager-races/a%2Fb/export.csv".to_string(), "race_id"),
+    ];
+    for (path, name) in &cases {
+        let err = assert_error(&app.get(path), 400, "VALIDATION_ERROR");
+        assert_eq!(err["details"]["field"], *name, "{path}: {err}");
+        let message = err["message"].as_str().unwrap();
+        assert!(message.contains(&format!("`{name}`")), "{message}");
+        assert!(!message.contains("param0"), "{message}");
+        assert!(message.len() < 500, "the answer does not echo the input");
+    }
+    assert_eq!(app.get("/api/health").status, 200);
+}

@@ -10,6 +10,12 @@ use crate::http::error::{ApiError, ErrorCode};
 /// Errors that escaped the handlers (routing, parameter and body parsing, extractors)
 /// become envelopes here; errors the handlers built are envelopes already.
 pub fn error_response(err: poem::Error) -> Response {
+    error_response_at(err, None)
+}
+
+/// As [`error_response`], knowing the request's path, so that a path parameter that
+/// did not parse is named as the API documents it.
+fn error_response_at(err: poem::Error, path: Option<&str>) -> Response {
     if err.is_from_response() {
         return err.into_response();
     }
@@ -22,7 +28,7 @@ pub fn error_response(err: poem::Error) -> Response {
             ErrorCode::MethodNotAllowed,
             "This address does not accept this method.",
         ),
-        StatusCode::BAD_REQUEST => bad_request(&err, message),
+        StatusCode::BAD_REQUEST => bad_request(&err, message, path),
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
             status,
             ErrorCode::PayloadTooLarge,
@@ -43,15 +49,27 @@ pub fn error_response(err: poem::Error) -> Response {
     api.into_response()
 }
 
-fn bad_request(err: &poem::Error, message: String) -> ApiError {
-    use poem_openapi::error::{ParseParamError, ParseRequestPayloadError};
+fn bad_request(err: &poem::Error, message: String, path: Option<&str>) -> ApiError {
+    use poem_openapi::error::{ParseParamError, ParsePathError, ParseRequestPayloadError};
     if let Some(p) = err.downcast_ref::<ParseParamError>() {
         return ApiError::validation(p.name, format!("Invalid `{}`: {}", p.name, p.reason));
+    }
+    if let Some(p) = err.downcast_ref::<ParsePathError>() {
+        let name = path_param_name(p.name, path).unwrap_or(p.name);
+        return ApiError::validation(name, format!("Invalid `{name}`: {}", p.reason));
     }
     if let Some(p) = err.downcast_ref::<ParseRequestPayloadError>() {
         return ApiError::validation("body", format!("Invalid request body: {}", p.reason));
     }
     ApiError::validation("request", message)
+}
+
+/// The documented name of the path parameter poem-openapi calls `param{N}`, from the
+/// template the path matches.
+fn path_param_name(positional: &str, path: Option<&str>) -> Option<&'static str> {
+    let index = positional.strip_prefix("param")?.parse().ok()?;
+    let routes = crate::http::routes::table();
+    crate::http::routes::RouteTable::path_param(routes.template(path?), index)
 }
 
 pub struct Envelope;
@@ -72,11 +90,12 @@ impl<E: Endpoint> Endpoint for EnvelopeEndpoint<E> {
     type Output = Response;
 
     async fn call(&self, req: Request) -> poem::Result<Response> {
-        // A cheap clone (shared bytes), read only for a 405's Allow header.
+        // A cheap clone (shared bytes), read only for errors: a 405's Allow header, a
+        // path parameter's name.
         let uri = req.uri().clone();
         let mut resp = match self.inner.call(req).await {
             Ok(resp) => resp.into_response(),
-            Err(err) => error_response(err),
+            Err(err) => error_response_at(err, Some(uri.path())),
         };
         if resp.status() == StatusCode::METHOD_NOT_ALLOWED && !resp.headers().contains_key("allow")
         {
