@@ -89,6 +89,17 @@ fn the_account_life_cycle_through_the_api() {
             + err["message"].as_str().unwrap();
         assert!(named.contains(field), "{body}: {err}");
     }
+    // The email's refusal names its field, as a client's form needs to mark it.
+    let err = assert_error(
+        &app.post_json(
+            "/api/auth/register",
+            &json!({"username": "dave", "password": PASSWORD, "email": "not-an-email"}),
+        ),
+        400,
+        "VALIDATION_ERROR",
+    );
+    assert_eq!(err["details"]["field"], "email", "{err}");
+    assert_eq!(err["message"], "This is not an email address.");
     let malformed = app.send(
         "POST",
         "/api/auth/register",

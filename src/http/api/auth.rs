@@ -42,9 +42,13 @@ pub struct RegisterRequest {
     /// 8–256 characters, not a common password.
     #[oai(validator(min_length = 8, max_length = 256))]
     pub password: Text,
-    /// Trimmed and lowercased; unique.
-    #[oai(skip_serializing_if_is_none)]
-    pub email: Omittable<Email>,
+    /// Trimmed and lowercased; unique. Checked by `Email::parse` in the handler, so that
+    /// a refusal names the field (a body type's own refusal cannot).
+    #[oai(
+        skip_serializing_if_is_none,
+        validator(min_length = 3, max_length = 254)
+    )]
+    pub email: Omittable<Text>,
     #[oai(skip_serializing_if_is_none)]
     pub refresh_in: Omittable<RefreshIn>,
 }
@@ -191,6 +195,13 @@ impl AuthApi {
         let body = body.0;
         check_strength(&body.password, &body.username)
             .map_err(|m| ApiError::validation("password", m))?;
+        // Before the password is hashed: a refusal costs no hash.
+        let email = match body.email.0 {
+            Some(text) => {
+                Some(Email::parse(&text).map_err(|e| ApiError::validation("email", e.0))?)
+            }
+            None => None,
+        };
         let hash = self
             .state
             .auth
@@ -199,7 +210,7 @@ impl AuthApi {
             .await
             .map_err(busy)?;
         let now = timestamp(self.state.clock.now());
-        let (username, email) = (body.username, body.email.0);
+        let username = body.username;
         let created = self
             .state
             .db

@@ -1,5 +1,6 @@
 //! The checked values of `domain::ids` (and the month of `domain::RaceId`) as request
-//! parameters and fields: each is parsed once, where it arrives, with the pattern the
+//! parameters and fields (an email is checked in its handler instead, so that its
+//! refusal can name the field): each is parsed once, where it arrives, with the pattern the
 //! published schema states; a handler receives the checked value, never the text.
 
 use std::borrow::Cow;
@@ -11,7 +12,7 @@ use poem_openapi::types::{
 use serde_json::Value;
 
 use crate::domain::RaceId;
-use crate::domain::ids::{Email, Invalid, RaceKey, Uid, Username};
+use crate::domain::ids::{Invalid, RaceKey, Uid, Username};
 
 /// How a checked value looks in the schema and reads from text.
 pub trait Checked: Sized + Send + Sync + std::fmt::Display {
@@ -19,9 +20,9 @@ pub trait Checked: Sized + Send + Sync + std::fmt::Display {
     fn check(text: &str) -> Result<Self, Invalid>;
 }
 
-fn string_schema(pattern: Option<&'static str>, min: usize, max: usize) -> MetaSchema {
+fn string_schema(pattern: &'static str, min: usize, max: usize) -> MetaSchema {
     MetaSchema {
-        pattern: pattern.map(str::to_string),
+        pattern: Some(pattern.to_string()),
         min_length: Some(min),
         max_length: Some(max),
         ..MetaSchema::new("string")
@@ -45,11 +46,10 @@ macro_rules! checked {
 }
 
 checked! {
-    Uid: Some(Uid::PATTERN), 1, 64, Uid::parse;
-    Username: Some(Username::PATTERN), 3, 32, Username::parse;
-    Email: None, 3, 254, Email::parse;
-    RaceKey: Some(RaceKey::PATTERN), 1, 40, RaceKey::parse;
-    RaceId: Some(MONTH_PATTERN), 6, 6, |text| {
+    Uid: Uid::PATTERN, 1, 64, Uid::parse;
+    Username: Username::PATTERN, 3, 32, Username::parse;
+    RaceKey: RaceKey::PATTERN, 1, 40, RaceKey::parse;
+    RaceId: MONTH_PATTERN, 6, 6, |text| {
         RaceId::parse(text).ok_or(Invalid("raceId must be a month as YYYYMM"))
     };
 }
@@ -103,7 +103,7 @@ macro_rules! openapi_value {
     )*};
 }
 
-openapi_value!(Uid, Username, Email, RaceKey, RaceId);
+openapi_value!(Uid, Username, RaceKey, RaceId);
 
 #[cfg(test)]
 mod tests {
