@@ -29,6 +29,8 @@ pub enum ClaimError {
     Db(#[from] DbError),
 }
 
+crate::use_case_error!(ClaimError);
+
 /// Who is claimed: a uid, or a name that must match exactly one synced player.
 pub enum Claimed {
     Uid(String),

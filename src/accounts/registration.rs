@@ -18,6 +18,8 @@ pub enum RegisterError {
     Db(#[from] DbError),
 }
 
+crate::use_case_error!(RegisterError);
+
 /// Stores the account (a plain user) with its already-made password hash.
 pub fn register(
     conn: &Connection,

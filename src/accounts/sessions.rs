@@ -22,6 +22,8 @@ pub enum SessionError {
     Db(#[from] DbError),
 }
 
+crate::use_case_error!(SessionError);
+
 /// A new session's refresh token, as given to the client once.
 pub struct Started {
     pub token: String,

@@ -52,6 +52,40 @@ pub enum DbError {
 
 pub type DbResult<T> = Result<T, DbError>;
 
+/// A use case's error: a refusal (the rules said no) or a database failure. Run inside
+/// a write transaction, the two must end differently: a refusal is an answer, and what
+/// the transaction did before it stands (a reused refresh token's family stays
+/// revoked); a failure rolls everything back, so that no half-done change (a payout
+/// moved without its audit row) is committed.
+pub trait UseCaseError: Sized {
+    /// The refusal, or the database failure it carries.
+    fn refusal(self) -> DbResult<Self>;
+}
+
+/// What a write transaction's closure returns for a use case's outcome: the outcome
+/// (committed), or the database failure (rolled back). See [`UseCaseError`].
+pub fn settle<T, E: UseCaseError>(done: Result<T, E>) -> DbResult<Result<T, E>> {
+    match done {
+        Ok(value) => Ok(Ok(value)),
+        Err(err) => err.refusal().map(Err),
+    }
+}
+
+/// `UseCaseError` for an error enum whose `Db` variant is the database failure.
+#[macro_export]
+macro_rules! use_case_error {
+    ($($ty:ty),*) => {$(
+        impl $crate::db::UseCaseError for $ty {
+            fn refusal(self) -> $crate::db::DbResult<Self> {
+                match self {
+                    Self::Db(err) => Err(err),
+                    refused => Ok(refused),
+                }
+            }
+        }
+    )*};
+}
+
 /// A state column (an outcome, a role, a status) read back as its enum: text this
 /// binary never writes is an error, not a value passed on.
 pub(crate) fn state<T>(
@@ -223,4 +257,43 @@ pub fn timestamp(t: chrono::DateTime<chrono::Utc>) -> String {
 pub fn parse_timestamp(text: &str) -> DbResult<chrono::DateTime<chrono::Utc>> {
     text.parse()
         .map_err(|_| DbError::Corrupt(format!("bad timestamp {text:?}")))
+}
+
+#[cfg(test)]
+mod use_case_tests {
+    use super::*;
+
+    #[derive(Debug)]
+    enum Outcome {
+        No,
+        Db(DbError),
+    }
+    crate::use_case_error!(Outcome);
+
+    /// Writes a setting, then ends as `end` says; answers what the database kept.
+    fn run(db: &Db, key: &str, end: fn() -> Outcome) -> (DbResult<Result<(), Outcome>>, bool) {
+        let done = db.write_blocking(|tx| {
+            settings::set(tx, key, "written", "2026-12-01T00:00:00.000Z")?;
+            settle(Err::<(), _>(end()))
+        });
+        let kept = settings::get(&db.reader().unwrap(), key).unwrap().is_some();
+        (done, kept)
+    }
+
+    #[test]
+    fn a_refusal_commits_what_came_before_it_and_a_database_failure_rolls_it_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("u.db"), 1).unwrap();
+        let (refused, kept) = run(&db, "refused", || Outcome::No);
+        assert!(matches!(refused, Ok(Err(Outcome::No))), "{refused:?}");
+        assert!(
+            kept,
+            "a refusal is an answer: the revocation before it stands"
+        );
+        let (failed, kept) = run(&db, "failed", || {
+            Outcome::Db(DbError::Corrupt("disk".into()))
+        });
+        assert!(matches!(failed, Err(DbError::Corrupt(_))), "{failed:?}");
+        assert!(!kept, "a failure commits nothing half-done");
+    }
 }

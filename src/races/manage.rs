@@ -23,6 +23,8 @@ pub enum RaceError {
     Db(#[from] DbError),
 }
 
+crate::use_case_error!(RaceError);
+
 impl From<RuleError> for RaceError {
     fn from(e: RuleError) -> Self {
         RaceError::Invalid(e)

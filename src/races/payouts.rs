@@ -19,6 +19,8 @@ pub enum ChangeError {
     Db(#[from] DbError),
 }
 
+crate::use_case_error!(ChangeError);
+
 /// What an admin asks of one prize.
 #[derive(Debug, Clone)]
 pub struct Change {

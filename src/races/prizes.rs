@@ -19,6 +19,8 @@ pub enum PrizeError {
     Db(#[from] DbError),
 }
 
+crate::use_case_error!(PrizeError);
+
 /// A race's prizes as they stand: pool, shares, and whether an admin set them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Prizes {

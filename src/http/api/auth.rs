@@ -16,7 +16,7 @@ use crate::auth::REFRESH_TTL_DAYS;
 use crate::auth::password::{HashError, check_strength};
 use crate::auth::throttle::LoginKey;
 use crate::db::accounts::{self, Account};
-use crate::db::timestamp;
+use crate::db::{settle, timestamp};
 use crate::domain::ids::{Email, Username};
 use crate::http::client::{client_ip, is_https, limit_key};
 use crate::http::envelope::{Created, Success};
@@ -214,7 +214,7 @@ impl AuthApi {
         let created = self
             .state
             .db
-            .write(move |tx| Ok(register(tx, &username, email.as_ref(), &hash, &now)))
+            .write(move |tx| settle(register(tx, &username, email.as_ref(), &hash, &now)))
             .await??;
         tracing::info!(account = created.id, "account registered");
         let session = self.start_session(req, &created, body.refresh_in.0).await?;
@@ -282,10 +282,7 @@ impl AuthApi {
         let rotated = self
             .state
             .db
-            .write(move |tx| match sessions::rotate(tx, &token, now) {
-                Err(SessionError::Db(err)) => Err(err),
-                other => Ok(other),
-            })
+            .write(move |tx| settle(sessions::rotate(tx, &token, now)))
             .await??;
         let (account, fresh) = (rotated.account, rotated.token);
         let session = self.session_view(&account, &fresh, from_cookie);

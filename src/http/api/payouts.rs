@@ -15,7 +15,7 @@ use super::session::{AuditRow, BearerAuth, admin, audit, signed_in};
 use super::shapes::{Omittable, Text, money};
 use crate::db::audit::Action;
 use crate::db::payouts::{self, Payout};
-use crate::db::{races as db_races, timestamp};
+use crate::db::{races as db_races, settle, timestamp};
 use crate::domain::Cents;
 use crate::domain::ids::{RaceKey, Uid};
 use crate::domain::payouts::{PayoutError, PayoutStatus};
@@ -261,7 +261,7 @@ impl PayoutsApi {
                     row.detail(format!("{from} -> {}", payout.status))
                         .write(tx)?;
                 }
-                Ok(changed.map(|(payout, _)| payout))
+                settle(changed.map(|(payout, _)| payout))
             })
             .await??;
         Ok(Success::new(&PayoutView::from(changed)))

@@ -11,8 +11,8 @@ use super::ApiTags;
 use super::session::{AuditRow, BearerAuth, admin, require_admin_address, signed_in};
 use super::shapes::{Omittable, Text};
 use crate::accounts::claims::{self, ClaimError, Claimed};
-use crate::db::DbResult;
 use crate::db::audit::Action;
+use crate::db::settle;
 use crate::db::verification::{self, Request as Claim};
 use crate::domain::accounts::ClaimStatus;
 use crate::domain::ids::Uid;
@@ -70,13 +70,6 @@ pub struct ClaimView {
 
 /// A refused claim changes nothing and commits nothing worth keeping; a database error
 /// rolls the transaction back.
-fn refused_or(result: Result<Claim, ClaimError>) -> DbResult<Result<Claim, ClaimError>> {
-    match result {
-        Err(ClaimError::Db(err)) => Err(err),
-        other => Ok(other),
-    }
-}
-
 impl From<ClaimError> for ApiError {
     fn from(err: ClaimError) -> Self {
         match err {
@@ -144,9 +137,7 @@ impl VerificationApi {
         let claim = self
             .state
             .db
-            .write(move |tx| {
-                refused_or(claims::request(tx, id, verified.as_deref(), &claimed, now))
-            })
+            .write(move |tx| settle(claims::request(tx, id, verified.as_deref(), &claimed, now)))
             .await??;
         Ok(Created(Success::new(&ClaimView::from(claim))))
     }
@@ -202,7 +193,7 @@ impl VerificationApi {
                         .detail(format!("{} {}", claim.status.as_str(), claim.goated_uid))
                         .write(tx)?;
                 }
-                refused_or(decided)
+                settle(decided)
             })
             .await??;
         self.state.read.invalidate();

@@ -10,7 +10,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 
 use crate::db::audit::Action;
-use crate::db::timestamp;
+use crate::db::{settle, timestamp};
 use crate::domain::RaceId;
 use crate::http::api::ApiTags;
 use crate::http::api::session::{AuditRow, BearerAuth, admin};
@@ -103,7 +103,7 @@ impl PrizeAdminApi {
                 if set.is_ok() {
                     row.write(tx)?;
                 }
-                Ok(set)
+                settle(set)
             })
             .await??;
         self.state.read.invalidate();

@@ -11,7 +11,7 @@ use poem_openapi::{Object, OpenApi};
 
 use crate::db::audit::Action;
 use crate::db::race_defs::{self, Series};
-use crate::db::{DbResult, timestamp};
+use crate::db::{settle, timestamp};
 use crate::domain::ids::RaceKey;
 use crate::domain::races::Race;
 use crate::http::api::ApiTags;
@@ -193,15 +193,12 @@ impl RaceAdminApi {
         let done = self
             .state
             .db
-            .write(move |tx| -> DbResult<Result<T, RaceError>> {
-                match work(tx) {
-                    Ok(value) => {
-                        row.write(tx)?;
-                        Ok(Ok(value))
-                    }
-                    Err(RaceError::Db(err)) => Err(err),
-                    Err(refused) => Ok(Err(refused)),
+            .write(move |tx| {
+                let done = work(tx);
+                if done.is_ok() {
+                    row.write(tx)?;
                 }
+                settle(done)
             })
             .await??;
         self.state.read.invalidate();
