@@ -26,7 +26,6 @@ pub struct SyncStatus {
     /// `last_success.started_at`, parsed once: read on every request.
     pub last_success_at: Option<DateTime<Utc>>,
     pub circuit: Circuit,
-    pub circuit_open_until: Option<DateTime<Utc>>,
     pub auth_failure: Option<AuthFailure>,
     pub token_expires_at: Option<DateTime<Utc>>,
     /// The leaderboard sync's interval, for deciding staleness.

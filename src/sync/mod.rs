@@ -111,7 +111,6 @@ impl Syncer {
                 last_success_at: None,
                 last_success: None,
                 circuit: Circuit::Closed,
-                circuit_open_until: None,
                 auth_failure: auth_failed.map(|fingerprint| AuthFailure {
                     at: clock.now(),
                     fingerprint,
@@ -627,16 +626,11 @@ impl Syncer {
             self.status.write().auth_failure = None;
         }
         self.reload_last_runs()?;
-        {
-            let mut status = self.status.write();
-            let (circuit, until) = match self.breaker.state() {
-                breaker::State::Closed => (Circuit::Closed, None),
-                breaker::State::HalfOpen => (Circuit::HalfOpen, None),
-                breaker::State::Open { until } => (Circuit::Open, Some(until)),
-            };
-            status.circuit = circuit;
-            status.circuit_open_until = until;
-        }
+        self.status.write().circuit = match self.breaker.state() {
+            breaker::State::Closed => Circuit::Closed,
+            breaker::State::HalfOpen => Circuit::HalfOpen,
+            breaker::State::Open { .. } => Circuit::Open,
+        };
         if let Some(race_id) = outcome.race_id.clone().filter(|_| success) {
             // When the answer was received, as the store recorded it: listeners judge
             // the races as of then (a store that ends just after a race's end must not
