@@ -598,11 +598,6 @@ mod tests {
             RaceStatus::Transition
         );
     }
-}
-
-#[cfg(test)]
-mod tracked_from {
-    use super::*;
 
     #[test]
     fn a_baseline_at_the_start_or_before_tracks_the_whole_race() {

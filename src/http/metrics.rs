@@ -45,9 +45,9 @@ pub fn status_label(code: u16) -> &'static str {
 }
 
 /// Per (route template, status): the request counter and the latency histogram.
-/// Found by the template's address (templates are `&'static str` from the one route
-/// table), so no request hashes the template's text.
-type RequestHandles = std::collections::HashMap<(usize, u16), (Counter, Histogram)>;
+/// Found by the template's address and length (templates are `&'static str` from the
+/// one route table), so no request hashes the template's text.
+type RequestHandles = std::collections::HashMap<(usize, usize, u16), (Counter, Histogram)>;
 
 thread_local! {
     /// Metric handles by (route, status), per worker thread: looking a handle up in the
@@ -60,7 +60,7 @@ thread_local! {
 /// Records one request under its route template; called by the middleware.
 pub fn record(route: &'static str, status: u16, seconds: f64) {
     HANDLES.with_borrow_mut(|handles| {
-        let key = (route.as_ptr() as usize, status);
+        let key = (route.as_ptr() as usize, route.len(), status);
         let (count, latency) = handles.entry(key).or_insert_with(|| {
             (
                 metrics::counter!("goated_http_requests_total", "route" => route, "status" => status_label(status)),

@@ -556,6 +556,8 @@ fn the_fast_lane_answers_the_current_race_exactly_as_the_routed_api_does() {
         "",
         "?period=this_month&page=1&limit=30",
         "?limit=2&page=2&period=all_time",
+        // The largest page and limit the route takes: the fast lane takes no more.
+        "?page=100000&limit=100",
     ] {
         let sep = if query.is_empty() { "?" } else { "&" };
         let fast = app.get(&format!("/api/affiliate/leaderboard{query}"));
@@ -571,4 +573,44 @@ fn the_fast_lane_answers_the_current_race_exactly_as_the_routed_api_does() {
     // A client's plain id is echoed on the fast lane too.
     let mine = app.get_with("/api/wager-races/current", &[("x-request-id", "mine-2")]);
     assert_eq!(mine.header("x-request-id"), Some("mine-2"));
+
+    // And the fast lane is really what answered: around an endpoint that answers 418 to
+    // whatever reaches it, these requests are answered without reaching it, and any
+    // other request reaches it (the router, in the real stack).
+    use poem::{Endpoint, Middleware};
+    let router = poem::endpoint::make_sync(|_| {
+        poem::Response::builder()
+            .status(poem::http::StatusCode::IM_A_TEAPOT)
+            .finish()
+    });
+    let lane = goated::http::middleware::HotReads {
+        state: app.state.clone(),
+    }
+    .transform(router);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let status = |uri: &'static str| {
+        let req = poem::Request::builder()
+            .uri(poem::http::Uri::from_static(uri))
+            .finish();
+        runtime.block_on(lane.call(req)).unwrap().status().as_u16()
+    };
+    for taken in [
+        "/api/wager-races/current",
+        "/api/affiliate/leaderboard",
+        "/api/affiliate/leaderboard?period=all_time&page=100000&limit=100",
+    ] {
+        assert_eq!(status(taken), 200, "{taken} took the fast lane");
+    }
+    for routed in [
+        "/api/wager-races/current?limit=100",
+        "/api/affiliate/leaderboard?x=1",
+        "/api/affiliate/leaderboard?limit=101",
+        "/api/affiliate/leaderboard?page=1&page=2",
+        "/api/users/u000000000000000000a",
+    ] {
+        assert_eq!(status(routed), 418, "{routed} went to the router");
+    }
 }

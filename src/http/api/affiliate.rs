@@ -275,5 +275,13 @@ mod tests {
         ] {
             assert_eq!(plain_leaderboard_query(Some(routed)), None, "{routed:?}");
         }
+        // Huge queries go to the router at their first odd pair, whatever follows.
+        for huge in [
+            "&".repeat(65_536),
+            "limit=1&".repeat(8_192),
+            format!("page={}", "9".repeat(65_536)),
+        ] {
+            assert_eq!(plain_leaderboard_query(Some(&huge)), None);
+        }
     }
 }

@@ -151,8 +151,7 @@ fn invalid_refresh() -> ApiError {
     )
 }
 
-/// A reused token gets the same answer as an unknown one: the client signs in again,
-/// and a thief learns nothing from the difference.
+/// A name or email that is taken is a conflict; nothing was stored.
 impl From<RegisterError> for ApiError {
     fn from(err: RegisterError) -> Self {
         match err {
@@ -162,6 +161,8 @@ impl From<RegisterError> for ApiError {
     }
 }
 
+/// A reused token gets the same answer as an unknown one: the client signs in again,
+/// and a thief learns nothing from the difference.
 impl From<SessionError> for ApiError {
     fn from(err: SessionError) -> Self {
         match err {

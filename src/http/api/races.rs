@@ -438,7 +438,7 @@ impl RacesApi {
         )]
         limit: Query<u32>,
     ) -> ApiResult<Success<Race>> {
-        self.live_race(req, limit.0).await
+        live_race(&self.state, req, limit.0).await
     }
 
     /// The final results of the last finished race (`transition` for `race.transition_hours`
@@ -554,7 +554,7 @@ impl RacesApi {
     ) -> ApiResult<Success<Race>> {
         let id = race_id.0.into_string();
         if id == self.state.read.current_race_id().to_string() {
-            return self.live_race(req, limit.0).await;
+            return live_race(&self.state, req, limit.0).await;
         }
         match RaceId::parse(&id) {
             Some(month) if month < self.state.read.current_race_id() => {
@@ -682,10 +682,6 @@ impl RacesApi {
             })
             .await?;
         Ok(Success::prepared(&prepared, req, cache_control(&version)))
-    }
-
-    async fn live_race(&self, req: &Request, limit: u32) -> ApiResult<Success<Race>> {
-        live_race(&self.state, req, limit).await
     }
 
     async fn final_race(

@@ -79,7 +79,10 @@ impl<E: Endpoint> Endpoint for SecurityHeadersEndpoint<E> {
 
     async fn call(&self, req: Request) -> poem::Result<Response> {
         let kind = PageKind::of(req.uri().path());
-        let mut resp = self.inner.call(req).await?.into_response();
+        let mut resp = match self.inner.call(req).await {
+            Ok(resp) => resp.into_response(),
+            Err(err) => super::envelope::error_response(err),
+        };
         security_headers(kind, &mut resp);
         Ok(resp)
     }

@@ -4,7 +4,7 @@
 //!
 //! The answer is the very one the API route gives (same function, same answer cache,
 //! same headers): only the routing table and poem-openapi's extractors are skipped,
-//! which were half of the request's CPU. It sits inside every other layer, so request
+//! which were a quarter of the request's CPU. It sits inside every other layer, so request
 //! ids, metrics, analytics, security headers and the rate limit apply as to any
 //! request. Any other path, method or query goes on to the router.
 

@@ -11,8 +11,9 @@
 //! 6. [`RateLimit`]: the per-client token bucket on `/api/*`;
 //! 7. [`AdminGate`]: `/api/admin/*` only from allowed addresses, and a signature, when
 //!    one is sent, checked on the raw body before any handler parses it;
-//! 8. [`HotReads`]: the current race with its defaults, answered before the router (the
-//!    same answer the route gives; see `scripts/bench.sh` for why).
+//! 8. [`HotReads`]: the current race with its defaults and plain leaderboard pages,
+//!    answered before the router (the same answers the routes give; see
+//!    `docs/scale.md` for why).
 
 mod envelope;
 mod gate;

@@ -51,7 +51,12 @@ impl<E: Endpoint> Endpoint for ObserveEndpoint<E> {
                 .get(poem::http::header::AUTHORIZATION)
                 .cloned()
         });
-        let resp = self.inner.call(req).await?.into_response();
+        // Errors are envelopes by now (`Envelope` is below); one that is not is still
+        // counted and logged as the answer it becomes.
+        let resp = match self.inner.call(req).await {
+            Ok(resp) => resp.into_response(),
+            Err(err) => super::envelope::error_response(err),
+        };
         let elapsed = started.elapsed();
         if observe.metrics || observe.analytics.is_some() {
             let route = crate::http::routes::table().template(uri.path());
