@@ -209,6 +209,33 @@ mod tests {
 
     use super::*;
 
+    #[test]
+    fn the_hot_slot_answers_only_its_own_key_while_young_and_a_flush_empties_it() {
+        let cache = ResponseCache::new("test");
+        let answer = Arc::new(Prepared::new(b"{}".to_vec(), b"{}"));
+        let (key, other) = ([7, 0, 1, 202611], [8, 0, 1, 202611]);
+        let minute = Duration::from_secs(60);
+        assert!(cache.hot.get(&key, minute, &cache.stats).is_none());
+        cache.hot.put(key, answer.clone());
+        let hits = || cache.stats.hits.load(Ordering::Relaxed);
+        assert!(cache.hot.get(&key, minute, &cache.stats).is_some());
+        assert_eq!(hits(), 1, "a hot answer counts as a cache hit");
+        assert!(
+            cache.hot.get(&other, minute, &cache.stats).is_none(),
+            "a new version"
+        );
+        assert!(
+            cache.hot.get(&key, Duration::ZERO, &cache.stats).is_none(),
+            "past its time to live it goes through the cache again"
+        );
+        assert_eq!(hits(), 1);
+        cache.flush("user:");
+        assert!(
+            cache.hot.get(&key, minute, &cache.stats).is_none(),
+            "any flush"
+        );
+    }
+
     #[tokio::test]
     async fn concurrent_misses_of_one_key_compute_once() {
         let cache = Arc::new(ResponseCache::new("test"));
