@@ -357,12 +357,21 @@ fn metrics_count_exactly_what_happened_in_a_process_of_their_own() {
             .status()
             .as_u16()
     };
-    crate::helpers::wait_until("the start-up sync", || {
-        ureq::get(format!("{base}/api/health"))
+    let scrape = || {
+        ureq::get(format!("{base}/metrics"))
             .call()
-            .ok()
-            .and_then(|mut r| r.body_mut().read_to_string().ok())
-            .is_some_and(|b| b.contains("\"outcome\":\"success\""))
+            .unwrap()
+            .body_mut()
+            .read_to_string()
+            .unwrap()
+    };
+    // The run is recorded as a success in the same transaction as its data, so the
+    // health answer can say so a moment before the counter and the shared status
+    // catch up; waiting on the scrape itself is what makes the counts below exact.
+    crate::helpers::wait_until("the start-up sync, as the metrics see it", || {
+        let scrape = scrape();
+        sample(&scrape, r#"goated_sync_runs_total{outcome="success"}"#) >= 1.0
+            && sample(&scrape, "goated_last_successful_sync_timestamp_seconds") > 0.0
     });
     for _ in 0..7 {
         assert_eq!(get("/api/wager-races/current"), 200);
@@ -370,12 +379,7 @@ fn metrics_count_exactly_what_happened_in_a_process_of_their_own() {
     for n in 0..3 {
         assert_eq!(get(&format!("/api/users/nobody{n:014}")), 404);
     }
-    let scrape = ureq::get(format!("{base}/metrics"))
-        .call()
-        .unwrap()
-        .body_mut()
-        .read_to_string()
-        .unwrap();
+    let scrape = scrape();
     let current = r#"route="/api/wager-races/current""#;
     assert_eq!(
         sample(
