@@ -1,8 +1,11 @@
 //! A stand-in Goated.com for benchmarks and the soak script: the same fake the tests
 //! use, serving N generated players on 127.0.0.1 until killed.
 //!
-//!     cargo run --release --example fake_upstream -- 100000
+//!     cargo run --release --example fake_upstream -- 100000 [CHURN_PERCENT]
 //!
+//! With a churn, every answer after the first has that share of the players who
+//! wagered wager more (a real board between two syncs: most rows unchanged, some
+//! grown); without one, every answer is the same.
 //! Prints `http://127.0.0.1:PORT` on its first line; the referral code is TEST123 and
 //! the accepted tokens `good-token` and `good-token-1` … `good-token-100`.
 //! `POST /control/sticky/KIND` makes every answer a fault (see `control` in the fake).
@@ -14,7 +17,9 @@ mod fake_upstream;
 use fake_upstream::{FakeUpstream, player};
 
 /// Deterministic players: about 60 % never wagered, the rest with spread-out amounts.
-fn players(count: usize) -> Vec<serde_json::Value> {
+/// In answer `generation`, the first `churn` of every 100 players who wagered have
+/// wagered $12.34 more per generation.
+fn players(count: usize, generation: usize, churn: usize) -> Vec<serde_json::Value> {
     let mut state: u64 = 0x2545_F491_4F6C_DD1D;
     let mut next = || {
         state ^= state << 13;
@@ -27,6 +32,8 @@ fn players(count: usize) -> Vec<serde_json::Value> {
             let r = next();
             let amount = if r % 10 < 6 {
                 0.0
+            } else if i % 100 < churn {
+                (next() % 5_000_000) as f64 / 100.0 + 0.123456789 + 12.34 * generation as f64
             } else {
                 (next() % 5_000_000) as f64 / 100.0 + 0.123456789
             };
@@ -40,18 +47,31 @@ fn players(count: usize) -> Vec<serde_json::Value> {
 }
 
 fn main() {
-    let count = std::env::args()
-        .nth(1)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(2500);
-    let upstream = FakeUpstream::start(players(count));
+    let arg = |n: usize| std::env::args().nth(n).and_then(|a| a.parse().ok());
+    let count = arg(1).unwrap_or(2500);
+    let churn: usize = arg(2).unwrap_or(0).min(100);
+    let upstream = FakeUpstream::start(players(count, 0, churn));
     // Tokens a script may switch to after making the fake refuse one (the soak does).
     for n in 1..=100 {
         upstream.accept_token(&format!("good-token-{n}"));
     }
     println!("{}", upstream.base_url());
-    eprintln!("fake upstream: {count} players, referral code TEST123, token good-token");
+    eprintln!(
+        "fake upstream: {count} players ({churn} % churn an answer), referral code TEST123, token good-token"
+    );
+    if churn == 0 {
+        loop {
+            std::thread::park();
+        }
+    }
+    // After each answer, the next one's players (made here, off the serving threads).
+    let mut answered = 0;
     loop {
-        std::thread::park();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let now = upstream.request_count();
+        if now != answered {
+            answered = now;
+            upstream.set_players(players(count, answered, churn));
+        }
     }
 }

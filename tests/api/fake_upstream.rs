@@ -170,10 +170,13 @@ impl FakeUpstream {
         self.state.lock().sticky = fault;
     }
 
+    /// The players every later answer carries; their body is made here, not in the
+    /// next request (a benchmark times the requests).
     pub fn set_players(&self, players: Vec<Value>) {
+        let body = Arc::from(json!({"success": true, "data": players}).to_string());
         let mut state = self.state.lock();
         state.players = players;
-        state.body = None;
+        state.body = Some(body);
     }
 
     pub fn request_count(&self) -> usize {
