@@ -1,26 +1,76 @@
 //! The synced players.
 
+use std::collections::HashMap;
+
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::DbResult;
 use crate::domain::transform::{Buckets, Player};
 
 /// Stores one sync's players. Players the upstream no longer lists keep their all-time
-/// amount but have no current activity.
+/// amount but have no current activity. Returns, by position in `players`, which rows
+/// were written.
+///
+/// Only rows the answer changes are written: between two syncs most players have not
+/// wagered, and rewriting an unchanged row costs as much as a changed one (its name
+/// index entry included). The stored rows are compared in place, without copying them
+/// out. `last_changed` is when a row was last written; `listed`, whether the last
+/// answer listed the player (a player listed again is a change, even with the very
+/// amounts their quieted row holds).
 pub fn apply(
     tx: &Transaction<'_>,
     players: &[Player],
     seen_at: &str,
     source: &str,
-) -> DbResult<()> {
+) -> DbResult<Vec<bool>> {
+    let position: HashMap<&str, usize> = players
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.uid.as_str(), i))
+        .collect();
+    let mut written = vec![true; players.len()];
+    let mut unlisted = Vec::new();
+    {
+        let mut stmt = tx.prepare_cached(
+            "SELECT uid, name, today, this_week, this_month, all_time, source, listed FROM players",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let uid = text(row, 0)?;
+            let listed: bool = row.get(7)?;
+            match position.get(uid) {
+                Some(&i) => {
+                    let p = &players[i];
+                    let stored = Buckets {
+                        today: row.get(2)?,
+                        this_week: row.get(3)?,
+                        this_month: row.get(4)?,
+                        all_time: row.get(5)?,
+                    };
+                    written[i] = !listed
+                        || p.wagered != stored
+                        || text(row, 1)? != p.name
+                        || text(row, 6)? != source;
+                }
+                None if listed => unlisted.push(uid.to_string()),
+                None => {}
+            }
+        }
+    }
     let mut upsert = tx.prepare_cached(
-        "INSERT INTO players (uid, name, today, this_week, this_month, all_time, first_seen, last_seen, source)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)
+        "INSERT INTO players (uid, name, today, this_week, this_month, all_time, first_seen, last_changed, source, listed)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8, 1)
          ON CONFLICT (uid) DO UPDATE SET name = excluded.name, today = excluded.today,
              this_week = excluded.this_week, this_month = excluded.this_month,
-             all_time = excluded.all_time, last_seen = excluded.last_seen, source = excluded.source",
+             all_time = excluded.all_time, last_changed = excluded.last_changed,
+             source = excluded.source, listed = 1",
     )?;
-    for p in players {
+    for p in players
+        .iter()
+        .zip(&written)
+        .filter(|(_, w)| **w)
+        .map(|(p, _)| p)
+    {
         let b = p.wagered;
         upsert.execute(params![
             p.uid,
@@ -33,27 +83,50 @@ pub fn apply(
             source
         ])?;
     }
-    tx.execute(
-        "UPDATE players SET today = 0, this_week = 0, this_month = 0
-         WHERE last_seen <> ?1 AND (today <> 0 OR this_week <> 0 OR this_month <> 0)",
-        [seen_at],
+    let mut quiet = tx.prepare_cached(
+        "UPDATE players SET today = 0, this_week = 0, this_month = 0, listed = 0, last_changed = ?2
+         WHERE uid = ?1",
     )?;
-    Ok(())
+    for uid in &unlisted {
+        quiet.execute(params![uid, seen_at])?;
+    }
+    Ok(written)
 }
 
+/// A text column read in place.
+fn text<'a>(row: &'a rusqlite::Row<'_>, column: usize) -> rusqlite::Result<&'a str> {
+    row.get_ref(column)?.as_str().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, e.into())
+    })
+}
+
+/// The source and day whose samples `player_history` holds for every player with an
+/// amount: within that day, a player whose row did not change has its sample already.
+const HISTORY_DAY: &str = "player_history_complete_for";
+
 /// One sample per player per day; a later sync the same day replaces it. Players who
-/// never wagered are left out: most referred players never do.
+/// never wagered are left out: most referred players never do. `written` is what
+/// [`apply`] returned: once a day's samples are complete, a later sync that day
+/// writes only the samples of rows it changed.
 pub fn record_history(
     tx: &Transaction<'_>,
     players: &[Player],
+    written: &[bool],
     day: &str,
     source: &str,
+    now: &str,
 ) -> DbResult<()> {
+    let this_day = format!("{source} {day}");
+    let complete = super::settings::get(tx, HISTORY_DAY)?.as_deref() == Some(this_day.as_str());
     let mut insert = tx.prepare_cached(
         "INSERT OR REPLACE INTO player_history (uid, day, today, this_week, this_month, all_time, source)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
-    for p in players.iter().filter(|p| p.wagered.all_time > 0.0) {
+    let due = players
+        .iter()
+        .zip(written)
+        .filter(|(p, w)| p.wagered.all_time > 0.0 && (**w || !complete));
+    for (p, _) in due {
         let b = p.wagered;
         insert.execute(params![
             p.uid,
@@ -65,7 +138,7 @@ pub fn record_history(
             source
         ])?;
     }
-    Ok(())
+    super::settings::set(tx, HISTORY_DAY, &this_day, now)
 }
 
 pub fn get(conn: &Connection, uid: &str) -> DbResult<Option<Player>> {
@@ -168,4 +241,91 @@ fn read_player(r: &rusqlite::Row<'_>) -> rusqlite::Result<Player> {
             all_time: r.get(5)?,
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    type Row = (String, [u64; 4], String);
+
+    fn table(tx: &Transaction<'_>, sql: &str) -> BTreeMap<String, Row> {
+        let mut stmt = tx.prepare(sql).unwrap();
+        stmt.query_map([], |r| {
+            let amounts: [f64; 4] = [r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?];
+            Ok((
+                r.get::<_, String>(0)?,
+                (r.get(1)?, amounts.map(f64::to_bits), r.get(6)?),
+            ))
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+        /// Writing only what changed leaves the tables as writing every answer whole
+        /// would: after each answer (over days, sources, players coming, going,
+        /// renamed, wagering or not), every listed player's row is the answer's, every
+        /// unlisted one has no current activity, and each day holds the last sample of
+        /// every player with an amount that an answer that day listed.
+        #[test]
+        fn players_and_history_written_by_difference_are_every_answer_whole(
+            answers in prop::collection::vec(
+                (0u8..2, prop::bool::weighted(0.1),
+                 prop::collection::hash_map(0u8..5, (0u8..2, [0u8..2, 0u8..2, 0u8..2, 0u8..2]), 0..5)),
+                1..12)
+        ) {
+            let mut conn = Connection::open_in_memory().unwrap();
+            crate::db::migrate(&mut conn).unwrap();
+            let mut rows: BTreeMap<String, Row> = BTreeMap::new();
+            let mut samples: BTreeMap<String, Row> = BTreeMap::new();
+            let mut source = "live";
+            for (n, (day, switch, answer)) in answers.iter().enumerate() {
+                if *switch {
+                    source = if source == "live" { "demo" } else { "live" };
+                }
+                let day = format!("2026-11-0{}", day + 1);
+                let players: Vec<Player> = answer
+                    .iter()
+                    .map(|(u, (name, amounts))| {
+                        // Each bucket on its own: a player listed again with no current
+                        // activity looks just like their quieted row.
+                        let [today, this_week, this_month, all_time] =
+                            amounts.map(|a| f64::from(a) * 1.25);
+                        Player {
+                            uid: format!("u{u}"),
+                            name: format!("N{name}"),
+                            wagered: Buckets { today, this_week, this_month, all_time },
+                        }
+                    })
+                    .collect();
+                for row in rows.values_mut() {
+                    row.1 = [0.0f64.to_bits(), 0.0f64.to_bits(), 0.0f64.to_bits(), row.1[3]];
+                }
+                for p in &players {
+                    let b = p.wagered;
+                    let bits = [b.today, b.this_week, b.this_month, b.all_time].map(f64::to_bits);
+                    rows.insert(p.uid.clone(), (p.name.clone(), bits, source.to_string()));
+                    if b.all_time > 0.0 {
+                        samples.insert(format!("{} {day}", p.uid), (day.clone(), bits, source.to_string()));
+                    }
+                }
+                let tx = conn.transaction().unwrap();
+                let at = format!("2026-11-10T00:{n:02}:00.000Z");
+                let written = apply(&tx, &players, &at, source).unwrap();
+                record_history(&tx, &players, &written, &day, source, &at).unwrap();
+                let got_rows = table(&tx, "SELECT uid, name, today, this_week, this_month, all_time, source FROM players");
+                let got_samples = table(&tx, "SELECT uid || ' ' || day, day, today, this_week, this_month, all_time, source FROM player_history");
+                tx.commit().unwrap();
+                prop_assert_eq!(&got_rows, &rows, "players after answer {}", n);
+                prop_assert_eq!(&got_samples, &samples, "history after answer {}", n);
+            }
+        }
+    }
 }

@@ -1,5 +1,7 @@
 //! Race snapshots (live standings data), prize overrides, and final results.
 
+use std::collections::{HashMap, HashSet};
+
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::{DbError, DbResult};
@@ -70,10 +72,12 @@ pub fn merge_snapshot(
         }
         Merge::Merged { entries, refused } => (entries, refused),
     };
-    tx.execute(
-        "DELETE FROM race_snapshot_entries WHERE race_id = ?1",
-        [race_id],
-    )?;
+    if !same_source {
+        tx.execute(
+            "DELETE FROM race_snapshot_entries WHERE race_id = ?1",
+            [race_id],
+        )?;
+    }
     tx.execute(
         "INSERT INTO race_snapshots (race_id, sync_run_id, sync_started_at, source, baseline_at)
          VALUES (?1, ?2, ?3, ?4, ?5)
@@ -89,11 +93,32 @@ pub fn merge_snapshot(
             run.baseline_at
         ],
     )?;
-    let mut insert = tx.prepare_cached(
-        "INSERT INTO race_snapshot_entries (race_id, uid, name, wagered_cents) VALUES (?1, ?2, ?3, ?4)",
+    // Only the entries that changed are written: between two syncs most players have
+    // not wagered, and the snapshot is most of a sync's writes.
+    let before: HashMap<&str, &Entry> = stored.iter().map(|e| (e.uid.as_str(), e)).collect();
+    let kept: Vec<&Entry> = merged.iter().filter(|e| e.wagered.0 > 0).collect();
+    let mut write = tx.prepare_cached(
+        "INSERT INTO race_snapshot_entries (race_id, uid, name, wagered_cents) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (race_id, uid) DO UPDATE SET name = excluded.name,
+             wagered_cents = excluded.wagered_cents",
     )?;
-    for e in merged.iter().filter(|e| e.wagered.0 > 0) {
-        insert.execute(params![race_id, e.uid, e.name, e.wagered.0])?;
+    let mut still_there = 0;
+    for e in &kept {
+        let old = before.get(e.uid.as_str());
+        still_there += usize::from(old.is_some());
+        if !old.is_some_and(|o| o.name == e.name && o.wagered == e.wagered) {
+            write.execute(params![race_id, e.uid, e.name, e.wagered.0])?;
+        }
+    }
+    if still_there < before.len() {
+        // The merge keeps every stored entry; should that ever change, what it left out
+        // goes, as the whole-snapshot rewrite did.
+        let kept: HashSet<&str> = kept.iter().map(|e| e.uid.as_str()).collect();
+        let mut remove =
+            tx.prepare_cached("DELETE FROM race_snapshot_entries WHERE race_id = ?1 AND uid = ?2")?;
+        for uid in before.keys().filter(|uid| !kept.contains(*uid)) {
+            remove.execute(params![race_id, uid])?;
+        }
     }
     Ok(SnapshotChange::Stored { refused })
 }
@@ -455,5 +480,62 @@ mod tests {
             2,
             "frozen at the standings before the reset"
         );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// Writing only the entries that changed leaves the same snapshot as replacing
+        /// it whole: after every answer (names and amounts changing or not, players
+        /// coming and going, the source switching), the stored entries are the merge's
+        /// positive ones.
+        #[test]
+        fn a_snapshot_written_by_difference_is_the_whole_merge(
+            answers in proptest::collection::vec(
+                (proptest::bool::weighted(0.15),
+                 proptest::collection::hash_map(0u8..10, (0u8..3, 0i64..50), 0..10)),
+                1..10)
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let db = Db::open(&dir.path().join("r.db"), 1).unwrap();
+            let mut source = "live";
+            for (n, (switch, answer)) in answers.iter().enumerate() {
+                if *switch {
+                    source = if source == "live" { "demo" } else { "live" };
+                }
+                let new: Vec<Entry> = answer
+                    .iter()
+                    .map(|(u, (name, cents))| Entry {
+                        uid: format!("u{u}"),
+                        name: format!("N{name}"),
+                        wagered: Cents(*cents * 100),
+                    })
+                    .collect();
+                let before: Vec<Entry> = {
+                    let reader = db.reader().unwrap();
+                    let same = snapshot_meta(&reader, "202611").unwrap()
+                        .is_some_and(|m| m.source == source);
+                    if same { snapshot_entries(&reader, "202611").unwrap() } else { Vec::new() }
+                };
+                let at = format!("2026-11-10T00:{n:02}:00.000Z");
+                let change = merge_from(&db, source, &at, &new);
+                let mut expected: Vec<(String, String, i64)> = match (&change, merge(&before, &new)) {
+                    (SnapshotChange::Stored { .. }, Merge::Merged { entries, .. }) => entries
+                        .into_iter()
+                        .filter(|e| e.wagered.0 > 0)
+                        .map(|e| (e.uid, e.name, e.wagered.0))
+                        .collect(),
+                    _ => before.into_iter().map(|e| (e.uid, e.name, e.wagered.0)).collect(),
+                };
+                let mut got: Vec<(String, String, i64)> =
+                    snapshot_entries(&db.reader().unwrap(), "202611")
+                        .unwrap()
+                        .into_iter()
+                        .map(|e| (e.uid, e.name, e.wagered.0))
+                        .collect();
+                expected.sort();
+                got.sort();
+                proptest::prop_assert_eq!(got, expected, "after answer {} ({:?})", n, change);
+            }
+        }
     }
 }

@@ -397,8 +397,8 @@ impl Syncer {
                 };
                 baselines.push(Some(baseline_at));
             }
-            players::apply(tx, &data.players, &started_at, source)?;
-            players::record_history(tx, &data.players, &local_day, source)?;
+            let written = players::apply(tx, &data.players, &started_at, source)?;
+            players::record_history(tx, &data.players, &written, &local_day, source, &started_at)?;
             let mut notes = Vec::new();
             for (race, baseline_at) in live.iter().zip(&baselines) {
                 let baseline = match race.basis {
