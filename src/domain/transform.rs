@@ -178,7 +178,7 @@ fn read_entries<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<Transformed, A::Er
         reasons: Vec::new(),
     };
     let mut by_uid: HashMap<String, usize> = HashMap::with_capacity(capacity);
-    while let Some(raw) = seq.next_element::<Value>()? {
+    while let Some(raw) = seq.next_element::<RawEntry>()? {
         let index = out.received;
         out.received += 1;
         match validate_entry(raw) {
@@ -231,33 +231,142 @@ fn keep(out: &mut Transformed, by_uid: &mut HashMap<String, usize>, player: Play
     }
 }
 
-fn validate_entry(raw: Value) -> Result<Player, String> {
-    let Value::Object(mut map) = raw else {
+/// An entry as read, before it is validated: the fields the board uses, each as the
+/// JSON value it held (a key given twice counts as its last occurrence, as in a JSON
+/// object), other fields skipped unread. Read straight from the body: no tree of the
+/// whole entry is built (that was most of reading a large answer).
+enum RawEntry {
+    Object {
+        uid: Option<Value>,
+        name: Option<Value>,
+        wagered: Option<RawWagered>,
+    },
+    NotObject,
+}
+
+/// `wagered` as read: `null`, an object's four buckets, or something else.
+enum RawWagered {
+    Null,
+    Buckets([Option<Value>; 4]),
+    NotObject,
+}
+
+/// What a visitor answers for every JSON value but the ones it reads (objects, and
+/// `null` where it means something): the value is consumed, and taken as `$other`.
+macro_rules! anything_else_is {
+    ($other:expr) => {
+        fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok($other)
+        }
+        fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok($other)
+        }
+        fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok($other)
+        }
+        fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok($other)
+        }
+        fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Ok($other)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok($other)
+        }
+    };
+}
+
+impl<'de> serde::Deserialize<'de> for RawEntry {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct Entry;
+        impl<'de> Visitor<'de> for Entry {
+            type Value = RawEntry;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a leaderboard entry")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawEntry, A::Error> {
+                let (mut uid, mut name, mut wagered) = (None, None, None);
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    match &*key {
+                        "uid" => uid = Some(map.next_value()?),
+                        "name" => name = Some(map.next_value()?),
+                        "wagered" => wagered = Some(map.next_value()?),
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(RawEntry::Object { uid, name, wagered })
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<RawEntry, E> {
+                Ok(RawEntry::NotObject)
+            }
+            anything_else_is!(RawEntry::NotObject);
+        }
+        de.deserialize_any(Entry)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for RawWagered {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct Wagered;
+        impl<'de> Visitor<'de> for Wagered {
+            type Value = RawWagered;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("the wager buckets")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawWagered, A::Error> {
+                let mut buckets: [Option<Value>; 4] = Default::default();
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    let at = match &*key {
+                        "today" => 0,
+                        "this_week" => 1,
+                        "this_month" => 2,
+                        "all_time" => 3,
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                            continue;
+                        }
+                    };
+                    buckets[at] = Some(map.next_value()?);
+                }
+                Ok(RawWagered::Buckets(buckets))
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<RawWagered, E> {
+                Ok(RawWagered::Null)
+            }
+            anything_else_is!(RawWagered::NotObject);
+        }
+        de.deserialize_any(Wagered)
+    }
+}
+
+fn validate_entry(raw: RawEntry) -> Result<Player, String> {
+    let RawEntry::Object { uid, name, wagered } = raw else {
         return Err("not an object".into());
     };
-    let uid = match map.remove("uid") {
+    let uid = match uid {
         Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= MAX_UID_LEN => s,
         Some(Value::String(s)) if s.len() > MAX_UID_LEN => return Err("uid too long".into()),
         _ => return Err("uid missing or empty".into()),
     };
-    let name = match map.remove("name") {
+    let name = match name {
         Some(Value::String(s)) if !s.trim().is_empty() && s.chars().count() <= MAX_NAME_LEN => s,
         Some(Value::String(s)) if !s.trim().is_empty() => {
             return Err(format!("{uid}: name too long"));
         }
         _ => return Err(format!("{uid}: name missing or empty")),
     };
-    let wagered = match map.remove("wagered") {
-        None | Some(Value::Null) => Buckets::default(),
-        Some(Value::Object(mut b)) => Buckets {
-            today: amount(b.remove("today")).map_err(|e| format!("{uid}: today {e}"))?,
-            this_week: amount(b.remove("this_week"))
-                .map_err(|e| format!("{uid}: this_week {e}"))?,
-            this_month: amount(b.remove("this_month"))
-                .map_err(|e| format!("{uid}: this_month {e}"))?,
-            all_time: amount(b.remove("all_time")).map_err(|e| format!("{uid}: all_time {e}"))?,
+    let wagered = match wagered {
+        None | Some(RawWagered::Null) => Buckets::default(),
+        Some(RawWagered::Buckets([today, this_week, this_month, all_time])) => Buckets {
+            today: amount(today).map_err(|e| format!("{uid}: today {e}"))?,
+            this_week: amount(this_week).map_err(|e| format!("{uid}: this_week {e}"))?,
+            this_month: amount(this_month).map_err(|e| format!("{uid}: this_month {e}"))?,
+            all_time: amount(all_time).map_err(|e| format!("{uid}: all_time {e}"))?,
         },
-        Some(_) => return Err(format!("{uid}: wagered is not an object")),
+        Some(RawWagered::NotObject) => return Err(format!("{uid}: wagered is not an object")),
     };
     Ok(Player { uid, name, wagered })
 }

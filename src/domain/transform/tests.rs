@@ -270,3 +270,60 @@ fn totals_beyond_what_cents_can_count_refuse_the_payload() {
         Err(PayloadError::Overflow("this_month"))
     );
 }
+
+/// Entries are read field by field, not as a whole JSON tree: every kind of value where
+/// an entry or its buckets belong is rejected on its own with its reason (arrays and
+/// objects consumed whole, so the next entry still reads), fields the board does not
+/// use are skipped whatever they hold, and a key given twice counts as its last one.
+#[test]
+fn an_entry_of_any_shape_is_judged_alone_and_the_list_reads_on() {
+    // Raw bytes, not a `json!` value: a value cannot hold a key twice.
+    let out = transform(
+        br#"[
+        [1, [2, {"uid": "inside"}]], 7, -1.5, "text", true, null,
+        {"uid": "w1", "name": "W", "wagered": [1, 2]},
+        {"uid": "w2", "name": "W", "wagered": "12"},
+        {"uid": "w3", "name": "W", "wagered": 12},
+        {"uid": "w4", "name": "W", "wagered": false},
+        {"uid": "n1", "name": ["N"]},
+        {"uid": {"id": "u"}, "name": "N"},
+        {"extra": {"deep": [1, {"uid": "no"}]}, "uid": "ok1", "name": "Ann",
+         "wagered": {"bonus": [1, 2], "this_month": "5.5", "this_month": 6, "all_time": null}},
+        {"uid": "ok2", "name": "Bob", "wagered": null, "uid": "ok3"}
+    ]"#,
+    )
+    .unwrap();
+    assert_eq!(out.received, 14);
+    assert_eq!(out.rejected, 12);
+    let kept: Vec<(&str, &str, f64, f64)> = out
+        .players
+        .iter()
+        .map(|p| {
+            (
+                p.uid.as_str(),
+                p.name.as_str(),
+                p.wagered.this_month,
+                p.wagered.all_time,
+            )
+        })
+        .collect();
+    assert_eq!(kept, [("ok1", "Ann", 6.0, 0.0), ("ok3", "Bob", 0.0, 0.0)]);
+    let reasons: Vec<&str> = out.reasons.iter().map(String::as_str).collect();
+    assert_eq!(
+        reasons,
+        [
+            "entry 0: not an object",
+            "entry 1: not an object",
+            "entry 2: not an object",
+            "entry 3: not an object",
+            "entry 4: not an object",
+            "entry 5: not an object",
+            "entry 6: w1: wagered is not an object",
+            "entry 7: w2: wagered is not an object",
+            "entry 8: w3: wagered is not an object",
+            "entry 9: w4: wagered is not an object",
+            "entry 10: n1: name missing or empty",
+            "entry 11: uid missing or empty",
+        ]
+    );
+}
