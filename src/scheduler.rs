@@ -257,11 +257,14 @@ impl Loop {
     }
 
     fn sync(&mut self, trigger: Trigger) -> Option<Report> {
+        let started = self.clock.now();
         let result = self.syncer.run(trigger);
-        // Races an admin created since the last plan have their end syncs planned now.
-        let now = self.clock.now();
-        self.next_month_end = self.month_end_after(now);
-        self.next_race_end = self.race_end_after(now);
+        // Races an admin created since the last plan have their end syncs planned now,
+        // from when this sync began: one that ran long (an upstream slow with retries
+        // at 23:50) must not skip the sync planned for while it ran (23:58), which is
+        // then due at once.
+        self.next_month_end = self.month_end_after(started);
+        self.next_race_end = self.race_end_after(started);
         match result {
             Ok(report) => {
                 tracing::info!(

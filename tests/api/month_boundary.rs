@@ -204,6 +204,33 @@ fn the_scheduler_syncs_in_the_last_minutes_of_the_month_by_itself() {
     assert_eq!(results(&app, "202611"), expected_november());
 }
 
+/// A sync that runs long (the scheduled one at 23:55, the upstream slow until 23:58:30)
+/// does not make the scheduler skip the month-end sync planned for while it ran: that
+/// one is due at once, with no further tick of the clock.
+#[test]
+fn a_sync_that_runs_past_a_planned_month_end_sync_does_not_skip_it() {
+    let clock = ManualClock::new(at("2026-11-30T23:51:00Z"));
+    let upstream = FakeUpstream::start(november_players());
+    let app = spawn_app_at(&clock, &upstream, |c| {
+        c.sync.month_end_minutes = 10;
+        c.sync.leaderboard_cron = "0 */5 * * * *".into();
+    });
+    let runs = |trigger: &str| {
+        app.count(&format!(
+            "SELECT count(*) FROM sync_runs WHERE trigger = '{trigger}' AND outcome = 'success'"
+        ))
+    };
+    let hold = upstream.hold_next();
+    clock.set(at("2026-11-30T23:55:01Z"));
+    hold.wait_arrived();
+    clock.set(at("2026-11-30T23:58:30Z"));
+    hold.release();
+    wait_until("the 23:58 sync, run as soon as the long one ended", || {
+        runs("month_end") == 1
+    });
+    assert_eq!(runs("schedule"), 1);
+}
+
 pub fn with_amount(players: &[Value], uid: &str, this_month: f64) -> Vec<Value> {
     players
         .iter()
