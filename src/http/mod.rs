@@ -6,6 +6,7 @@ pub mod cache;
 pub mod client;
 pub mod compress;
 pub mod deadline;
+pub mod docs;
 pub mod envelope;
 pub mod error;
 pub mod metrics;
@@ -47,7 +48,7 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
     let api = api::service(state.clone());
     routes::install(&api.spec());
     let spec = api.spec_endpoint();
-    let docs = api.swagger_ui();
+    let docs = docs::Docs::new(state.clone());
     Route::new()
         .nest("/api", api)
         .at("/openapi.json", spec)
