@@ -115,6 +115,9 @@ struct Inner {
     writer: Mutex<Connection>,
 }
 
+/// The writer's page cache, in KiB (negative in SQLite's pragma: a size, not pages).
+const WRITER_CACHE_KIB: i64 = -1024;
+
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
@@ -128,6 +131,10 @@ impl Db {
         let mut writer = Connection::open(path)?;
         writer.pragma_update(None, "journal_mode", "WAL")?;
         configure(&writer)?;
+        // Half SQLite's default page cache: the writer's pages are in the system's file
+        // cache anyway, and a larger cache did not make a 100,000-player sync faster
+        // (32 MB measured against 2 MB), while every server holds it once it is full.
+        writer.pragma_update(None, "cache_size", WRITER_CACHE_KIB)?;
         migrate(&mut writer)?;
         let manager = SqliteConnectionManager::file(path)
             .with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
