@@ -1,6 +1,6 @@
 //! Race snapshots (live standings data), prize overrides, and final results.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
@@ -95,30 +95,22 @@ pub fn merge_snapshot(
     )?;
     // Only the entries that changed are written: between two syncs most players have
     // not wagered, and the snapshot is most of a sync's writes.
+    // The merge keeps every stored entry (at its larger amount), so nothing stored is
+    // left to delete; the property test below holds this to the whole-merge result.
     let before: HashMap<&str, &Entry> = stored.iter().map(|e| (e.uid.as_str(), e)).collect();
-    let kept: Vec<&Entry> = merged.iter().filter(|e| e.wagered.0 > 0).collect();
     let mut write = tx.prepare_cached(
         "INSERT INTO race_snapshot_entries (race_id, uid, name, wagered_cents) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (race_id, uid) DO UPDATE SET name = excluded.name,
              wagered_cents = excluded.wagered_cents",
     )?;
-    let mut still_there = 0;
-    for e in &kept {
-        let old = before.get(e.uid.as_str());
-        still_there += usize::from(old.is_some());
-        if !old.is_some_and(|o| o.name == e.name && o.wagered == e.wagered) {
-            write.execute(params![race_id, e.uid, e.name, e.wagered.0])?;
-        }
-    }
-    if still_there < before.len() {
-        // The merge keeps every stored entry; should that ever change, what it left out
-        // goes, as the whole-snapshot rewrite did.
-        let kept: HashSet<&str> = kept.iter().map(|e| e.uid.as_str()).collect();
-        let mut remove =
-            tx.prepare_cached("DELETE FROM race_snapshot_entries WHERE race_id = ?1 AND uid = ?2")?;
-        for uid in before.keys().filter(|uid| !kept.contains(*uid)) {
-            remove.execute(params![race_id, uid])?;
-        }
+    let changed = merged.iter().filter(|e| {
+        e.wagered.0 > 0
+            && !before
+                .get(e.uid.as_str())
+                .is_some_and(|o| o.name == e.name && o.wagered == e.wagered)
+    });
+    for e in changed {
+        write.execute(params![race_id, e.uid, e.name, e.wagered.0])?;
     }
     Ok(SnapshotChange::Stored { refused })
 }
