@@ -46,8 +46,17 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint {
     let hot_state = state.clone();
     assets::warm();
     let api = api::service(state.clone());
-    routes::install(&api.spec());
-    let spec = api.spec_endpoint();
+    // The document is made once: the route table reads it, `/openapi.json` serves it.
+    let document = api.spec();
+    routes::install(&document);
+    let spec = {
+        let document = bytes::Bytes::from(document);
+        poem::endpoint::make_sync(move |_| {
+            poem::Response::builder()
+                .content_type("application/json")
+                .body(document.clone())
+        })
+    };
     let docs = docs::Docs::new(state.clone());
     Route::new()
         .nest("/api", api)
