@@ -327,3 +327,24 @@ fn an_entry_of_any_shape_is_judged_alone_and_the_list_reads_on() {
         ]
     );
 }
+
+/// Nesting 100,000 deep: in a field the board does not read it is skipped (serde_json
+/// skips without recursing) and the entry kept; in a field it reads, serde_json's depth
+/// limit makes the body an error. Neither overflows the stack or empties the list.
+#[test]
+fn a_field_nested_100_000_deep_is_skipped_unread_and_refuses_the_body_where_read() {
+    let nested = |field: &str| {
+        format!(
+            r#"[{{"uid": "u1", "name": "Ann", "{field}": {}1{}}}]"#,
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        )
+    };
+    let skipped = transform(nested("extra").as_bytes()).unwrap();
+    assert_eq!(skipped.players.len(), 1);
+    assert_eq!(skipped.rejected, 0);
+    assert!(matches!(
+        transform(nested("name").as_bytes()),
+        Err(PayloadError::NotJson(_))
+    ));
+}
