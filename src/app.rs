@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use futures_util::stream::BoxStream;
-use poem::Server;
+
 use poem::listener::{Acceptor, Listener, RustlsAcceptor, RustlsConfig, TcpAcceptor, TcpListener};
 
 use crate::analytics::Recorder;
@@ -16,6 +16,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::http::cache::ResponseCache;
 use crate::http::deadline::Deadlines;
+use crate::http::server::serve;
 use crate::http::state::AppState;
 use crate::http::ws::Feed;
 use crate::read::ReadModel;
@@ -167,16 +168,8 @@ impl Application {
         let state = self.state.clone();
         let routes = crate::http::routes(state.clone());
         match self.listening {
-            Listening::Plain(acceptor) => {
-                Server::new_with_acceptor(acceptor)
-                    .run_with_graceful_shutdown(routes, shutdown, Some(GRACE))
-                    .await
-            }
-            Listening::Tls(acceptor) => {
-                Server::new_with_acceptor(acceptor)
-                    .run_with_graceful_shutdown(routes, shutdown, Some(GRACE))
-                    .await
-            }
+            Listening::Plain(acceptor) => serve(acceptor, routes, shutdown, GRACE).await,
+            Listening::Tls(acceptor) => serve(acceptor, routes, shutdown, GRACE).await,
         }
         .context("the HTTP server failed")?;
         if let Err(err) = state.flush_analytics().await {

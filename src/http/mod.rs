@@ -12,6 +12,7 @@ pub mod error;
 pub mod metrics;
 pub mod middleware;
 pub mod routes;
+pub mod server;
 pub mod state;
 pub mod tls;
 pub mod ws;
@@ -23,7 +24,7 @@ use poem::{Endpoint, EndpointExt, Route};
 use crate::http::state::AppState;
 
 /// The whole site: API, its spec and docs, static pages.
-pub fn routes(state: Arc<AppState>) -> impl Endpoint {
+pub fn routes(state: Arc<AppState>) -> impl Endpoint<Output = poem::Response> {
     let config = &state.config;
     let trusted: Arc<[ipnet::IpNet]> = config.server.trusted_proxies.clone().into();
     let admin_gate = middleware::AdminGate {

@@ -1,0 +1,259 @@
+//! The connection loop: accepts connections and serves each with hyper, handing every
+//! request to the site's poem endpoint.
+//!
+//! poem's own `Server` does the same, at a cost measured on the hot path (issue 13):
+//! it boxes every acceptor, and its boxed connection splits the socket into two halves
+//! behind a lock and hides that the socket can write vectored. hyper then copies every
+//! answer's body into its write buffer before sending it (10 KB for the current race),
+//! and every read and write takes the split's lock. It also boxes the endpoint, so each
+//! request's future is moved to the heap. Serving the acceptor's own connection type
+//! sends header and body in one `writev` with no copy. What poem does per request is
+//! unchanged: the request and response conversions, upgrades (the WebSocket feed) and
+//! HTTP/2 settings are poem's, so every handler and layer sees the same request.
+//!
+//! Stopping: on `shutdown` the listener closes at once, every connection is asked to
+//! finish the request it is on (HTTP/1 closes after it, HTTP/2 sends GOAWAY), and those
+//! still open when `grace` runs out are dropped.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use poem::listener::Acceptor;
+use poem::{Endpoint, Request, Response};
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+
+/// HTTP/2 settings: poem's, 20 pending resets before GOAWAY (the "rapid reset" guard)
+/// and 16 KiB of headers, except that hyper's cap of 200 concurrent streams per
+/// connection is kept where poem lifted it.
+const H2_MAX_PENDING_RESETS: usize = 20;
+const H2_MAX_HEADER_LIST: u32 = 16 * 1024;
+
+/// How long to wait before accepting again after the listener fails (out of file
+/// descriptors, say): a failing `accept` returns at once, and retrying at once would
+/// spin a core while the condition lasts.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
+/// Serves `endpoint` on every connection `acceptor` accepts, until `shutdown`
+/// completes; then lets open connections finish for up to `grace`.
+pub async fn serve<A, E>(
+    mut acceptor: A,
+    endpoint: E,
+    shutdown: impl Future<Output = ()>,
+    grace: Duration,
+) -> io::Result<()>
+where
+    A: Acceptor + 'static,
+    E: Endpoint<Output = Response> + 'static,
+{
+    let endpoint = Arc::new(endpoint);
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http2()
+        .max_pending_accept_reset_streams(H2_MAX_PENDING_RESETS)
+        .max_header_list_size(H2_MAX_HEADER_LIST);
+    let builder = Arc::new(builder);
+    // `Some(deadline)` once stopping: connections finish by then or are dropped.
+    let (stopping, stop_seen) = watch::channel(None::<Instant>);
+    // Every connection holds a sender; when the last is gone, `recv` returns `None`.
+    let (alive, mut all_closed) = mpsc::channel::<Infallible>(1);
+    tokio::pin!(shutdown);
+    loop {
+        let accepted = tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = acceptor.accept() => accepted,
+        };
+        let (io, local, remote, scheme) = match accepted {
+            Ok(connection) => connection,
+            Err(err) => {
+                tracing::debug!(error = %err, "accepting a connection failed");
+                if is_resource_shortage(&err) {
+                    tracing::warn!(error = %err, "cannot accept connections for now");
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                }
+                continue;
+            }
+        };
+        let (endpoint, builder, mut stop_seen, alive) = (
+            endpoint.clone(),
+            builder.clone(),
+            stop_seen.clone(),
+            alive.clone(),
+        );
+        tokio::spawn(async move {
+            let _alive = alive;
+            let service = hyper::service::service_fn(move |req| {
+                let endpoint = endpoint.clone();
+                let req = Request::from((req, local.clone(), remote.clone(), scheme.clone()));
+                async move {
+                    // The one place a request is held beside its future: hyper's futures
+                    // own what they use, and the endpoint is shared by every connection.
+                    let resp = endpoint.get_response(req).await;
+                    Ok::<_, Infallible>(hyper::Response::<BoxBody<Bytes, io::Error>>::from(resp))
+                }
+            });
+            let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
+            tokio::pin!(conn);
+            let deadline = tokio::select! {
+                _ = &mut conn => return,
+                deadline = stop_seen.wait_for(Option::is_some) => match deadline {
+                    Ok(deadline) => (*deadline).unwrap_or_else(Instant::now),
+                    Err(_) => Instant::now(),
+                },
+            };
+            conn.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout_at(deadline, conn).await;
+        });
+    }
+    drop(acceptor);
+    let _ = stopping.send(Some(Instant::now() + grace));
+    drop(alive);
+    // Past the deadline every connection has dropped itself; the margin covers the
+    // moment between a connection's deadline and its task ending.
+    let _ = tokio::time::timeout(grace + Duration::from_secs(1), all_closed.recv()).await;
+    Ok(())
+}
+
+fn is_resource_shortage(err: &io::Error) -> bool {
+    // EMFILE, ENFILE, ENOBUFS, ENOMEM: the process or system is out of something that
+    // only time (connections closing) gives back.
+    matches!(err.raw_os_error(), Some(24 | 23 | 105 | 12))
+        || err.kind() == io::ErrorKind::OutOfMemory
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+
+    use poem::EndpointExt;
+    use poem::listener::{Listener, TcpListener};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+    use tokio::sync::{Notify, oneshot};
+
+    use super::*;
+
+    /// A server whose one endpoint notifies `entered`, then answers "done" once
+    /// `release` is notified; with the address it listens on, what stops it, and its
+    /// task.
+    async fn held_server(
+        entered: Arc<Notify>,
+        release: Arc<Notify>,
+        grace: Duration,
+    ) -> (
+        SocketAddr,
+        oneshot::Sender<()>,
+        tokio::task::JoinHandle<io::Result<()>>,
+    ) {
+        let acceptor = TcpListener::bind("127.0.0.1:0")
+            .into_acceptor()
+            .await
+            .unwrap();
+        let addr = *acceptor.local_addr()[0].as_socket_addr().unwrap();
+        let endpoint = poem::endpoint::make(move |_| {
+            let (entered, release) = (entered.clone(), release.clone());
+            async move {
+                entered.notify_one();
+                release.notified().await;
+                "done"
+            }
+        })
+        .map_to_response();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(serve(
+            acceptor,
+            endpoint,
+            async move {
+                let _ = stopped.await;
+            },
+            grace,
+        ));
+        (addr, stop, server)
+    }
+
+    async fn send_request(addr: SocketAddr) -> TcpStream {
+        let mut client = TcpStream::connect(addr).await.unwrap();
+        client
+            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        client
+    }
+
+    #[tokio::test]
+    async fn a_stop_closes_the_listener_and_lets_a_request_in_flight_finish() {
+        let (entered, release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+        let (addr, stop, server) =
+            held_server(entered.clone(), release.clone(), Duration::from_secs(30)).await;
+        let mut client = send_request(addr).await;
+        entered.notified().await;
+        stop.send(()).unwrap();
+        // The listener closes at once: a new connection is refused.
+        let mut refused = false;
+        for _ in 0..50 {
+            if TcpStream::connect(addr).await.is_err() {
+                refused = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(refused, "the listener still accepts after the stop");
+        assert!(
+            !server.is_finished(),
+            "the server waits for the request in flight"
+        );
+        release.notify_one();
+        let mut answer = String::new();
+        client.read_to_string(&mut answer).await.unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(answer.ends_with("done"), "{answer}");
+        tokio::time::timeout(Duration::from_secs(5), server)
+            .await
+            .expect("the server stops once its last request is answered")
+            .unwrap()
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_request_that_outlives_the_grace_is_dropped_and_the_server_stops() {
+        let (entered, release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+        let (addr, stop, server) =
+            held_server(entered.clone(), release, Duration::from_millis(300)).await;
+        let mut client = send_request(addr).await;
+        entered.notified().await;
+        let asked_to_stop = Instant::now();
+        stop.send(()).unwrap();
+        tokio::time::timeout(Duration::from_secs(5), server)
+            .await
+            .expect("the server stops when the grace runs out")
+            .unwrap()
+            .unwrap();
+        assert!(asked_to_stop.elapsed() >= Duration::from_millis(300));
+        let mut answer = Vec::new();
+        let read = client.read_to_end(&mut answer).await;
+        assert!(
+            read.is_err() || answer.is_empty(),
+            "the connection is closed without an answer: {:?}",
+            String::from_utf8_lossy(&answer)
+        );
+    }
+
+    #[test]
+    fn running_out_of_descriptors_or_memory_is_a_shortage_to_wait_out() {
+        for code in [24, 23, 105, 12] {
+            assert!(is_resource_shortage(&io::Error::from_raw_os_error(code)));
+        }
+        // A client that gave up during the handshake is not: accept again at once.
+        assert!(!is_resource_shortage(&io::Error::from(
+            io::ErrorKind::ConnectionAborted
+        )));
+        assert!(!is_resource_shortage(&io::Error::from_raw_os_error(103)));
+    }
+}
