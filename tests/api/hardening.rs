@@ -75,6 +75,23 @@ fn a_huge_body_is_refused_from_its_length_before_it_is_read() {
     );
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     assert!(answer.contains("PAYLOAD_TOO_LARGE"), "{answer}");
+    // Refused before any handler, and still under the request's own id.
+    let header = answer
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("x-request-id:")
+                .map(|v| v.trim().to_string())
+        })
+        .expect("the refusal has an x-request-id");
+    assert!(
+        header.starts_with("req_") && header != "req_none",
+        "{answer}"
+    );
+    assert!(
+        answer.contains(&format!("\"requestId\":\"{header}\"")),
+        "the envelope names the same id: {answer}"
+    );
     assert!(started.elapsed() < Duration::from_secs(5));
     assert_eq!(
         app.get("/api/health").status,

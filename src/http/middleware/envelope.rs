@@ -5,6 +5,8 @@
 use poem::http::{HeaderValue, StatusCode};
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
 
+use super::after::after;
+
 use crate::http::error::{ApiError, ErrorCode};
 
 /// Errors that escaped the handlers (routing, parameter and body parsing, extractors)
@@ -89,22 +91,25 @@ pub struct EnvelopeEndpoint<E> {
 impl<E: Endpoint> Endpoint for EnvelopeEndpoint<E> {
     type Output = Response;
 
-    async fn call(&self, req: Request) -> poem::Result<Response> {
+    fn call(&self, req: Request) -> impl Future<Output = poem::Result<Response>> + Send {
         // A cheap clone (shared bytes), read only for errors: a 405's Allow header, a
         // path parameter's name.
         let uri = req.uri().clone();
-        let mut resp = match self.inner.call(req).await {
-            Ok(resp) => resp.into_response(),
-            Err(err) => error_response_at(err, Some(uri.path())),
-        };
-        if resp.status() == StatusCode::METHOD_NOT_ALLOWED && !resp.headers().contains_key("allow")
-        {
-            let routes = crate::http::routes::table();
-            let allowed = routes.methods(routes.template(uri.path()));
-            resp.headers_mut()
-                .insert("allow", HeaderValue::from_static(allowed));
-        }
-        Ok(resp)
+        after(self.inner.call(req), move |answer| {
+            let mut resp = match answer {
+                Ok(resp) => resp,
+                Err(err) => error_response_at(err, Some(uri.path())),
+            };
+            if resp.status() == StatusCode::METHOD_NOT_ALLOWED
+                && !resp.headers().contains_key("allow")
+            {
+                let routes = crate::http::routes::table();
+                let allowed = routes.methods(routes.template(uri.path()));
+                resp.headers_mut()
+                    .insert("allow", HeaderValue::from_static(allowed));
+            }
+            Ok(resp)
+        })
     }
 }
 

@@ -5,8 +5,11 @@
 
 use std::sync::Arc;
 
+use futures_util::future::Either;
 use poem::http::StatusCode;
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
+
+use super::after::{Boxed, answered, pass, refuse};
 
 use crate::http::client::{ClientLimiter, client_ip};
 use crate::http::error::{ApiError, ErrorCode};
@@ -31,36 +34,40 @@ fn too_large() -> ApiError {
     )
 }
 
-/// Refuses a body over [`MAX_BODY`] without reading it: by its `Content-Length` before
-/// one byte is read, and a body of unknown length (chunked) by reading at most
-/// `MAX_BODY + 1` bytes of it, which then stand in for the body.
-async fn limit_body(req: &mut Request) -> Result<(), ApiError> {
+/// Judges a body over [`MAX_BODY`] without reading it, by its `Content-Length` before
+/// one byte is read. `None` for a body of unknown length (chunked), which
+/// [`read_limited`] must read.
+fn limit_by_length(req: &Request) -> Option<Result<(), ApiError>> {
     use poem::http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
     if let Some(length) = req.headers().get(CONTENT_LENGTH) {
         let length = length
             .to_str()
             .ok()
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .ok_or_else(|| {
-                ApiError::validation("Content-Length", "Content-Length is not a number.")
-            })?;
-        return if length > MAX_BODY as u64 {
-            Err(too_large())
-        } else {
-            Ok(())
-        };
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        return Some(match length {
+            None => Err(ApiError::validation(
+                "Content-Length",
+                "Content-Length is not a number.",
+            )),
+            Some(length) if length > MAX_BODY as u64 => Err(too_large()),
+            Some(_) => Ok(()),
+        });
     }
-    if req.headers().contains_key(TRANSFER_ENCODING) {
-        let body = req
-            .take_body()
-            .into_bytes_limit(MAX_BODY)
-            .await
-            .map_err(|err| match err {
-                poem::error::ReadBodyError::PayloadTooLarge => too_large(),
-                _ => ApiError::validation("body", "The request body could not be read."),
-            })?;
-        req.set_body(body);
-    }
+    (!req.headers().contains_key(TRANSFER_ENCODING)).then_some(Ok(()))
+}
+
+/// Reads at most `MAX_BODY + 1` bytes of a body of unknown length; they then stand in
+/// for the body.
+async fn read_limited(req: &mut Request) -> Result<(), ApiError> {
+    let body = req
+        .take_body()
+        .into_bytes_limit(MAX_BODY)
+        .await
+        .map_err(|err| match err {
+            poem::error::ReadBodyError::PayloadTooLarge => too_large(),
+            _ => ApiError::validation("body", "The request body could not be read."),
+        })?;
+    req.set_body(body);
     Ok(())
 }
 
@@ -82,10 +89,16 @@ pub struct BodyLimitEndpoint<E> {
 impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
     type Output = Response;
 
-    async fn call(&self, mut req: Request) -> poem::Result<Response> {
-        match limit_body(&mut req).await {
-            Ok(()) => self.inner.call(req).await.map(IntoResponse::into_response),
-            Err(refused) => Ok(refused.into_response()),
+    fn call(&self, mut req: Request) -> impl Future<Output = poem::Result<Response>> + Send {
+        match limit_by_length(&req) {
+            Some(Ok(())) => Either::Left(pass(answered(self.inner.call(req)))),
+            Some(Err(refused)) => Either::Left(refuse(refused)),
+            None => Either::Right(Box::pin(async move {
+                match read_limited(&mut req).await {
+                    Ok(()) => self.inner.call(req).await.map(IntoResponse::into_response),
+                    Err(refused) => Ok(refused.into_response()),
+                }
+            }) as Boxed<'_>),
         }
     }
 }
@@ -130,14 +143,14 @@ pub struct RateLimitEndpoint<E> {
 impl<E: Endpoint> Endpoint for RateLimitEndpoint<E> {
     type Output = Response;
 
-    async fn call(&self, req: Request) -> poem::Result<Response> {
+    fn call(&self, req: Request) -> impl Future<Output = poem::Result<Response>> + Send {
         if self.limiter.enabled() && req.uri().path().starts_with("/api/") {
             let ip = client_ip(&req, &self.trusted_proxies);
             if let Err(wait) = self.limiter.check(ip) {
-                return Ok(ApiError::rate_limited(wait.as_secs() + 1).into_response());
+                return refuse(ApiError::rate_limited(wait.as_secs() + 1));
             }
         }
-        self.inner.call(req).await.map(IntoResponse::into_response)
+        pass(answered(self.inner.call(req)))
     }
 }
 
@@ -174,13 +187,16 @@ pub struct AdminGateEndpoint<E> {
 impl<E: Endpoint> Endpoint for AdminGateEndpoint<E> {
     type Output = Response;
 
-    async fn call(&self, mut req: Request) -> poem::Result<Response> {
-        if is_admin_path(req.uri().path())
-            && let Err(refused) = self.gate.admit(&mut req).await
-        {
-            return Ok(refused.into_response());
+    fn call(&self, mut req: Request) -> impl Future<Output = poem::Result<Response>> + Send {
+        if !is_admin_path(req.uri().path()) {
+            return Either::Left(answered(self.inner.call(req)));
         }
-        self.inner.call(req).await.map(IntoResponse::into_response)
+        Either::Right(Box::pin(async move {
+            match self.gate.admit(&mut req).await {
+                Ok(()) => self.inner.call(req).await.map(IntoResponse::into_response),
+                Err(refused) => Ok(refused.into_response()),
+            }
+        }) as Boxed<'_>)
     }
 }
 

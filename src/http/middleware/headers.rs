@@ -2,7 +2,9 @@
 //! inline code on `/docs`, and framing allowed only for the overlay and the widget.
 
 use poem::http::{HeaderName, HeaderValue};
-use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
+use poem::{Endpoint, Middleware, Request, Response};
+
+use super::after::after;
 
 const STRICT_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
      img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; \
@@ -77,13 +79,12 @@ pub struct SecurityHeadersEndpoint<E> {
 impl<E: Endpoint> Endpoint for SecurityHeadersEndpoint<E> {
     type Output = Response;
 
-    async fn call(&self, req: Request) -> poem::Result<Response> {
+    fn call(&self, req: Request) -> impl Future<Output = poem::Result<Response>> + Send {
         let kind = PageKind::of(req.uri().path());
-        let mut resp = match self.inner.call(req).await {
-            Ok(resp) => resp.into_response(),
-            Err(err) => super::envelope::error_response(err),
-        };
-        security_headers(kind, &mut resp);
-        Ok(resp)
+        after(self.inner.call(req), move |answer| {
+            let mut resp = answer.unwrap_or_else(super::envelope::error_response);
+            security_headers(kind, &mut resp);
+            Ok(resp)
+        })
     }
 }

@@ -10,8 +10,11 @@
 
 use std::sync::Arc;
 
+use futures_util::future::Either;
 use poem::http::Method;
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
+
+use super::after::answered;
 
 use crate::http::api::{current_race, leaderboard_page, plain_leaderboard_query};
 use crate::http::state::AppState;
@@ -42,20 +45,25 @@ pub struct HotReadsEndpoint<E> {
 impl<E: Endpoint> Endpoint for HotReadsEndpoint<E> {
     type Output = Response;
 
-    async fn call(&self, req: Request) -> poem::Result<Response> {
+    fn call(&self, req: Request) -> impl Future<Output = poem::Result<Response>> + Send {
         let uri = req.uri();
+        let state = &self.state;
         if req.method() == Method::GET {
             if uri.path() == CURRENT && uri.query().is_none() {
-                return Ok(answer(current_race(&self.state, &req).await));
+                let current = async move { Ok(answer(current_race(state, &req).await)) };
+                return Either::Left(Either::Left(current));
             }
             if uri.path() == LEADERBOARD
                 && let Some((period, page, limit)) = plain_leaderboard_query(uri.query())
             {
-                let page = leaderboard_page(&self.state, &req, period, page, limit).await;
-                return Ok(answer(page));
+                let board = async move {
+                    let page = leaderboard_page(state, &req, period, page, limit).await;
+                    Ok(answer(page))
+                };
+                return Either::Left(Either::Right(board));
             }
         }
-        self.inner.call(req).await.map(IntoResponse::into_response)
+        Either::Right(answered(self.inner.call(req)))
     }
 }
 

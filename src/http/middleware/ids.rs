@@ -4,8 +4,9 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use poem::http::{HeaderName, HeaderValue};
-use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
+use poem::{Endpoint, Middleware, Request, Response};
 
+use super::after::after;
 use super::envelope::error_response;
 
 tokio::task_local! {
@@ -75,19 +76,20 @@ pub struct RequestIdsEndpoint<E> {
 impl<E: Endpoint> Endpoint for RequestIdsEndpoint<E> {
     type Output = Response;
 
-    async fn call(&self, req: Request) -> poem::Result<Response> {
+    fn call(&self, req: Request) -> impl Future<Output = poem::Result<Response>> + Send {
         let id = client_request_id(&req).unwrap_or_else(new_request_id);
-        let result = REQUEST_ID
-            .scope(id.clone(), async {
-                self.inner.call(req).await.map(IntoResponse::into_response)
-            })
-            .await;
-        let mut resp = match result {
-            Ok(resp) => resp,
-            Err(err) => REQUEST_ID.sync_scope(id.clone(), || error_response(err)),
-        };
-        resp.headers_mut().insert(X_REQUEST_ID, id);
-        Ok(resp)
+        // Every layer below does its work before the request when its future is made
+        // (see `after`): made in the id's scope, a refusal there names the id too.
+        let inner = REQUEST_ID.sync_scope(id.clone(), || self.inner.call(req));
+        let scoped = REQUEST_ID.scope(id.clone(), inner);
+        after(scoped, move |answer| {
+            let mut resp = match answer {
+                Ok(resp) => resp,
+                Err(err) => REQUEST_ID.sync_scope(id.clone(), || error_response(err)),
+            };
+            resp.headers_mut().insert(X_REQUEST_ID, id);
+            Ok(resp)
+        })
     }
 }
 

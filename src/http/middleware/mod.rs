@@ -15,6 +15,7 @@
 //!    answered before the router (the same answers the routes give; see
 //!    `docs/scale.md` for why).
 
+mod after;
 mod envelope;
 mod gate;
 mod headers;

@@ -5,8 +5,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use poem::http::{HeaderValue, StatusCode};
-use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
+use poem::{Endpoint, Middleware, Request, Response};
 
+use super::after::after;
 use super::ids::with_request_id;
 
 #[derive(Clone)]
@@ -39,7 +40,7 @@ pub struct ObserveEndpoint<E> {
 impl<E: Endpoint> Endpoint for ObserveEndpoint<E> {
     type Output = Response;
 
-    async fn call(&self, req: Request) -> poem::Result<Response> {
+    fn call(&self, req: Request) -> impl Future<Output = poem::Result<Response>> + Send {
         let started = Instant::now();
         let method = req.method().clone();
         // A cheap clone (shared bytes): the path is read after the answer is made.
@@ -53,11 +54,24 @@ impl<E: Endpoint> Endpoint for ObserveEndpoint<E> {
         });
         // Errors are envelopes by now (`Envelope` is below); one that is not is still
         // counted and logged as the answer it becomes.
-        let resp = match self.inner.call(req).await {
-            Ok(resp) => resp.into_response(),
-            Err(err) => super::envelope::error_response(err),
-        };
-        let elapsed = started.elapsed();
+        after(self.inner.call(req), move |answer| {
+            let resp = answer.unwrap_or_else(super::envelope::error_response);
+            observe.seen(&method, &uri, bearer, &resp, started.elapsed());
+            Ok(resp)
+        })
+    }
+}
+
+impl Observe {
+    fn seen(
+        &self,
+        method: &poem::http::Method,
+        uri: &poem::http::Uri,
+        bearer: Option<HeaderValue>,
+        resp: &Response,
+        elapsed: std::time::Duration,
+    ) {
+        let observe = self;
         if observe.metrics || observe.analytics.is_some() {
             let route = crate::http::routes::table().template(uri.path());
             let status = resp.status().as_u16();
@@ -70,8 +84,7 @@ impl<E: Endpoint> Endpoint for ObserveEndpoint<E> {
                 recorder.record(now, route, status, elapsed.as_micros() as u64, account);
             }
         }
-        with_request_id(|id| log_request(&method, uri.path(), resp.status(), elapsed, id));
-        Ok(resp)
+        with_request_id(|id| log_request(method, uri.path(), resp.status(), elapsed, id));
     }
 }
 
