@@ -89,12 +89,13 @@ fn hash_of(bytes: &[u8]) -> u64 {
     hasher.finish()
 }
 
-/// The key of the one answer kept in [`ResponseCache::hot`]: plain numbers, compared
-/// without building or hashing a text key.
-pub type HotKey = [i64; 4];
+/// The key of the one answer kept in a [`HotSlot`]: plain numbers (the data version,
+/// then what names the answer), compared without building or hashing a text key.
+pub type HotKey = [i64; 6];
 
-/// One answer kept beside the cache for the hottest read (the live race with its
-/// defaults), so that asking for it again costs a comparison. It holds what the cache
+/// One answer kept beside the cache for one of the hottest reads (the live race with
+/// its defaults, the leaderboard page asked last), so that asking for it again costs a
+/// comparison. It holds what the cache
 /// gave, and is checked against the same time-to-live: past it, the read goes through
 /// the cache again (which refreshes in the background as for any entry).
 #[derive(Default)]
@@ -123,6 +124,9 @@ pub struct ResponseCache {
     name: &'static str,
     /// The live race's default answer (see [`HotSlot`]).
     pub hot: HotSlot,
+    /// The leaderboard page asked for last: on stream, nearly every viewer asks for
+    /// the same one.
+    pub hot_page: HotSlot,
     entries: quick_cache::sync::Cache<String, Arc<Prepared>, BySize>,
     refreshing: Mutex<HashSet<String>>,
     pub stats: CacheStats,
@@ -136,6 +140,7 @@ impl ResponseCache {
             refreshing: Mutex::new(HashSet::new()),
             stats: CacheStats::default(),
             hot: HotSlot::default(),
+            hot_page: HotSlot::default(),
         }
     }
 
@@ -197,6 +202,7 @@ impl ResponseCache {
     /// Drops entries whose key starts with `prefix` (all for ""); returns how many.
     pub fn flush(&self, prefix: &str) -> usize {
         *self.hot.entry.lock() = None;
+        *self.hot_page.entry.lock() = None;
         let before = self.entries.len();
         self.entries.retain(|k, _| !k.starts_with(prefix));
         before - self.entries.len()
@@ -213,7 +219,7 @@ mod tests {
     fn the_hot_slot_answers_only_its_own_key_while_young_and_a_flush_empties_it() {
         let cache = ResponseCache::new("test");
         let answer = Arc::new(Prepared::new(b"{}".to_vec(), b"{}"));
-        let (key, other) = ([7, 0, 1, 202611], [8, 0, 1, 202611]);
+        let (key, other) = ([7, 0, 1, 202611, 0, 0], [8, 0, 1, 202611, 0, 0]);
         let minute = Duration::from_secs(60);
         assert!(cache.hot.get(&key, minute, &cache.stats).is_none());
         cache.hot.put(key, answer.clone());
@@ -229,10 +235,15 @@ mod tests {
             "past its time to live it goes through the cache again"
         );
         assert_eq!(hits(), 1);
+        cache.hot_page.put(key, answer.clone());
         cache.flush("user:");
         assert!(
             cache.hot.get(&key, minute, &cache.stats).is_none(),
             "any flush"
+        );
+        assert!(
+            cache.hot_page.get(&key, minute, &cache.stats).is_none(),
+            "any flush empties both slots"
         );
     }
 

@@ -180,6 +180,21 @@ pub async fn leaderboard_page(
     limit: u32,
 ) -> ApiResult<Success<LeaderboardPage>> {
     let version = state.read.version();
+    let responses = &state.responses;
+    let hot_key = [
+        version.sync_run,
+        i64::from(version.stale),
+        version.generation as i64,
+        period as i64,
+        i64::from(page),
+        i64::from(limit),
+    ];
+    if let Some(prepared) = responses
+        .hot_page
+        .get(&hot_key, ttl(&version), &responses.stats)
+    {
+        return Ok(Success::prepared(&prepared, req, cache_control(&version)));
+    }
     let key = format!(
         "affiliate:leaderboard:{}@{version}:{page}:{limit}",
         period.as_str()
@@ -201,6 +216,7 @@ pub async fn leaderboard_page(
             ))
         })
         .await?;
+    responses.hot_page.put(hot_key, prepared.clone());
     Ok(Success::prepared(&prepared, req, cache_control(&version)))
 }
 

@@ -411,6 +411,8 @@ pub async fn current_race(state: &Arc<AppState>, req: &Request) -> ApiResult<Suc
         i64::from(version.stale),
         version.generation as i64,
         i64::from(race.year) * 100 + i64::from(race.month),
+        0,
+        0,
     ];
     let responses = &state.responses;
     let prepared = match responses.hot.get(&key, ttl(&version), &responses.stats) {
