@@ -200,22 +200,25 @@ pub async fn leaderboard_page(
         period.as_str()
     );
     let maker = state.clone();
-    let prepared = state
-        .responses
-        .get_or_make(key, ttl(&version), move || async move {
-            let rankings = maker.read.rankings().await?;
-            let ranked = rankings.period(period);
-            let pagination = Pagination::new(page, limit, ranked.len());
-            let results = ranked[pagination.range()].iter().map(entry).collect();
-            Ok(prepare_with_metadata(
-                &LeaderboardPage {
-                    results,
-                    pagination,
-                },
-                &sync_metadata(&maker),
-            ))
-        })
-        .await?;
+    // Boxed for the reason the current race's miss is (`races::current_race`).
+    let made = Box::pin(
+        state
+            .responses
+            .get_or_make(key, ttl(&version), move || async move {
+                let rankings = maker.read.rankings().await?;
+                let ranked = rankings.period(period);
+                let pagination = Pagination::new(page, limit, ranked.len());
+                let results = ranked[pagination.range()].iter().map(entry).collect();
+                Ok(prepare_with_metadata(
+                    &LeaderboardPage {
+                        results,
+                        pagination,
+                    },
+                    &sync_metadata(&maker),
+                ))
+            }),
+    );
+    let prepared = made.await?;
     responses.hot_page.put(hot_key, prepared.clone());
     Ok(Success::prepared(&prepared, req, cache_control(&version)))
 }

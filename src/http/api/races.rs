@@ -418,7 +418,10 @@ pub async fn current_race(state: &Arc<AppState>, req: &Request) -> ApiResult<Suc
     let prepared = match responses.hot.get(&key, ttl(&version), &responses.stats) {
         Some(prepared) => prepared,
         None => {
-            let prepared = live_prepared(state, &version, race, default_participants()).await?;
+            // Boxed: a miss is rare, and its future would otherwise sit inside every
+            // request's (see `http::middleware::after`).
+            let made = Box::pin(live_prepared(state, &version, race, default_participants()));
+            let prepared = made.await?;
             responses.hot.put(key, prepared.clone());
             prepared
         }

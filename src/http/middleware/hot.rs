@@ -14,7 +14,7 @@ use futures_util::future::Either;
 use poem::http::Method;
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
 
-use super::after::answered;
+use super::after::{Boxed, answered};
 
 use crate::http::api::{current_race, leaderboard_page, plain_leaderboard_query};
 use crate::http::state::AppState;
@@ -63,7 +63,9 @@ impl<E: Endpoint> Endpoint for HotReadsEndpoint<E> {
                 return Either::Left(Either::Right(board));
             }
         }
-        Either::Right(answered(self.inner.call(req)))
+        // Boxed: the router's future is the largest here, and the hot reads need none.
+        let routed: Boxed<'_> = Box::pin(answered(self.inner.call(req)));
+        Either::Right(routed)
     }
 }
 
