@@ -65,6 +65,26 @@ fn the_docs_page_is_html_that_needs_no_internet() {
 }
 
 #[test]
+fn api_answers_may_load_nothing_and_be_framed_by_nobody() {
+    let app = spawn_app();
+    for path in [
+        "/api/wager-races/current",
+        "/api/health",
+        "/api/no-such-route",
+    ] {
+        let resp = app.get(path);
+        assert_eq!(
+            resp.header("content-security-policy"),
+            Some("default-src 'none'; frame-ancestors 'none'"),
+            "{path}"
+        );
+        assert_eq!(resp.header("x-content-type-options"), Some("nosniff"));
+        assert_eq!(resp.header("x-frame-options"), Some("DENY"));
+        assert_eq!(resp.header("referrer-policy"), Some("no-referrer"));
+    }
+}
+
+#[test]
 fn the_home_page_is_served_with_security_and_caching_headers() {
     let app = spawn_app();
     let resp = app.get("/");
