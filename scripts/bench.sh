@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Throughput, latency and server CPU per request of the hot public endpoints against
 # nginx serving the very same bytes, with the same wrk settings, on loopback.
-#   scripts/bench.sh [SECONDS]   (default 15 per run)
+#   scripts/bench.sh [SECONDS] [ROUNDS]   (default 15 s per run, 1 round)
 # CPU per request is the server's user + system time (from /proc/PID/stat, every nginx
 # worker summed) over the run, divided by the requests wrk completed: it moves far less
 # with machine noise than req/s does. goated runs as in production: metrics, analytics,
@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 # Where cargo puts release builds (CARGO_TARGET_DIR is honoured).
 release="${CARGO_TARGET_DIR:-target}/release"
 secs="${1:-15}"
+rounds="${2:-1}"
 threads=2
 conns=64
 
@@ -92,14 +93,23 @@ run() { # $1 = label, $2 = url, $3... = the server's pids
 
 echo "body sizes: current $(wc -c < "$work/www/api/wager-races/current") B, leaderboard page $(wc -c < "$work/www/board/page1") B"
 echo "wrk -t$threads -c$conns -d${secs}s on $(nproc) cores, everything on loopback"
-run "nginx: current race bytes" "http://127.0.0.1:18182$current" "${nginx_pids[@]}"; nginx_current="$(cat "$work/last")"
-run "goated: $current" "http://127.0.0.1:$api$current" "$pid_18181";                  api_current="$(cat "$work/last")"
 "$release"/examples/bare_poem 127.0.0.1:18184 "$work/www/api/wager-races/current" &
 pids+=($!); bare_pid=$!
 until curl -fs -o /dev/null http://127.0.0.1:18184/; do sleep 0.1; done
-run "poem alone, same bytes, no middleware" "http://127.0.0.1:18184/" "$bare_pid";       bare_current="$(cat "$work/last")"
-run "nginx: leaderboard page bytes" "http://127.0.0.1:18182/board" "${nginx_pids[@]}"; nginx_board="$(cat "$work/last")"
-run "goated: leaderboard page 1" "http://127.0.0.1:$api$board" "$pid_18181";          api_board="$(cat "$work/last")"
+# Each round measures nginx and goated back to back, so that both see the same moment
+# of a noisy machine; with several rounds the ratios reported are their medians.
+: > "$work/ratios"
+for round in $(seq "$rounds"); do
+  [ "$rounds" = 1 ] || echo "round $round of $rounds"
+  run "nginx: current race bytes" "http://127.0.0.1:18182$current" "${nginx_pids[@]}"; read -r nc_rps _ nc_us < "$work/last"
+  run "goated: $current" "http://127.0.0.1:$api$current" "$pid_18181";                  read -r ac_rps ac_p99 ac_us < "$work/last"
+  run "poem alone, same bytes, no middleware" "http://127.0.0.1:18184/" "$bare_pid";       read -r bare_rps _ bare_us < "$work/last"
+  run "nginx: leaderboard page bytes" "http://127.0.0.1:18182/board" "${nginx_pids[@]}"; read -r nb_rps _ nb_us < "$work/last"
+  run "goated: leaderboard page 1" "http://127.0.0.1:$api$board" "$pid_18181";          read -r ab_rps _ ab_us < "$work/last"
+  awk -v a="$ac_rps" -v b="$nc_rps" -v c="$ac_us" -v d="$nc_us" -v e="$bare_rps" -v f="$bare_us" \
+      -v g="$ab_rps" -v h="$nb_rps" -v i="$ab_us" -v j="$nb_us" \
+      'BEGIN { print a / b, c / d, e / b, f / d, g / h, i / j }' >> "$work/ratios"
+done
 
 busy=18183
 start_goated "$busy" "* * * * * *"
@@ -107,14 +117,20 @@ run "goated: $current, syncing every second" "http://127.0.0.1:$busy$current" "$
 syncs="$(curl -fs "http://127.0.0.1:$busy/api/health" | sed 's/.*"lastSync":{[^}]*"id":\([0-9]*\).*/\1/')"
 echo "syncs landed on the busy server by the end: $syncs"
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f%%", 100 * a / b }'; }
 ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) { sub(/us$/, "", v); print v / 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v); print v } else { sub(/s$/, "", v); print v * 1000 } }'; }
-read -r nc_rps _ nc_us <<<"$nginx_current"; read -r ac_rps ac_p99 ac_us <<<"$api_current"
-read -r bare_rps _ bare_us <<<"$bare_current"
-read -r nb_rps _ nb_us <<<"$nginx_board"; read -r ab_rps _ ab_us <<<"$api_board"
 read -r _ bc_p99 _ <<<"$busy_current"
-times() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
-echo "current race: $(ratio "$ac_rps" "$nc_rps") of nginx's throughput, $(times "$ac_us" "$nc_us") its CPU per request (goals: >= 90%, <= 1.2x)"
-echo "poem alone (the stack's floor): $(ratio "$bare_rps" "$nc_rps") of nginx's throughput, $(times "$bare_us" "$nc_us") its CPU per request"
-echo "leaderboard page: $(ratio "$ab_rps" "$nb_rps") of nginx's throughput, $(times "$ab_us" "$nb_us") its CPU per request"
-echo "p99 while syncing / idle p99: $(awk -v a="$(ms "$bc_p99")" -v b="$(ms "$ac_p99")" 'BEGIN { printf "%.2f", a / b }')"
+# median COLUMN: the middle value of that column over the rounds (its range beside it)
+median() {
+  sort -g -k"$1","$1" "$work/ratios" | awk -v k="$1" '{ v[NR] = $k } END {
+    m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+    printf "%s %s %s", m, v[1], v[NR] }'
+}
+share() { read -r m lo hi <<<"$(median "$1")"; awk -v m="$m" -v lo="$lo" -v hi="$hi" -v n="$rounds" \
+  'BEGIN { printf "%.0f%%", 100 * m; if (n > 1) printf " (%.0f-%.0f%%)", 100 * lo, 100 * hi }'; }
+times() { read -r m lo hi <<<"$(median "$1")"; awk -v m="$m" -v lo="$lo" -v hi="$hi" -v n="$rounds" \
+  'BEGIN { printf "%.2fx", m; if (n > 1) printf " (%.2f-%.2fx)", lo, hi }'; }
+[ "$rounds" = 1 ] || echo "medians of $rounds rounds (range in brackets):"
+echo "current race: $(share 1) of nginx's throughput, $(times 2) its CPU per request (goals: >= 90%, <= 1.2x)"
+echo "poem alone (the stack's floor): $(share 3) of nginx's throughput, $(times 4) its CPU per request"
+echo "leaderboard page: $(share 5) of nginx's throughput, $(times 6) its CPU per request"
+echo "p99 while syncing / idle p99 (last round): $(awk -v a="$(ms "$bc_p99")" -v b="$(ms "$ac_p99")" 'BEGIN { printf "%.2f", a / b }')"
