@@ -93,6 +93,19 @@ fn hash_of(bytes: &[u8]) -> u64 {
 /// then what names the answer), compared without building or hashing a text key.
 pub type HotKey = [i64; 6];
 
+/// A hot slot's key: the data version, then three numbers naming the answer.
+pub fn hot_key(version: &crate::read::DataVersion, names: [i64; 3]) -> HotKey {
+    let [a, b, c] = names;
+    [
+        version.sync_run,
+        i64::from(version.stale),
+        version.generation as i64,
+        a,
+        b,
+        c,
+    ]
+}
+
 /// One answer kept beside the cache for one of the hottest reads (the live race with
 /// its defaults, the leaderboard page asked last), so that asking for it again costs a
 /// comparison. It holds what the cache

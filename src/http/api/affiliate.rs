@@ -181,14 +181,8 @@ pub async fn leaderboard_page(
 ) -> ApiResult<Success<LeaderboardPage>> {
     let version = state.read.version();
     let responses = &state.responses;
-    let hot_key = [
-        version.sync_run,
-        i64::from(version.stale),
-        version.generation as i64,
-        period as i64,
-        i64::from(page),
-        i64::from(limit),
-    ];
+    let hot_key =
+        crate::http::cache::hot_key(&version, [period as i64, i64::from(page), i64::from(limit)]);
     if let Some(prepared) = responses
         .hot_page
         .get(&hot_key, ttl(&version), &responses.stats)

@@ -406,14 +406,10 @@ async fn live_prepared(
 pub async fn current_race(state: &Arc<AppState>, req: &Request) -> ApiResult<Success<Race>> {
     let version = state.read.version();
     let race = state.read.current_race_id();
-    let key = [
-        version.sync_run,
-        i64::from(version.stale),
-        version.generation as i64,
-        i64::from(race.year) * 100 + i64::from(race.month),
-        0,
-        0,
-    ];
+    let key = crate::http::cache::hot_key(
+        &version,
+        [i64::from(race.year) * 100 + i64::from(race.month), 0, 0],
+    );
     let responses = &state.responses;
     let prepared = match responses.hot.get(&key, ttl(&version), &responses.stats) {
         Some(prepared) => prepared,
