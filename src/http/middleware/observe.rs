@@ -71,16 +71,15 @@ impl Observe {
         resp: &Response,
         elapsed: std::time::Duration,
     ) {
-        let observe = self;
-        if observe.metrics || observe.analytics.is_some() {
+        if self.metrics || self.analytics.is_some() {
             let route = crate::http::routes::table().template(uri.path());
             let status = resp.status().as_u16();
-            if observe.metrics {
+            if self.metrics {
                 crate::http::metrics::record(route, status, elapsed.as_secs_f64());
             }
-            if let Some(recorder) = &observe.analytics {
-                let now = observe.clock.now().timestamp();
-                let account = bearer.and_then(|value| account_of(&observe.auth, &value, now));
+            if let Some(recorder) = &self.analytics {
+                let now = self.clock.now().timestamp();
+                let account = bearer.and_then(|value| account_of(&self.auth, &value, now));
                 recorder.record(now, route, status, elapsed.as_micros() as u64, account);
             }
         }
