@@ -2,6 +2,9 @@
 # Throughput, latency and server CPU per request of the hot public endpoints against
 # nginx serving the very same bytes, with the same wrk settings, on loopback.
 #   scripts/bench.sh [SECONDS] [ROUNDS]   (default 15 s per run, 1 round)
+#   BASELINE=/path/to/goated scripts/bench.sh ...   also runs that binary (an earlier
+#     build) in every round, beside this tree's, so a change is judged against the same
+#     moment of a noisy machine rather than against yesterday's figures.
 # CPU per request is the server's user + system time (from /proc/PID/stat, every nginx
 # worker summed) over the run, divided by the requests wrk completed: it moves far less
 # with machine noise than req/s does. goated runs as in production: metrics, analytics,
@@ -30,12 +33,12 @@ pids+=($!)
 for _ in $(seq 100); do [ -s "$work/fake.out" ] && break; sleep 0.1; done
 upstream="$(head -n1 "$work/fake.out")"
 
-start_goated() { # $1 = port, $2 = leaderboard cron
+start_goated() { # $1 = port, $2 = leaderboard cron, $3 = the binary (this tree's)
   GOATED_UPSTREAM__MODE=live GOATED_UPSTREAM__BASE_URL="$upstream" \
   GOATED_UPSTREAM__REFERRAL_CODE=TEST123 GOATED_UPSTREAM__TOKEN=good-token \
   GOATED_UPSTREAM__REQUESTS_PER_MINUTE=1000 GOATED_SERVER__RATE_LIMIT_PER_MINUTE=1000000000 \
   GOATED_SYNC__LEADERBOARD_CRON="$2" GOATED_LOG__LEVEL=warn \
-    "$release"/goated serve --bind "127.0.0.1:$1" --db "$work/goated-$1.db" >/dev/null 2>&1 &
+    "${3:-$release/goated}" serve --bind "127.0.0.1:$1" --db "$work/goated-$1.db" >/dev/null 2>&1 &
   pids+=($!)
   eval "pid_$1=$!"
   until curl -fs "http://127.0.0.1:$1/api/health" | grep -q '"outcome":"success"'; do sleep 0.1; done
@@ -43,6 +46,7 @@ start_goated() { # $1 = port, $2 = leaderboard cron
 
 api=18181
 start_goated "$api" "0 0 0 1 1 * 2099"
+if [ -n "${BASELINE:-}" ]; then start_goated 18185 "0 0 0 1 1 * 2099" "$BASELINE"; fi
 current="/api/wager-races/current"
 board="/api/affiliate/leaderboard?period=this_month&page=1&limit=30"
 mkdir -p "$work/www/api/wager-races" "$work/www/board"
@@ -103,9 +107,14 @@ for round in $(seq "$rounds"); do
   [ "$rounds" = 1 ] || echo "round $round of $rounds"
   run "nginx: current race bytes" "http://127.0.0.1:18182$current" "${nginx_pids[@]}"; read -r nc_rps _ nc_us < "$work/last"
   run "goated: $current" "http://127.0.0.1:$api$current" "$pid_18181";                  read -r ac_rps ac_p99 ac_us < "$work/last"
+  echo "$ac_us" >> "$work/this-us"
   run "poem alone, same bytes, no middleware" "http://127.0.0.1:18184/" "$bare_pid";       read -r bare_rps _ bare_us < "$work/last"
   run "nginx: leaderboard page bytes" "http://127.0.0.1:18182/board" "${nginx_pids[@]}"; read -r nb_rps _ nb_us < "$work/last"
   run "goated: leaderboard page 1" "http://127.0.0.1:$api$board" "$pid_18181";          read -r ab_rps _ ab_us < "$work/last"
+  if [ -n "${BASELINE:-}" ]; then
+    run "baseline: $current" "http://127.0.0.1:18185$current" "$pid_18185"; read -r base_rps _ base_us < "$work/last"
+    echo "$base_rps $base_us" >> "$work/baseline"
+  fi
   awk -v a="$ac_rps" -v b="$nc_rps" -v c="$ac_us" -v d="$nc_us" -v e="$bare_rps" -v f="$bare_us" \
       -v g="$ab_rps" -v h="$nb_rps" -v i="$ab_us" -v j="$nb_us" \
       'BEGIN { print a / b, c / d, e / b, f / d, g / h, i / j }' >> "$work/ratios"
@@ -133,4 +142,10 @@ times() { read -r m lo hi <<<"$(median "$1")"; awk -v m="$m" -v lo="$lo" -v hi="
 echo "current race: $(share 1) of nginx's throughput, $(times 2) its CPU per request (goals: >= 90%, <= 1.2x)"
 echo "poem alone (the stack's floor): $(share 3) of nginx's throughput, $(times 4) its CPU per request"
 echo "leaderboard page: $(share 5) of nginx's throughput, $(times 6) its CPU per request"
+if [ -n "${BASELINE:-}" ]; then
+  # Per round: this tree's current-race CPU per request over the baseline's.
+  paste -d' ' "$work/this-us" "$work/baseline" | awk '{ print $1 / $3 }' | sort -g |
+    awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+      printf "current race, this tree'"'"'s CPU per request over the baseline'"'"'s: %.3fx (%.3f-%.3fx)\n", m, v[1], v[NR] }'
+fi
 echo "p99 while syncing / idle p99 (last round): $(awk -v a="$(ms "$bc_p99")" -v b="$(ms "$ac_p99")" 'BEGIN { printf "%.2f", a / b }')"
