@@ -79,10 +79,21 @@ impl ReadModel {
     }
 
     pub fn version(&self) -> DataVersion {
+        self.version_at(self.now())
+    }
+
+    /// The data version and the month running, from one reading of the clock: the
+    /// hottest read needs both, and asks for them on every request.
+    pub fn version_and_race(&self) -> (DataVersion, RaceId) {
+        let now = self.now();
+        (self.version_at(now), self.calendar().race_at(now))
+    }
+
+    fn version_at(&self, now: DateTime<Utc>) -> DataVersion {
         let sync = self.sync.read();
         DataVersion {
             sync_run: sync.data_version(),
-            stale: sync.is_stale(self.now()),
+            stale: sync.is_stale(now),
             generation: self.generation.load(Ordering::Relaxed),
         }
     }

@@ -13,8 +13,8 @@ pub mod values;
 mod verification;
 
 // What the fast lane (`middleware::HotReads`) answers with, as the routes do.
-pub use affiliate::{leaderboard_page, plain_leaderboard_query};
-pub use races::current_race;
+pub use affiliate::{leaderboard_page, leaderboard_page_hit, plain_leaderboard_query};
+pub use races::{current_race, current_race_hit};
 
 use std::sync::Arc;
 

@@ -377,8 +377,7 @@ fn summary(race: &Headline, now: chrono::DateTime<chrono::Utc>) -> RaceSummary {
 
 /// The live race's answer, as `GET /api/wager-races/current?limit=…` gives it.
 async fn live_race(state: &Arc<AppState>, req: &Request, limit: u32) -> ApiResult<Success<Race>> {
-    let version = state.read.version();
-    let race = state.read.current_race_id();
+    let (version, race) = state.read.version_and_race();
     let prepared = live_prepared(state, &version, race, limit).await?;
     Ok(Success::prepared(&prepared, req, cache_control(&version)))
 }
@@ -404,25 +403,35 @@ async fn live_prepared(
 /// router (`middleware::HotReads`): the same answer the route gives, found in the
 /// answer cache's hot slot while the data version, the month and the entry's age allow.
 pub async fn current_race(state: &Arc<AppState>, req: &Request) -> ApiResult<Success<Race>> {
-    let version = state.read.version();
-    let race = state.read.current_race_id();
-    let key = crate::http::cache::hot_key(
-        &version,
-        [i64::from(race.year) * 100 + i64::from(race.month), 0, 0],
-    );
+    if let Some(hit) = current_race_hit(state, req) {
+        return Ok(hit);
+    }
+    let (version, race) = state.read.version_and_race();
+    let made = live_prepared(state, &version, race, default_participants()).await?;
+    state
+        .responses
+        .hot
+        .put(current_hot_key(&version, race), made.clone());
+    Ok(Success::prepared(&made, req, cache_control(&version)))
+}
+
+/// The live race from the hot slot, when it holds the answer for this month and data
+/// version: no await, so the fast lane answers a hit without building a future for it
+/// (a future would be moved through every layer above; see `http::middleware::hot`).
+pub fn current_race_hit(state: &AppState, req: &Request) -> Option<Success<Race>> {
+    let (version, race) = state.read.version_and_race();
     let responses = &state.responses;
-    let prepared = match responses.hot.get(&key, ttl(&version), &responses.stats) {
-        Some(prepared) => prepared,
-        None => {
-            // Boxed: a miss is rare, and its future would otherwise sit inside every
-            // request's (see `http::middleware::after`).
-            let made = Box::pin(live_prepared(state, &version, race, default_participants()));
-            let prepared = made.await?;
-            responses.hot.put(key, prepared.clone());
-            prepared
-        }
-    };
-    Ok(Success::prepared(&prepared, req, cache_control(&version)))
+    let prepared = responses.hot.get(
+        &current_hot_key(&version, race),
+        ttl(&version),
+        &responses.stats,
+    )?;
+    Some(Success::prepared(&prepared, req, cache_control(&version)))
+}
+
+fn current_hot_key(version: &DataVersion, race: RaceId) -> crate::http::cache::HotKey {
+    let month = i64::from(race.year) * 100 + i64::from(race.month);
+    crate::http::cache::hot_key(version, [month, 0, 0])
 }
 
 #[OpenApi(prefix_path = "/wager-races", tag = "ApiTags::Races")]

@@ -83,7 +83,12 @@ pub fn pass<F>(inner: F) -> Passed<F> {
 
 /// Answers without asking the inner endpoint (a refusal).
 pub fn refuse<F>(answer: impl IntoResponse) -> Passed<F> {
-    Either::Right(ready(Ok(answer.into_response())))
+    Either::Right(given(answer))
+}
+
+/// An answer already made, as a future: the smallest a layer can hand up.
+pub fn given(answer: impl IntoResponse) -> Ready<poem::Result<Response>> {
+    ready(Ok(answer.into_response()))
 }
 
 /// A future boxed for the rare requests a layer must wait on before passing them on.
