@@ -1,10 +1,13 @@
 //! Who is asking: the client address (believing `X-Forwarded-For` only from trusted
 //! proxies), and the general per-client rate limit on the API.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
+// foldhash rather than SipHash: a bucket is found on every API request. Its seed is
+// random per process, and the map is bounded (see `check`), so chosen addresses cannot
+// grow it into a slow one.
+use foldhash::{HashMap, HashMapExt};
 use ipnet::IpNet;
 use parking_lot::Mutex;
 use poem::Request;

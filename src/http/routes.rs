@@ -5,7 +5,8 @@
 //! it exists, with its path parameters spelled as the API documents them
 //! (`/api/wager-races/{race_id}`).
 
-use std::collections::HashMap;
+// foldhash: looked up on every request, and std's SipHash was most of that lookup.
+use foldhash::{HashMap, HashMapExt};
 use std::sync::OnceLock;
 
 /// Routes served outside the OpenAPI document, with their methods.

@@ -78,7 +78,7 @@ impl Observe {
                 crate::http::metrics::record(route, status, elapsed.as_secs_f64());
             }
             if let Some(recorder) = &self.analytics {
-                let now = self.clock.now().timestamp();
+                let now = self.clock.timestamp();
                 let account = bearer.and_then(|value| account_of(&self.auth, &value, now));
                 recorder.record(now, route, status, elapsed.as_micros() as u64, account);
             }
