@@ -18,21 +18,13 @@ pub fn upper_ms(i: usize) -> f64 {
     }
 }
 
-/// The bucket a latency falls in.
+/// The bucket a latency falls in: the first whose upper bound it does not pass. Every
+/// request is counted, so the bounds are worked out once, not with a logarithm each time.
 pub fn bucket_of(micros: u64) -> usize {
-    let ratio = micros as f64 / FIRST_UPPER_MICROS;
-    if ratio <= 1.0 {
-        return 0;
-    }
-    // Smallest i with 2^(i/2) >= ratio.
-    let i = (2.0 * ratio.log2()).ceil() as usize;
-    // Rounding at an exact boundary can land one too high or too low; settle it.
-    let i = if i > 0 && (micros as f64) <= upper_ms(i - 1) * 1000.0 {
-        i - 1
-    } else {
-        i
-    };
-    i.min(BUCKETS - 1)
+    static UPPER_MICROS: std::sync::OnceLock<[f64; BUCKETS]> = std::sync::OnceLock::new();
+    let upper = UPPER_MICROS.get_or_init(|| std::array::from_fn(|i| upper_ms(i) * 1000.0));
+    let micros = micros as f64;
+    upper.partition_point(|&u| micros > u).min(BUCKETS - 1)
 }
 
 pub type Histogram = [u64; BUCKETS];

@@ -83,7 +83,9 @@ impl Observe {
                 recorder.record(now, route, status, elapsed.as_micros() as u64, account);
             }
         }
-        with_request_id(|id| log_request(method, uri.path(), resp.status(), elapsed, id));
+        if access_logged(method, resp.status()) {
+            with_request_id(|id| log_request(method, uri.path(), resp.status(), elapsed, id));
+        }
     }
 }
 
@@ -95,6 +97,27 @@ fn account_of(auth: &crate::auth::Auth, header: &HeaderValue, now: i64) -> Optio
 
 /// Successful reads are logged at debug level so that a traffic spike does not turn
 /// into a logging spike; everything else at info, server errors at error.
+fn access_level(method: &poem::http::Method, status: StatusCode) -> tracing::Level {
+    if status.is_server_error() {
+        tracing::Level::ERROR
+    } else if status.as_u16() >= 400 || method != poem::http::Method::GET {
+        tracing::Level::INFO
+    } else {
+        tracing::Level::DEBUG
+    }
+}
+
+/// Whether the access log line would be written at the level configured: most are
+/// successful reads at debug level, which a production server does not log, and
+/// reading the request id for a line never written cost a few hundred instructions.
+fn access_logged(method: &poem::http::Method, status: StatusCode) -> bool {
+    match access_level(method, status) {
+        tracing::Level::ERROR => tracing::enabled!(target: "goated::access", tracing::Level::ERROR),
+        tracing::Level::INFO => tracing::enabled!(target: "goated::access", tracing::Level::INFO),
+        _ => tracing::enabled!(target: "goated::access", tracing::Level::DEBUG),
+    }
+}
+
 fn log_request(
     method: &poem::http::Method,
     path: &str,
@@ -103,12 +126,43 @@ fn log_request(
     id: &str,
 ) {
     let ms = elapsed.as_secs_f64() * 1000.0;
+    let level = access_level(method, status);
     let status = status.as_u16();
-    if status >= 500 {
-        tracing::error!(target: "goated::access", %method, path, status, ms, request_id = id);
-    } else if status >= 400 || method != poem::http::Method::GET {
-        tracing::info!(target: "goated::access", %method, path, status, ms, request_id = id);
-    } else {
-        tracing::debug!(target: "goated::access", %method, path, status, ms, request_id = id);
+    match level {
+        tracing::Level::ERROR => {
+            tracing::error!(target: "goated::access", %method, path, status, ms, request_id = id)
+        }
+        tracing::Level::INFO => {
+            tracing::info!(target: "goated::access", %method, path, status, ms, request_id = id)
+        }
+        _ => tracing::debug!(target: "goated::access", %method, path, status, ms, request_id = id),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use poem::http::Method;
+
+    use super::*;
+
+    #[test]
+    fn only_lines_the_configured_level_writes_are_made() {
+        let at_info = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::INFO)
+            .with_writer(std::io::sink)
+            .finish();
+        tracing::subscriber::with_default(at_info, || {
+            assert!(!access_logged(&Method::GET, StatusCode::OK), "a read at debug");
+            assert!(access_logged(&Method::GET, StatusCode::NOT_FOUND));
+            assert!(access_logged(&Method::POST, StatusCode::OK));
+            assert!(access_logged(&Method::GET, StatusCode::BAD_GATEWAY));
+        });
+        let at_debug = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_writer(std::io::sink)
+            .finish();
+        tracing::subscriber::with_default(at_debug, || {
+            assert!(access_logged(&Method::GET, StatusCode::OK));
+        });
     }
 }
