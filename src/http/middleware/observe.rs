@@ -152,7 +152,10 @@ mod tests {
             .with_writer(std::io::sink)
             .finish();
         tracing::subscriber::with_default(at_info, || {
-            assert!(!access_logged(&Method::GET, StatusCode::OK), "a read at debug");
+            assert!(
+                !access_logged(&Method::GET, StatusCode::OK),
+                "a read at debug"
+            );
             assert!(access_logged(&Method::GET, StatusCode::NOT_FOUND));
             assert!(access_logged(&Method::POST, StatusCode::OK));
             assert!(access_logged(&Method::GET, StatusCode::BAD_GATEWAY));
