@@ -385,12 +385,18 @@ mod tests {
         );
     }
 
+    /// One whole request read and answered: the connection is then idle.
+    async fn one_exchange(server: &mut Timed<DuplexStream>, client: &mut DuplexStream) {
+        client.write_all(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
+        read_some(server).await.unwrap();
+        server.write_all(b"HTTP/1.1 200 OK\r\n\r\n").await.unwrap();
+        assert_eq!(server.phase, Phase::Idle);
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_kept_alive_request_that_stalls_gets_the_header_deadline_not_keep_alive() {
         let (mut server, mut client) = pair();
-        client.write_all(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
-        read_some(&mut server).await.unwrap();
-        server.write_all(b"HTTP/1.1 200 OK\r\n\r\n").await.unwrap();
+        one_exchange(&mut server, &mut client).await;
         tokio::time::advance(Duration::from_secs(30)).await;
         // Half a request, then nothing: its headers have 10 s, though the keep-alive
         // limit set by the answer is 45 s away.
@@ -406,9 +412,7 @@ mod tests {
     async fn each_answer_pushes_the_keep_alive_limit_back() {
         let (mut server, mut client) = pair();
         for _ in 0..3 {
-            client.write_all(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
-            read_some(&mut server).await.unwrap();
-            server.write_all(b"HTTP/1.1 200 OK\r\n\r\n").await.unwrap();
+            one_exchange(&mut server, &mut client).await;
             // Past the first request's header deadline and most of a keep-alive period.
             tokio::time::advance(Duration::from_secs(70)).await;
         }

@@ -229,6 +229,26 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_client_that_closes_its_sending_side_still_gets_its_answer() {
+        // `half_close`: a client may shut its write side once its request is sent (some
+        // scripts do); the request is answered, not dropped as a hang-up.
+        let (entered, release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+        let (addr, _stop, _server) =
+            held_server(entered.clone(), release.clone(), Duration::from_secs(30)).await;
+        let mut client = send_request(addr).await;
+        client.shutdown().await.unwrap();
+        entered.notified().await;
+        release.notify_one();
+        let mut answer = String::new();
+        tokio::time::timeout(Duration::from_secs(5), client.read_to_string(&mut answer))
+            .await
+            .expect("answered")
+            .unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(answer.ends_with("done"), "{answer}");
+    }
+
+    #[tokio::test]
     async fn a_request_that_outlives_the_grace_is_dropped_and_the_server_stops() {
         let (entered, release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
         let (addr, stop, server) =

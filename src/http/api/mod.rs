@@ -13,7 +13,7 @@ pub mod values;
 mod verification;
 
 // What the fast lane (`middleware::HotReads`) answers with, as the routes do.
-pub use affiliate::{leaderboard_page, leaderboard_page_hit, plain_leaderboard_query};
+pub use affiliate::{leaderboard_page_hit, leaderboard_page_made, plain_leaderboard_query};
 pub use races::{current_race, current_race_hit};
 
 use std::sync::Arc;

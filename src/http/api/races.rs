@@ -402,10 +402,9 @@ async fn live_prepared(
 /// `GET /api/wager-races/current` with its defaults, for the fast lane in front of the
 /// router (`middleware::HotReads`): the same answer the route gives, found in the
 /// answer cache's hot slot while the data version, the month and the entry's age allow.
+/// The fast lane asks [`current_race_hit`] first; this is its miss, which makes the
+/// answer through the cache and leaves it in the hot slot.
 pub async fn current_race(state: &Arc<AppState>, req: &Request) -> ApiResult<Success<Race>> {
-    if let Some(hit) = current_race_hit(state, req) {
-        return Ok(hit);
-    }
     let (version, race) = state.read.version_and_race();
     let made = live_prepared(state, &version, race, default_participants()).await?;
     state

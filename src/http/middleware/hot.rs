@@ -17,7 +17,8 @@ use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
 use super::after::{Boxed, answered, given};
 
 use crate::http::api::{
-    current_race, current_race_hit, leaderboard_page, leaderboard_page_hit, plain_leaderboard_query,
+    current_race, current_race_hit, leaderboard_page_hit, leaderboard_page_made,
+    plain_leaderboard_query,
 };
 use crate::http::state::AppState;
 
@@ -68,7 +69,7 @@ impl<E: Endpoint> Endpoint for HotReadsEndpoint<E> {
                     return Either::Left(given(hit));
                 }
                 let board = async move {
-                    let page = leaderboard_page(state, &req, period, page, limit).await;
+                    let page = leaderboard_page_made(state, &req, period, page, limit).await;
                     Ok(answer(page))
                 };
                 return Either::Right(Box::pin(board));
