@@ -35,9 +35,14 @@ pub fn display_order(a: &Entry, b: &Entry) -> Ordering {
         .then_with(|| a.uid.cmp(&b.uid))
 }
 
+/// Names compared lowercased, char by char: the order of the lowercased strings (UTF-8
+/// orders as its code points do) without making them, which on a month's first
+/// days, when many players tie at zero, was most of a ranking's time.
 fn compare_names(a: &str, b: &str) -> Ordering {
-    let lower = |s: &str| s.chars().flat_map(char::to_lowercase).collect::<String>();
-    lower(a).cmp(&lower(b))
+    fn lower(s: &str) -> impl Iterator<Item = char> + '_ {
+        s.chars().flat_map(char::to_lowercase)
+    }
+    lower(a).cmp(lower(b))
 }
 
 /// Positions shared by ties, without prizes: for leaderboards of any period.
@@ -217,6 +222,23 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn names_order_as_their_lowercased_text_does(
+            a in "(?s).{0,12}", b in "[a-zA-ZßİΣσ ]{0,6}", shared in "[a-zA-Z]{0,3}"
+        ) {
+            // Against the lowercased strings made whole, as before (char by char, so Σ
+            // is σ everywhere), with letters whose lowercase is longer (İ).
+            let lowered = |s: &str| s.chars().flat_map(char::to_lowercase).collect::<String>();
+            for (x, y) in [(&a, &b), (&b, &a), (&a, &a)] {
+                let (x, y) = (format!("{shared}{x}"), format!("{shared}{y}"));
+                prop_assert_eq!(
+                    compare_names(&x, &y),
+                    lowered(&x).cmp(&lowered(&y)),
+                    "{:?} vs {:?}", x, y
+                );
+            }
+        }
+
         #[test]
         fn prizes_sum_to_the_pool_when_every_paid_place_is_taken(
             list in entries(), pool in 0i64..10_000_000
