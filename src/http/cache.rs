@@ -6,13 +6,13 @@
 
 use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use parking_lot::Mutex;
-use poem::http::HeaderValue;
+use poem::http::{HeaderMap, HeaderValue};
 use poem::web::headers::ETag;
 
 use super::error::ApiResult;
@@ -21,8 +21,11 @@ use crate::analytics::CacheStats;
 /// How many bytes of answers are kept (bodies and keys): bounded by size, not count,
 /// since one answer is anything from a few hundred bytes to ~100 KB (`limit=1000`).
 pub const CAPACITY_BYTES: u64 = 8 * 1024 * 1024;
-/// What an entry costs besides its bytes (the entry, its ETag, its key's allocation).
-const ENTRY_OVERHEAD: u64 = 256;
+/// What an entry costs besides its bytes: the entry, its ETag, its key's allocation,
+/// and the two heads it may make (whole and gzipped, [`HEAD_BYTES`] each).
+const ENTRY_OVERHEAD: u64 = 256 + 2 * HEAD_BYTES;
+/// About what a prepared head holds: ten headers of ~110 bytes each and the map's index.
+const HEAD_BYTES: u64 = 1536;
 
 /// Weighs an answer by its size.
 #[derive(Clone, Copy)]
@@ -45,6 +48,10 @@ pub struct Prepared {
     /// request parses it again.
     pub etag_header: HeaderValue,
     pub etag_tag: ETag,
+    /// The answer's head as nearly every request gets it (200, whole or gzipped), with
+    /// the cache policy it was made for: made by the first such request, cloned by the
+    /// rest (see `envelope::Success::prepared`).
+    pub heads: [OnceLock<(HeaderValue, HeaderMap)>; 2],
     made: Instant,
 }
 
@@ -70,6 +77,7 @@ impl Prepared {
             etag_header: HeaderValue::from_str(&etag).expect("hex is a valid header"),
             etag_tag: etag.parse().expect("a weak quoted hex tag is a valid ETag"),
             etag,
+            heads: Default::default(),
             made: Instant::now(),
         }
     }

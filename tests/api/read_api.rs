@@ -614,3 +614,64 @@ fn the_fast_lane_answers_the_current_race_exactly_as_the_routed_api_does() {
         assert_eq!(status(routed), 418, "{routed} went to the router");
     }
 }
+
+/// A cached answer's head is made once and cloned for the requests after it: each
+/// answer must still carry every header once, the security headers every API answer
+/// gets, and its own request id.
+#[test]
+fn a_cached_answer_sent_again_carries_each_header_once_and_its_own_request_id() {
+    // Enough players for answers worth gzipping (and so with `Vary`).
+    let many = (0..60)
+        .map(|i| {
+            player(
+                &format!("hd{i:018}"),
+                &format!("Head {i}"),
+                100.0 + f64::from(i),
+            )
+        })
+        .collect();
+    let upstream = FakeUpstream::start(many);
+    let app = spawn_live_app(&upstream, |_| {});
+    assert!(app.sync().succeeded());
+    let lines = |head: &str, name: &str| -> Vec<String> {
+        head.lines()
+            .filter_map(|line| line.strip_prefix(&format!("{name}: ")))
+            .map(str::to_string)
+            .collect()
+    };
+    let mut ids = Vec::new();
+    for path in [
+        "/api/wager-races/current",
+        "/api/affiliate/leaderboard?period=this_month&page=1&limit=30",
+    ] {
+        for encoding in [None, None, Some("gzip"), Some("gzip"), None] {
+            let (head, _) = raw_get(&app, path, encoding);
+            assert_eq!(head.split(' ').nth(1), Some("200"), "{head}");
+            for (name, value) in [
+                ("content-type", "application/json; charset=utf-8"),
+                (
+                    "content-security-policy",
+                    "default-src 'none'; frame-ancestors 'none'",
+                ),
+                ("x-content-type-options", "nosniff"),
+                ("x-frame-options", "deny"),
+                ("referrer-policy", "no-referrer"),
+            ] {
+                assert_eq!(lines(&head, name), [value], "{path} {encoding:?}: {head}");
+            }
+            for name in ["etag", "cache-control", "vary", "content-length"] {
+                assert_eq!(lines(&head, name).len(), 1, "{path} {name}: {head}");
+            }
+            let gzipped = lines(&head, "content-encoding");
+            assert_eq!(gzipped.len(), usize::from(encoding.is_some()), "{head}");
+            let id = lines(&head, "x-request-id");
+            assert_eq!(id.len(), 1, "{head}");
+            assert!(id[0].starts_with("req_") && id[0].len() == 20, "{head}");
+            ids.push(id[0].clone());
+        }
+    }
+    let count = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), count, "every answer has its own id");
+}

@@ -25,7 +25,7 @@ mod observe;
 
 pub use envelope::{Envelope, error_response};
 pub use gate::{AdminGate, BodyLimit, MAX_BODY, RateLimit, SIGNATURE_HEADER, SignedRequest};
-pub use headers::SecurityHeaders;
+pub use headers::{SecurityHeaders, api_security_headers};
 pub use hot::HotReads;
-pub use ids::{RequestIds, current_request_id};
+pub use ids::{RequestIds, current_request_id, hold_request_id};
 pub use observe::Observe;
