@@ -10,8 +10,42 @@ use super::after::after;
 use super::envelope::error_response;
 
 tokio::task_local! {
-    // Kept as the header value it is answered with: echoing it costs no copy.
-    static REQUEST_ID: HeaderValue;
+    static REQUEST_ID: RequestId;
+}
+
+const MAX_CLIENT_ID_LEN: usize = 64;
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// A request's id, held by value: it is copied into the request's scope and out again
+/// for the answer's header, where a shared header value cost two allocations and
+/// reference counting on every request. Always plain ASCII (see [`client_request_id`]).
+#[derive(Clone, Copy)]
+struct RequestId {
+    len: u8,
+    bytes: [u8; MAX_CLIENT_ID_LEN],
+}
+
+impl RequestId {
+    fn from_plain(id: &[u8]) -> RequestId {
+        let mut bytes = [0; MAX_CLIENT_ID_LEN];
+        bytes[..id.len()].copy_from_slice(id);
+        RequestId {
+            len: id.len() as u8,
+            bytes,
+        }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(self.as_bytes()).unwrap_or("req_none")
+    }
+
+    fn header(&self) -> HeaderValue {
+        HeaderValue::from_bytes(self.as_bytes()).expect("a request id is plain ASCII")
+    }
 }
 
 /// The id of the request being handled, for error envelopes and log lines.
@@ -21,14 +55,11 @@ pub fn current_request_id() -> String {
 
 /// Reads the id of the request being handled without copying it.
 pub(super) fn with_request_id<T>(f: impl FnOnce(&str) -> T) -> T {
-    match REQUEST_ID.try_with(HeaderValue::clone) {
-        Ok(id) => f(id.to_str().unwrap_or("req_none")),
+    match REQUEST_ID.try_with(|id| *id) {
+        Ok(id) => f(id.as_str()),
         Err(_) => f("req_none"),
     }
 }
-
-const MAX_CLIENT_ID_LEN: usize = 64;
-const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Holds the request id's place in a head made once and cloned for every answer (a
 /// prepared answer's, see `envelope::Success::prepared`): a cloned map has no room to
@@ -41,20 +72,19 @@ pub fn hold_request_id(headers: &mut poem::http::HeaderMap) {
 
 /// A client's own id is kept when it is short and plain (no header injection, no log
 /// pollution); otherwise we make one.
-fn client_request_id(req: &Request) -> Option<HeaderValue> {
-    let value = req.headers().get(X_REQUEST_ID)?;
-    let id = value.as_bytes();
+fn client_request_id(req: &Request) -> Option<RequestId> {
+    let id = req.headers().get(X_REQUEST_ID)?.as_bytes();
     let sane = !id.is_empty()
         && id.len() <= MAX_CLIENT_ID_LEN
         && id
             .iter()
             .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(b));
-    sane.then(|| value.clone())
+    sane.then(|| RequestId::from_plain(id))
 }
 
 /// `req_` and 16 hex digits: a prefix random per process, then a counter. Written by
 /// hand into one buffer: this runs for every request.
-fn new_request_id() -> HeaderValue {
+fn new_request_id() -> RequestId {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     static PREFIX: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
     let prefix = u64::from(*PREFIX.get_or_init(rand::random));
@@ -64,7 +94,7 @@ fn new_request_id() -> HeaderValue {
     for (i, digit) in id[4..].iter_mut().enumerate() {
         *digit = b"0123456789abcdef"[((value >> (60 - 4 * i)) & 0xf) as usize];
     }
-    HeaderValue::from_bytes(&id).expect("hex digits are a header value")
+    RequestId::from_plain(&id)
 }
 
 /// The outermost layer: everything below runs with the request's id in scope.
@@ -89,14 +119,14 @@ impl<E: Endpoint> Endpoint for RequestIdsEndpoint<E> {
         let id = client_request_id(&req).unwrap_or_else(new_request_id);
         // Every layer below does its work before the request when its future is made
         // (see `after`): made in the id's scope, a refusal there names the id too.
-        let inner = REQUEST_ID.sync_scope(id.clone(), || self.inner.call(req));
-        let scoped = REQUEST_ID.scope(id.clone(), inner);
+        let inner = REQUEST_ID.sync_scope(id, || self.inner.call(req));
+        let scoped = REQUEST_ID.scope(id, inner);
         after(scoped, move |answer| {
             let mut resp = match answer {
                 Ok(resp) => resp,
-                Err(err) => REQUEST_ID.sync_scope(id.clone(), || error_response(err)),
+                Err(err) => REQUEST_ID.sync_scope(id, || error_response(err)),
             };
-            resp.headers_mut().insert(X_REQUEST_ID, id);
+            resp.headers_mut().insert(X_REQUEST_ID, id.header());
             Ok(resp)
         })
     }
@@ -110,7 +140,7 @@ mod tests {
     fn our_ids_are_req_and_sixteen_hex_digits_and_never_repeat() {
         let (a, b) = (new_request_id(), new_request_id());
         for id in [&a, &b] {
-            let id = id.to_str().unwrap();
+            let id = id.as_str();
             assert_eq!(id.len(), 20, "{id}");
             assert!(id.starts_with("req_"));
             assert!(
@@ -119,10 +149,10 @@ mod tests {
                     .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
             );
         }
-        assert_ne!(a, b);
+        assert_ne!(a.as_str(), b.as_str());
         // Same process, same prefix; the counter moves on.
-        let n = |id: &HeaderValue| u64::from_str_radix(&id.to_str().unwrap()[12..], 16).unwrap();
-        assert_eq!(&a.to_str().unwrap()[..12], &b.to_str().unwrap()[..12]);
+        let n = |id: &RequestId| u64::from_str_radix(&id.as_str()[12..], 16).unwrap();
+        assert_eq!(&a.as_str()[..12], &b.as_str()[..12]);
         assert!(n(&b) > n(&a));
     }
 
@@ -130,7 +160,7 @@ mod tests {
     fn a_clients_id_is_kept_only_when_short_and_plain() {
         let with = |id: &str| {
             let req = Request::builder().header("x-request-id", id).finish();
-            client_request_id(&req).map(|v| v.to_str().unwrap().to_string())
+            client_request_id(&req).map(|v| v.header().to_str().unwrap().to_string())
         };
         assert_eq!(with("abc-123_.:x").as_deref(), Some("abc-123_.:x"));
         assert_eq!(with(&"a".repeat(64)).map(|s| s.len()), Some(64));
