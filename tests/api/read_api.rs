@@ -470,9 +470,9 @@ fn gunzip(bytes: &[u8]) -> Vec<u8> {
     out
 }
 
-#[test]
-fn answers_and_pages_are_gzipped_for_clients_that_accept_it() {
-    // Enough players for a leaderboard page worth compressing.
+/// A synced app with 60 players: answers large enough to be gzipped (and so to carry
+/// `Vary`), pages included.
+fn app_with_gzip_worthy_answers() -> (FakeUpstream, TestApp) {
     let many = (0..60)
         .map(|i| {
             player(
@@ -485,6 +485,12 @@ fn answers_and_pages_are_gzipped_for_clients_that_accept_it() {
     let upstream = FakeUpstream::start(many);
     let app = spawn_live_app(&upstream, |_| {});
     assert!(app.sync().succeeded());
+    (upstream, app)
+}
+
+#[test]
+fn answers_and_pages_are_gzipped_for_clients_that_accept_it() {
+    let (_upstream, app) = app_with_gzip_worthy_answers();
     let path = "/api/affiliate/leaderboard?period=all_time&limit=100";
     let (plain_head, plain) = raw_get(&app, path, None);
     assert!(!plain_head.contains("content-encoding"), "{plain_head}");
@@ -620,19 +626,7 @@ fn the_fast_lane_answers_the_current_race_exactly_as_the_routed_api_does() {
 /// gets, and its own request id.
 #[test]
 fn a_cached_answer_sent_again_carries_each_header_once_and_its_own_request_id() {
-    // Enough players for answers worth gzipping (and so with `Vary`).
-    let many = (0..60)
-        .map(|i| {
-            player(
-                &format!("hd{i:018}"),
-                &format!("Head {i}"),
-                100.0 + f64::from(i),
-            )
-        })
-        .collect();
-    let upstream = FakeUpstream::start(many);
-    let app = spawn_live_app(&upstream, |_| {});
-    assert!(app.sync().succeeded());
+    let (_upstream, app) = app_with_gzip_worthy_answers();
     let lines = |head: &str, name: &str| -> Vec<String> {
         head.lines()
             .filter_map(|line| line.strip_prefix(&format!("{name}: ")))
