@@ -194,6 +194,17 @@ mod tests {
         client
     }
 
+    /// Reads the held endpoint's whole answer and checks that it is the one it gives.
+    async fn assert_answered_done(client: &mut TcpStream) {
+        let mut answer = String::new();
+        tokio::time::timeout(Duration::from_secs(5), client.read_to_string(&mut answer))
+            .await
+            .expect("answered")
+            .unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(answer.ends_with("done"), "{answer}");
+    }
+
     #[tokio::test]
     async fn a_stop_closes_the_listener_and_lets_a_request_in_flight_finish() {
         let (entered, release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
@@ -217,10 +228,7 @@ mod tests {
             "the server waits for the request in flight"
         );
         release.notify_one();
-        let mut answer = String::new();
-        client.read_to_string(&mut answer).await.unwrap();
-        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
-        assert!(answer.ends_with("done"), "{answer}");
+        assert_answered_done(&mut client).await;
         tokio::time::timeout(Duration::from_secs(5), server)
             .await
             .expect("the server stops once its last request is answered")
@@ -239,13 +247,7 @@ mod tests {
         client.shutdown().await.unwrap();
         entered.notified().await;
         release.notify_one();
-        let mut answer = String::new();
-        tokio::time::timeout(Duration::from_secs(5), client.read_to_string(&mut answer))
-            .await
-            .expect("answered")
-            .unwrap();
-        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
-        assert!(answer.ends_with("done"), "{answer}");
+        assert_answered_done(&mut client).await;
     }
 
     #[tokio::test]
