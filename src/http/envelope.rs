@@ -86,8 +86,9 @@ impl<T> Success<T> {
             .headers()
             .typed_get::<IfNoneMatch>()
             .is_some_and(|if_none_match| !if_none_match.precondition_passes(&prepared.etag_tag));
-        let made = |cache_control: HeaderValue| {
-            let mut out = Self::from_bytes(body.clone());
+        // The answer built header by header, with `body`.
+        let made = |body: Body, cache_control: HeaderValue| {
+            let mut out = Self::from_bytes(body);
             if prepared.gzip.is_some() {
                 out.extra
                     .push((header::VARY, HeaderValue::from_static("accept-encoding")));
@@ -101,13 +102,12 @@ impl<T> Success<T> {
             out
         };
         if not_modified {
-            let mut out = made(cache_control);
+            let mut out = made(Body::empty(), cache_control);
             out.status = StatusCode::NOT_MODIFIED;
-            out.body = Body::empty();
             return out;
         }
         let (made_for, head) = prepared.heads[usize::from(gzipped.is_some())].get_or_init(|| {
-            let mut head = made(cache_control.clone()).head();
+            let mut head = made(Body::empty(), cache_control.clone()).headers_from_fields();
             super::middleware::api_security_headers(&mut head);
             super::middleware::hold_request_id(&mut head);
             // A clone is exactly as large as its headers: kept for the data version's
@@ -115,8 +115,10 @@ impl<T> Success<T> {
             (cache_control.clone(), head.clone())
         });
         if *made_for != cache_control {
-            // Another policy for the same bytes (no caller does this today): made anew.
-            return made(cache_control);
+            // Another policy for the same bytes: no caller does this today (a cached
+            // answer's key names what its policy depends on), but it would be built
+            // anew rather than sent with the first policy.
+            return made(body.into(), cache_control);
         }
         let mut out = Self::from_bytes(body);
         out.head = Some(head.clone());
@@ -150,8 +152,8 @@ pub fn envelope_bytes<T: ToJSON>(data: &T, metadata: Option<&SyncMetadata>) -> V
 }
 
 impl<T> Success<T> {
-    /// The answer's headers, from its fields.
-    fn head(&mut self) -> HeaderMap {
+    /// The answer's headers, made from its fields.
+    fn headers_from_fields(&mut self) -> HeaderMap {
         // Room, in one allocation, for these and what the middleware adds (security
         // headers, the request id): growing the map header by header was measurable on
         // the hot path.
@@ -176,7 +178,7 @@ impl<T: Send> IntoResponse for Success<T> {
     fn into_response(mut self) -> Response {
         let headers = match self.head.take() {
             Some(head) => head,
-            None => self.head(),
+            None => self.headers_from_fields(),
         };
         let mut resp = Response::from(self.body);
         resp.set_status(self.status);
@@ -252,5 +254,90 @@ impl<T: Type + Send> ApiResponse for Created<T> {
 
     fn register(registry: &mut Registry) {
         Success::<T>::register(registry);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::cache::Prepared;
+
+    fn answer(prepared: &Prepared, req: &Request, policy: &'static str) -> Response {
+        Success::<()>::prepared(prepared, req, HeaderValue::from_static(policy)).into_response()
+    }
+
+    fn names(resp: &Response) -> Vec<String> {
+        let mut names: Vec<String> = resp.headers().keys().map(|k| k.to_string()).collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_prepared_head_is_kept_per_encoding_and_made_anew_for_another_policy() {
+        let prepared =
+            Prepared::whole(br#"{"status":"success","data":"x"}"#.repeat(64)).compressed();
+        assert!(prepared.gzip.is_some());
+        let plain = Request::builder().finish();
+        let gzip = Request::builder()
+            .header(header::ACCEPT_ENCODING, "gzip")
+            .finish();
+        // Gzipped first: the plain answer after it must not get its encoding.
+        let zipped = answer(&prepared, &gzip, "public, max-age=15");
+        assert_eq!(zipped.headers()[header::CONTENT_ENCODING], "gzip");
+        for _ in 0..2 {
+            let resp = answer(&prepared, &plain, "public, max-age=15");
+            assert!(resp.headers().get(header::CONTENT_ENCODING).is_none());
+            assert_eq!(resp.headers()[header::VARY], "accept-encoding");
+            assert_eq!(resp.headers()[header::CONTENT_TYPE], JSON);
+            assert_eq!(resp.headers()[header::ETAG], prepared.etag_header);
+            assert_eq!(resp.headers()[header::CACHE_CONTROL], "public, max-age=15");
+            // With the API's security headers, and the request id's place held.
+            assert_eq!(
+                resp.headers()["content-security-policy"],
+                "default-src 'none'; frame-ancestors 'none'"
+            );
+            assert!(resp.headers().contains_key("x-request-id"));
+        }
+        assert_eq!(
+            names(&zipped),
+            [
+                "cache-control",
+                "content-encoding",
+                "content-security-policy",
+                "content-type",
+                "etag",
+                "referrer-policy",
+                "vary",
+                "x-content-type-options",
+                "x-frame-options",
+                "x-request-id"
+            ]
+        );
+        // Another policy for the same bytes gets that policy, not the kept head's.
+        let other = answer(&prepared, &plain, "no-store");
+        assert_eq!(other.headers()[header::CACHE_CONTROL], "no-store");
+    }
+
+    #[test]
+    fn a_prepared_answer_whose_etag_matches_is_304_without_a_body_or_type() {
+        let prepared = Prepared::whole(b"{}".to_vec());
+        let req = Request::builder()
+            .header(header::IF_NONE_MATCH, prepared.etag.as_str())
+            .finish();
+        let resp = answer(&prepared, &req, "public, max-age=15");
+        assert_eq!(resp.status(), StatusCode::NOT_MODIFIED);
+        assert!(resp.headers().get(header::CONTENT_TYPE).is_none());
+        assert_eq!(resp.headers()[header::ETAG], prepared.etag_header);
+        assert_eq!(resp.headers()[header::CACHE_CONTROL], "public, max-age=15");
+        assert!(body_is_empty(resp), "a 304 carries no body");
+    }
+
+    fn body_is_empty(resp: Response) -> bool {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(resp.into_body().into_bytes())
+            .unwrap()
+            .is_empty()
     }
 }

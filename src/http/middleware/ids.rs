@@ -53,7 +53,7 @@ pub fn current_request_id() -> String {
     with_request_id(str::to_string)
 }
 
-/// Reads the id of the request being handled without copying it.
+/// Reads the id of the request being handled (a copy of its few bytes, no allocation).
 pub(super) fn with_request_id<T>(f: impl FnOnce(&str) -> T) -> T {
     match REQUEST_ID.try_with(|id| *id) {
         Ok(id) => f(id.as_str()),
