@@ -18,6 +18,7 @@ use crate::http::cache::ResponseCache;
 use crate::http::deadline::Deadlines;
 use crate::http::server::serve;
 use crate::http::state::AppState;
+use crate::http::workers::{per_core, serve_per_core};
 use crate::http::ws::Feed;
 use crate::read::ReadModel;
 use crate::scheduler::Scheduler;
@@ -32,9 +33,10 @@ pub struct BuildOptions {
     pub clock: Option<Arc<dyn Clock>>,
 }
 
-/// What the server accepts connections with: plain TCP, or TLS over it.
+/// What the server accepts connections with: plain TCP, served by one worker per core
+/// (`http::workers`), or TLS over it, served on the shared runtime.
 enum Listening {
-    Plain(Deadlines<TcpAcceptor>),
+    Plain(tokio::net::TcpListener),
     Tls(Deadlines<RustlsAcceptor<TcpAcceptor, BoxStream<'static, RustlsConfig>>>),
 }
 
@@ -52,12 +54,11 @@ impl Application {
         let db = tokio::task::spawn_blocking(move || Db::open(&db_path, pool_size))
             .await?
             .with_context(|| format!("opening the database {}", config.database.path.display()))?;
-        let listener = TcpListener::bind(config.server.bind);
         let bind_failed = || format!("listening on {}", config.server.bind);
         let listening = match (&config.server.tls_cert, &config.server.tls_key) {
             (Some(cert), Some(key)) => {
                 let configs = crate::http::tls::config_stream(cert.clone(), key.clone())?;
-                let mut acceptor = listener
+                let mut acceptor = TcpListener::bind(config.server.bind)
                     .rustls(configs)
                     .into_acceptor()
                     .await
@@ -73,16 +74,19 @@ impl Application {
                 // SIGHUP's default action ends the process, and systemd's reload sends
                 // it: without TLS there is nothing to reload, so it is only logged.
                 log_hangups()?;
-                let acceptor = listener.into_acceptor().await.with_context(bind_failed)?;
-                Listening::Plain(Deadlines::new(acceptor))
+                let listener = tokio::net::TcpListener::bind(config.server.bind)
+                    .await
+                    .with_context(bind_failed)?;
+                Listening::Plain(listener)
             }
         };
         let addr = match &listening {
-            Listening::Plain(a) => a.local_addr(),
-            Listening::Tls(a) => a.local_addr(),
+            Listening::Plain(listener) => Some(listener.local_addr()?),
+            Listening::Tls(a) => a
+                .local_addr()
+                .first()
+                .and_then(|a| a.as_socket_addr().copied()),
         }
-        .first()
-        .and_then(|a| a.as_socket_addr().copied())
         .context("the listener has no address")?;
         let clock = options.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let config = Arc::new(config);
@@ -168,8 +172,11 @@ impl Application {
         let state = self.state.clone();
         let routes = crate::http::routes(state.clone());
         match self.listening {
-            Listening::Plain(acceptor) => serve(acceptor, routes, shutdown, GRACE).await,
-            Listening::Tls(acceptor) => serve(acceptor, routes, shutdown, GRACE).await,
+            Listening::Plain(listener) => {
+                let workers = per_core();
+                serve_per_core(listener, routes, Deadlines::new, workers, shutdown, GRACE).await
+            }
+            Listening::Tls(acceptor) => serve(acceptor, Arc::new(routes), shutdown, GRACE).await,
         }
         .context("the HTTP server failed")?;
         if let Err(err) = state.flush_analytics().await {

@@ -15,6 +15,7 @@ pub mod routes;
 pub mod server;
 pub mod state;
 pub mod tls;
+pub mod workers;
 pub mod ws;
 
 use std::sync::Arc;

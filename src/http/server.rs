@@ -42,10 +42,11 @@ const H2_MAX_HEADER_LIST: u32 = 16 * 1024;
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
 /// Serves `endpoint` on every connection `acceptor` accepts, until `shutdown`
-/// completes; then lets open connections finish for up to `grace`.
+/// completes; then lets open connections finish for up to `grace`. The endpoint is
+/// shared: every connection's requests go to it, from every worker (`http::workers`).
 pub async fn serve<A, E>(
     mut acceptor: A,
-    endpoint: E,
+    endpoint: Arc<E>,
     shutdown: impl Future<Output = ()>,
     grace: Duration,
 ) -> io::Result<()>
@@ -53,7 +54,6 @@ where
     A: Acceptor + 'static,
     E: Endpoint<Output = Response> + 'static,
 {
-    let endpoint = Arc::new(endpoint);
     let mut builder = auto::Builder::new(TokioExecutor::new());
     // While a request is being answered hyper otherwise reads the socket again, only to
     // notice a client that hung up mid-request. That read comes while the request still
@@ -77,16 +77,8 @@ where
             _ = &mut shutdown => break,
             accepted = acceptor.accept() => accepted,
         };
-        let (io, local, remote, scheme) = match accepted {
-            Ok(connection) => connection,
-            Err(err) => {
-                tracing::debug!(error = %err, "accepting a connection failed");
-                if is_resource_shortage(&err) {
-                    tracing::warn!(error = %err, "cannot accept connections for now");
-                    tokio::time::sleep(ACCEPT_BACKOFF).await;
-                }
-                continue;
-            }
+        let Some((io, local, remote, scheme)) = accepted_or_wait(accepted).await else {
+            continue;
         };
         let (endpoint, builder, mut stop_seen, alive) = (
             endpoint.clone(),
@@ -128,6 +120,23 @@ where
     Ok(())
 }
 
+/// The connection `accepted` holds; or, when accepting failed, `None` once it is worth
+/// trying again: at once after a client that gave up, after a pause when the process is
+/// out of descriptors or memory.
+pub(super) async fn accepted_or_wait<T>(accepted: io::Result<T>) -> Option<T> {
+    match accepted {
+        Ok(connection) => Some(connection),
+        Err(err) => {
+            tracing::debug!(error = %err, "accepting a connection failed");
+            if is_resource_shortage(&err) {
+                tracing::warn!(error = %err, "cannot accept connections for now");
+                tokio::time::sleep(ACCEPT_BACKOFF).await;
+            }
+            None
+        }
+    }
+}
+
 fn is_resource_shortage(err: &io::Error) -> bool {
     // EMFILE, ENFILE, ENOBUFS, ENOMEM: the process or system is out of something that
     // only time (connections closing) gives back.
@@ -147,25 +156,29 @@ mod tests {
 
     use super::*;
 
+    /// How the held server serves: as [`serve`] does on the test's runtime, or on
+    /// per-core workers (`http::workers`, what plain HTTP runs on).
+    #[derive(Clone, Copy)]
+    enum Serving {
+        Shared,
+        Workers(usize),
+    }
+
     /// A server whose one endpoint notifies `entered`, then answers "done" once
-    /// `release` is notified; with the address it listens on, what stops it, and its
-    /// task.
-    async fn held_server(
+    /// `release` is notified.
+    struct Held {
         entered: Arc<Notify>,
         release: Arc<Notify>,
-        grace: Duration,
-    ) -> (
-        SocketAddr,
-        oneshot::Sender<()>,
-        tokio::task::JoinHandle<io::Result<()>>,
-    ) {
-        let acceptor = TcpListener::bind("127.0.0.1:0")
-            .into_acceptor()
-            .await
-            .unwrap();
-        let addr = *acceptor.local_addr()[0].as_socket_addr().unwrap();
+        addr: SocketAddr,
+        stop: oneshot::Sender<()>,
+        server: tokio::task::JoinHandle<io::Result<()>>,
+    }
+
+    async fn held_server(grace: Duration, serving: Serving) -> Held {
+        let (entered, release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+        let (entered_, release_) = (entered.clone(), release.clone());
         let endpoint = poem::endpoint::make(move |_| {
-            let (entered, release) = (entered.clone(), release.clone());
+            let (entered, release) = (entered_.clone(), release_.clone());
             async move {
                 entered.notify_one();
                 release.notified().await;
@@ -174,15 +187,40 @@ mod tests {
         })
         .map_to_response();
         let (stop, stopped) = oneshot::channel::<()>();
-        let server = tokio::spawn(serve(
-            acceptor,
-            endpoint,
-            async move {
-                let _ = stopped.await;
-            },
-            grace,
-        ));
-        (addr, stop, server)
+        let stopped = async move {
+            let _ = stopped.await;
+        };
+        let (addr, server) = match serving {
+            Serving::Shared => {
+                let acceptor = TcpListener::bind("127.0.0.1:0")
+                    .into_acceptor()
+                    .await
+                    .unwrap();
+                let addr = *acceptor.local_addr()[0].as_socket_addr().unwrap();
+                let server = tokio::spawn(serve(acceptor, Arc::new(endpoint), stopped, grace));
+                (addr, server)
+            }
+            Serving::Workers(n) => {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let addr = listener.local_addr().unwrap();
+                let server = tokio::spawn(crate::http::workers::serve_per_core(
+                    listener,
+                    endpoint,
+                    |handed| handed,
+                    n,
+                    stopped,
+                    grace,
+                ));
+                (addr, server)
+            }
+        };
+        Held {
+            entered,
+            release,
+            addr,
+            stop,
+            server,
+        }
     }
 
     async fn send_request(addr: SocketAddr) -> TcpStream {
@@ -207,9 +245,23 @@ mod tests {
 
     #[tokio::test]
     async fn a_stop_closes_the_listener_and_lets_a_request_in_flight_finish() {
-        let (entered, release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
-        let (addr, stop, server) =
-            held_server(entered.clone(), release.clone(), Duration::from_secs(30)).await;
+        a_stop_closes_the_listener_and_lets_a_request_in_flight_finish_when(Serving::Shared).await;
+    }
+
+    #[tokio::test]
+    async fn a_stop_closes_the_listener_and_lets_a_request_in_flight_finish_on_workers() {
+        a_stop_closes_the_listener_and_lets_a_request_in_flight_finish_when(Serving::Workers(2))
+            .await;
+    }
+
+    async fn a_stop_closes_the_listener_and_lets_a_request_in_flight_finish_when(serving: Serving) {
+        let Held {
+            entered,
+            release,
+            addr,
+            stop,
+            server,
+        } = held_server(Duration::from_secs(30), serving).await;
         let mut client = send_request(addr).await;
         entered.notified().await;
         stop.send(()).unwrap();
@@ -238,11 +290,24 @@ mod tests {
 
     #[tokio::test]
     async fn a_client_that_closes_its_sending_side_still_gets_its_answer() {
+        a_client_that_closes_its_sending_side_still_gets_its_answer_when(Serving::Shared).await;
+    }
+
+    #[tokio::test]
+    async fn a_client_that_closes_its_sending_side_still_gets_its_answer_on_workers() {
+        a_client_that_closes_its_sending_side_still_gets_its_answer_when(Serving::Workers(2)).await;
+    }
+
+    async fn a_client_that_closes_its_sending_side_still_gets_its_answer_when(serving: Serving) {
         // `half_close`: a client may shut its write side once its request is sent (some
         // scripts do); the request is answered, not dropped as a hang-up.
-        let (entered, release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
-        let (addr, _stop, _server) =
-            held_server(entered.clone(), release.clone(), Duration::from_secs(30)).await;
+        let Held {
+            entered,
+            release,
+            addr,
+            stop: _stop,
+            server: _server,
+        } = held_server(Duration::from_secs(30), serving).await;
         let mut client = send_request(addr).await;
         client.shutdown().await.unwrap();
         entered.notified().await;
@@ -252,9 +317,26 @@ mod tests {
 
     #[tokio::test]
     async fn a_request_that_outlives_the_grace_is_dropped_and_the_server_stops() {
-        let (entered, release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
-        let (addr, stop, server) =
-            held_server(entered.clone(), release, Duration::from_millis(300)).await;
+        a_request_that_outlives_the_grace_is_dropped_and_the_server_stops_when(Serving::Shared)
+            .await;
+    }
+
+    #[tokio::test]
+    async fn a_request_that_outlives_the_grace_is_dropped_and_the_server_stops_on_workers() {
+        a_request_that_outlives_the_grace_is_dropped_and_the_server_stops_when(Serving::Workers(2))
+            .await;
+    }
+
+    async fn a_request_that_outlives_the_grace_is_dropped_and_the_server_stops_when(
+        serving: Serving,
+    ) {
+        let Held {
+            entered,
+            release: _,
+            addr,
+            stop,
+            server,
+        } = held_server(Duration::from_millis(300), serving).await;
         let mut client = send_request(addr).await;
         entered.notified().await;
         let asked_to_stop = Instant::now();
