@@ -97,7 +97,9 @@ run() { # $1 = label, $2 = url, $3... = the server's pids
 
 echo "body sizes: current $(wc -c < "$work/www/api/wager-races/current") B, leaderboard page $(wc -c < "$work/www/board/page1") B"
 echo "wrk -t$threads -c$conns -d${secs}s on $(nproc) cores, everything on loopback"
-"$release"/examples/bare_poem 127.0.0.1:18184 "$work/www/api/wager-races/current" &
+# The floor: poem and hyper with nothing of ours, on one runtime per core as goated's
+# plain HTTP runs (http::workers).
+"$release"/examples/bare_poem 127.0.0.1:18184 "$work/www/api/wager-races/current" percore &
 pids+=($!); bare_pid=$!
 until curl -fs -o /dev/null http://127.0.0.1:18184/; do sleep 0.1; done
 # Each round measures nginx and goated back to back, so that both see the same moment
@@ -108,7 +110,7 @@ for round in $(seq "$rounds"); do
   run "nginx: current race bytes" "http://127.0.0.1:18182$current" "${nginx_pids[@]}"; read -r nc_rps _ nc_us < "$work/last"
   run "goated: $current" "http://127.0.0.1:$api$current" "$pid_18181";                  read -r ac_rps ac_p99 ac_us < "$work/last"
   echo "$ac_us" >> "$work/this-us"
-  run "poem alone, same bytes, no middleware" "http://127.0.0.1:18184/" "$bare_pid";       read -r bare_rps _ bare_us < "$work/last"
+  run "poem alone, per core, same bytes, no middleware" "http://127.0.0.1:18184/" "$bare_pid";       read -r bare_rps _ bare_us < "$work/last"
   run "nginx: leaderboard page bytes" "http://127.0.0.1:18182/board" "${nginx_pids[@]}"; read -r nb_rps _ nb_us < "$work/last"
   run "goated: leaderboard page 1" "http://127.0.0.1:$api$board" "$pid_18181";          read -r ab_rps _ ab_us < "$work/last"
   if [ -n "${BASELINE:-}" ]; then
@@ -140,7 +142,7 @@ times() { read -r m lo hi <<<"$(median "$1")"; awk -v m="$m" -v lo="$lo" -v hi="
   'BEGIN { printf "%.2fx", m; if (n > 1) printf " (%.2f-%.2fx)", lo, hi }'; }
 [ "$rounds" = 1 ] || echo "medians of $rounds rounds (range in brackets):"
 echo "current race: $(share 1) of nginx's throughput, $(times 2) its CPU per request (goals: >= 90%, <= 1.2x)"
-echo "poem alone (the stack's floor): $(share 3) of nginx's throughput, $(times 4) its CPU per request"
+echo "poem alone, per core (the stack's floor): $(share 3) of nginx's throughput, $(times 4) its CPU per request"
 echo "leaderboard page: $(share 5) of nginx's throughput, $(times 6) its CPU per request"
 if [ -n "${BASELINE:-}" ]; then
   # Per round: this tree's current-race CPU per request over the baseline's.
