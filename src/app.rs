@@ -88,6 +88,12 @@ impl Application {
                 .and_then(|a| a.as_socket_addr().copied()),
         }
         .context("the listener has no address")?;
+        // The recorder goes in before anything can count: the scheduler's first sync may
+        // finish before the routes are made, and a count made with no recorder is lost
+        // (the start-up sync was then missing from `goated_sync_runs_total`).
+        if config.metrics.enabled {
+            let _ = crate::http::metrics::handle();
+        }
         let clock = options.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let config = Arc::new(config);
         let events = crate::events::channel();
