@@ -18,7 +18,9 @@ use fake_upstream::{FakeUpstream, player};
 
 /// Deterministic players: about 60 % never wagered, the rest with spread-out amounts.
 /// In answer `generation`, the first `churn` of every 100 players who wagered have
-/// wagered $12.34 more per generation.
+/// wagered $12.34 more per generation. They come in an order unrelated to their uids,
+/// as Goated.com's do (its uids are random Firestore ids, its board is in rank order):
+/// a payload in uid order would let every b-tree insert land at the end of its index.
 fn players(count: usize, generation: usize, churn: usize) -> Vec<serde_json::Value> {
     let mut state: u64 = 0x2545_F491_4F6C_DD1D;
     let mut next = || {
@@ -27,7 +29,7 @@ fn players(count: usize, generation: usize, churn: usize) -> Vec<serde_json::Val
         state ^= state << 17;
         state
     };
-    (0..count)
+    let mut placed = (0..count)
         .map(|i| {
             let r = next();
             let amount = if r % 10 < 6 {
@@ -37,13 +39,25 @@ fn players(count: usize, generation: usize, churn: usize) -> Vec<serde_json::Val
             } else {
                 (next() % 5_000_000) as f64 / 100.0 + 0.123456789
             };
-            player(
+            let place = splitmix(i as u64);
+            let one = player(
                 &format!("u{i:019}"),
                 &format!("Player{}", r % 1_000_000),
                 amount,
-            )
+            );
+            (place, one)
         })
-        .collect()
+        .collect::<Vec<_>>();
+    placed.sort_unstable_by_key(|(place, _)| *place);
+    placed.into_iter().map(|(_, one)| one).collect()
+}
+
+/// A fixed shuffle: the same player has the same place in every answer.
+fn splitmix(i: u64) -> u64 {
+    let mut z = i.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 fn main() {

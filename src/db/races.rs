@@ -103,12 +103,17 @@ pub fn merge_snapshot(
          ON CONFLICT (race_id, uid) DO UPDATE SET name = excluded.name,
              wagered_cents = excluded.wagered_cents",
     )?;
-    let changed = merged.iter().filter(|e| {
-        e.wagered.0 > 0
-            && !before
-                .get(e.uid.as_str())
-                .is_some_and(|o| o.name == e.name && o.wagered == e.wagered)
-    });
+    let mut changed: Vec<&Entry> = merged
+        .iter()
+        .filter(|e| {
+            e.wagered.0 > 0
+                && !before
+                    .get(e.uid.as_str())
+                    .is_some_and(|o| o.name == e.name && o.wagered == e.wagered)
+        })
+        .collect();
+    // In key order (race, then uid), as `db::players::apply` says why.
+    changed.sort_unstable_by(|a, b| a.uid.cmp(&b.uid));
     for e in changed {
         write.execute(params![race_id, e.uid, e.name, e.wagered.0])?;
     }
