@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Time and peak memory of one sync of a large payload from a local fake upstream.
-#   scripts/bench-sync.sh [PLAYERS] [CHURN]   (defaults 100000 and 0)
+#   scripts/bench-sync.sh [PLAYERS] [CHURN]   (defaults 100000 and 0; BINARY=path runs another build)
 # CHURN is the share (in %) of the players who wagered whose amounts grow between two
 # answers; with 0 every answer is the same.
 set -euo pipefail
@@ -28,7 +28,7 @@ echo "payload: $players players, $body_bytes bytes, ${churn} % churn between ans
 for run in first second third; do
   # The fake makes its next answer after each one (with a churn): let it finish.
   [ "$churn" = 0 ] || sleep 2
-  /usr/bin/time -f "%e %M" -o "$work/time" "$release"/goated sync --db "$work/bench.db" > "$work/sync.out"
+  /usr/bin/time -f "%e %M" -o "$work/time" "${BINARY:-$release/goated}" sync --db "$work/bench.db" > "$work/sync.out"
   read -r secs kib < "$work/time"
   echo "$run sync: ${secs}s wall, peak RSS $((kib / 1024)) MiB — $(cut -d';' -f1 "$work/sync.out")"
 done

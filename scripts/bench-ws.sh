@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The live feed under a stream's audience: N clients hold a WebSocket on /ws (default
 # 10,000), idle; then a sync lands and its update goes to all of them.
-#   scripts/bench-ws.sh [N]     (GOATED_BIN=path runs another build instead of this tree's)
+#   scripts/bench-ws.sh [N]     (BINARY=path runs another build instead of this tree's)
 # Reports the server's memory per idle client (RSS from /proc, before and after the N
 # connect) and the spread of one update's arrival, first client to last (all N in one
 # measuring process, one clock). Goals (issue 13): <= 10 KB per idle client, <= 150 ms.
@@ -23,7 +23,7 @@ GOATED_UPSTREAM__MODE=demo GOATED_UPSTREAM__DEMO_HISTORY_DAYS=0 \
 GOATED_SYNC__DEMO_CRON="*/5 * * * * *" GOATED_SERVER__RATE_LIMIT_PER_MINUTE=0 \
 GOATED_SERVER__MAX_WEBSOCKET_CLIENTS=$((clients + 10)) GOATED_SERVER__MAX_WEBSOCKETS_PER_IP=0 \
 GOATED_LOG__LEVEL=warn \
-  "${GOATED_BIN:-$release/goated}" serve --bind "127.0.0.1:$port" --db "$work/ws.db" >"$work/server.log" 2>&1 &
+  "${BINARY:-$release/goated}" serve --bind "127.0.0.1:$port" --db "$work/ws.db" >"$work/server.log" 2>&1 &
 pid=$!
 until curl -fs "http://127.0.0.1:$port/api/health" | grep -q '"outcome":"success"'; do sleep 0.1; done
 sleep 1
