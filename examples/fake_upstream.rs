@@ -39,7 +39,8 @@ fn players(count: usize, generation: usize, churn: usize) -> Vec<serde_json::Val
             } else {
                 (next() % 5_000_000) as f64 / 100.0 + 0.123456789
             };
-            let place = splitmix(i as u64);
+            // A fixed shuffle: the same player has the same place in every answer.
+            let place = goated::upstream::demo::mix(i as u64);
             let one = player(
                 &format!("u{i:019}"),
                 &format!("Player{}", r % 1_000_000),
@@ -50,14 +51,6 @@ fn players(count: usize, generation: usize, churn: usize) -> Vec<serde_json::Val
         .collect::<Vec<_>>();
     placed.sort_unstable_by_key(|(place, _)| *place);
     placed.into_iter().map(|(_, one)| one).collect()
-}
-
-/// A fixed shuffle: the same player has the same place in every answer.
-fn splitmix(i: u64) -> u64 {
-    let mut z = i.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 fn main() {

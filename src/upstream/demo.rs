@@ -20,8 +20,9 @@ const NOUNS: &[&str] = &[
 ];
 const UID_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
-/// splitmix64: a tiny, stable mixing function, so a seed means the same players forever.
-fn mix(mut x: u64) -> u64 {
+/// splitmix64: a tiny, stable mixing function, so a seed means the same players forever
+/// (the benchmarks' fake upstream shuffles its players with it too).
+pub fn mix(mut x: u64) -> u64 {
     x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
     x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
