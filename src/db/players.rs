@@ -65,18 +65,13 @@ pub fn apply(
              all_time = excluded.all_time, last_changed = excluded.last_changed,
              source = excluded.source, listed = 1",
     )?;
-    // Written in uid order. Goated.com's board comes in rank order and its uids are
-    // random, so rows in the answer's order land all over the uid index (and, in
-    // `record_history` and a race's entries, all over the table itself); in key order each
-    // insert lands beside the one before: a first sync of 100,000 players in rank order
-    // took 1.65-1.91 s instead of 1.87-2.33 s (`scripts/bench-sync.sh`, 3 runs each).
     let mut due: Vec<&Player> = players
         .iter()
         .zip(&written)
         .filter(|(_, w)| **w)
         .map(|(p, _)| p)
         .collect();
-    due.sort_unstable_by(|a, b| a.uid.cmp(&b.uid));
+    super::in_uid_order(&mut due, |p| &p.uid);
     for p in due {
         let b = p.wagered;
         upsert.execute(params![
@@ -135,8 +130,7 @@ pub fn record_history(
         .filter(|(p, w)| p.wagered.all_time > 0.0 && (**w || !complete))
         .map(|(p, _)| p)
         .collect();
-    // In key order, as in `apply`: the table's key starts with the uid.
-    due.sort_unstable_by(|a, b| a.uid.cmp(&b.uid));
+    super::in_uid_order(&mut due, |p| &p.uid);
     for p in due {
         let b = p.wagered;
         insert.execute(params![

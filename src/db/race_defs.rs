@@ -293,9 +293,8 @@ pub fn set_baseline(
     let mut insert = conn.prepare_cached(
         "INSERT INTO race_baselines (race_id, uid, all_time_cents) VALUES (?1, ?2, ?3)",
     )?;
-    // In key order (race, then uid), as `db::players::apply` says why.
     let mut values: Vec<(String, i64)> = values.collect();
-    values.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    super::in_uid_order(&mut values, |(uid, _)| uid);
     for (uid, cents) in values {
         insert.execute(params![race_id, uid, cents])?;
     }

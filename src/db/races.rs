@@ -112,8 +112,7 @@ pub fn merge_snapshot(
                     .is_some_and(|o| o.name == e.name && o.wagered == e.wagered)
         })
         .collect();
-    // In key order (race, then uid), as `db::players::apply` says why.
-    changed.sort_unstable_by(|a, b| a.uid.cmp(&b.uid));
+    super::in_uid_order(&mut changed, |e| &e.uid);
     for e in changed {
         write.execute(params![race_id, e.uid, e.name, e.wagered.0])?;
     }
