@@ -137,8 +137,12 @@ where
         let Some((stream, remote)) = accepted_or_wait(accepted).await else {
             continue;
         };
-        let Ok(stream) = stream.into_std() else {
-            continue;
+        let stream = match stream.into_std() {
+            Ok(stream) => stream,
+            Err(err) => {
+                tracing::debug!(error = %err, "a connection could not be handed to a worker");
+                continue;
+            }
         };
         let worker = next;
         next = (next + 1) % queues.len();
@@ -259,7 +263,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn dropping_the_server_stops_its_workers_and_closes_idle_connections() {
+    async fn dropping_the_server_closes_its_listener_and_the_idle_connections_its_workers_hold() {
         let (addr, server) = thread_naming_server(2, Duration::from_secs(5)).await;
         let mut idle = TcpStream::connect(addr).await.unwrap();
         assert_eq!(ask(&mut idle).await, "goated-http-0");
