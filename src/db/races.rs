@@ -1,6 +1,6 @@
 //! Race snapshots (live standings data), prize overrides, and final results.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
@@ -32,7 +32,7 @@ pub fn merge_snapshot(
     tx: &Transaction<'_>,
     race_id: &str,
     run: &SnapshotRun<'_>,
-    entries: &[Entry],
+    mut entries: Vec<Entry>,
 ) -> DbResult<SnapshotChange> {
     let (sync_run_id, sync_started_at) = (run.sync_run_id, run.sync_started_at);
     let state: Option<(String, Option<String>, String)> = tx
@@ -61,7 +61,11 @@ pub fn merge_snapshot(
         )?;
         Vec::new()
     };
-    // Zeros go in too: an amount that fell to zero is the clearest sign of a reset.
+    let before: HashMap<&str, &Entry> = stored.iter().map(|e| (e.uid.as_str(), e)).collect();
+    // Zeros of stored players go in too: an amount that fell to zero is the clearest
+    // sign of a reset. A zero for a player the race has not seen changes nothing (most
+    // of a large board in a new race).
+    entries.retain(|e| e.wagered.0 > 0 || before.contains_key(e.uid.as_str()));
     let (merged, refused) = match merge(&stored, entries) {
         Merge::Reset { went_down, of } => {
             tx.execute(
@@ -97,7 +101,6 @@ pub fn merge_snapshot(
     // not wagered, and the snapshot is most of a sync's writes.
     // The merge keeps every stored entry (at its larger amount), so nothing stored is
     // left to delete; the property test below holds this to the whole-merge result.
-    let before: HashMap<&str, &Entry> = stored.iter().map(|e| (e.uid.as_str(), e)).collect();
     let mut write = tx.prepare_cached(
         "INSERT INTO race_snapshot_entries (race_id, uid, name, wagered_cents) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (race_id, uid) DO UPDATE SET name = excluded.name,
@@ -420,7 +423,7 @@ mod tests {
                 source,
                 baseline_at: None,
             };
-            merge_snapshot(tx, "202611", &run, entries)
+            merge_snapshot(tx, "202611", &run, entries.to_vec())
         })
         .unwrap()
     }
@@ -514,7 +517,7 @@ mod tests {
                 };
                 let at = format!("2026-11-10T00:{n:02}:00.000Z");
                 let change = merge_from(&db, source, &at, &new);
-                let mut expected: Vec<(String, String, i64)> = match (&change, merge(&before, &new)) {
+                let mut expected: Vec<(String, String, i64)> = match (&change, merge(&before, new.clone())) {
                     (SnapshotChange::Stored { .. }, Merge::Merged { entries, .. }) => entries
                         .into_iter()
                         .filter(|e| e.wagered.0 > 0)

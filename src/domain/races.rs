@@ -362,7 +362,7 @@ mod tests {
                 }
                 let answer: Vec<(u8, i64)> = answer.into_iter().collect();
                 let entries = wagers(Basis::AllTimeDifference, &at_amounts(&answer), &baseline);
-                match merge(&snapshot, &entries) {
+                match merge(&snapshot, entries) {
                     Merge::Merged { entries, refused } => {
                         prop_assert!(refused.is_empty());
                         snapshot = entries;

@@ -6,7 +6,7 @@
 //! last standings from before the reset and takes no later answer, since the amounts
 //! that follow count a new period.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use super::ranking::Entry;
 
@@ -24,17 +24,27 @@ pub enum Merge {
 
 /// Merges an answer (`new`) into a race's stored standings (`old`). Players missing
 /// from the answer keep their amount; names come from the answer.
-pub fn merge(old: &[Entry], new: &[Entry]) -> Merge {
-    let before: HashMap<&str, &Entry> = old.iter().map(|e| (e.uid.as_str(), e)).collect();
-    let refused: Vec<String> = new
+///
+/// The answer is taken by value and raised in place: a 100,000-player answer is not
+/// copied (copying it, twice for each live race, was most of a large sync's race step).
+pub fn merge(old: &[Entry], mut new: Vec<Entry>) -> Merge {
+    // uid → position in `old`; foldhash, since every answered player is looked up.
+    let before: HashMap<&str, usize> = old
         .iter()
-        .filter(|e| {
-            before
-                .get(e.uid.as_str())
-                .is_some_and(|o| e.wagered < o.wagered)
-        })
-        .map(|e| e.uid.clone())
+        .enumerate()
+        .map(|(i, e)| (e.uid.as_str(), i))
         .collect();
+    let mut answered = vec![false; old.len()];
+    let mut refused = Vec::new();
+    for e in &mut new {
+        if let Some(&i) = before.get(e.uid.as_str()) {
+            answered[i] = true;
+            if e.wagered < old[i].wagered {
+                refused.push(e.uid.clone());
+                e.wagered = old[i].wagered;
+            }
+        }
+    }
     let positive = old.iter().filter(|e| e.wagered.0 > 0).count();
     if positive > 0 && refused.len() * 2 > positive {
         return Merge::Reset {
@@ -42,27 +52,21 @@ pub fn merge(old: &[Entry], new: &[Entry]) -> Merge {
             of: positive,
         };
     }
-    let mut entries: Vec<Entry> = new
-        .iter()
-        .map(|e| match before.get(e.uid.as_str()) {
-            Some(o) if o.wagered > e.wagered => Entry {
-                wagered: o.wagered,
-                ..e.clone()
-            },
-            _ => e.clone(),
-        })
-        .collect();
-    let answered: std::collections::HashSet<&str> = new.iter().map(|e| e.uid.as_str()).collect();
-    entries.extend(
+    new.extend(
         old.iter()
-            .filter(|o| !answered.contains(o.uid.as_str()))
-            .cloned(),
+            .zip(&answered)
+            .filter(|(_, answered)| !**answered)
+            .map(|(o, _)| o.clone()),
     );
-    Merge::Merged { entries, refused }
+    Merge::Merged {
+        entries: new,
+        refused,
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use foldhash::HashMapExt;
     use proptest::prelude::*;
 
     use super::*;
@@ -81,7 +85,7 @@ mod tests {
         let old = [entry("a", 500), entry("b", 300), entry("c", 100)];
         let new = [entry("a", 600), entry("b", 200), entry("c", 150)];
         assert_eq!(
-            merge(&old, &new),
+            merge(&old, new.to_vec()),
             Merge::Merged {
                 entries: vec![entry("a", 600), entry("b", 300), entry("c", 150)],
                 refused: vec!["b".into()],
@@ -95,7 +99,7 @@ mod tests {
         let old = [entry("a", 500), entry("b", 300)];
         let new = [entry("a", 400), entry("b", 350)];
         assert_eq!(
-            merge(&old, &new),
+            merge(&old, new.to_vec()),
             Merge::Merged {
                 entries: vec![entry("a", 500), entry("b", 350)],
                 refused: vec!["a".into()],
@@ -108,7 +112,7 @@ mod tests {
         let old = [entry("a", 500), entry("b", 300), entry("c", 100)];
         let new = [entry("a", 0), entry("b", 0), entry("c", 900)];
         assert_eq!(
-            merge(&old, &new),
+            merge(&old, new.to_vec()),
             Merge::Reset {
                 went_down: 2,
                 of: 3
@@ -120,7 +124,7 @@ mod tests {
     fn the_first_answer_of_a_race_is_taken_whole() {
         let new = [entry("a", 5), entry("b", 0)];
         assert_eq!(
-            merge(&[], &new),
+            merge(&[], new.to_vec()),
             Merge::Merged {
                 entries: new.to_vec(),
                 refused: vec![]
@@ -141,7 +145,7 @@ mod tests {
             let mut naive: HashMap<String, i64> = HashMap::new();
             for answer in answers {
                 let new: Vec<Entry> = answer.iter().map(|(u, c)| entry(&format!("u{u}"), *c)).collect();
-                match merge(&stored, &new) {
+                match merge(&stored, new.clone()) {
                     Merge::Merged { entries, refused } => {
                         let mut expect_refused: Vec<String> = new.iter()
                             .filter(|e| naive.get(&e.uid).is_some_and(|o| e.wagered.0 < *o))

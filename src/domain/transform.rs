@@ -3,7 +3,9 @@
 //! A body that does not parse, or holds no list, is an error: never an empty
 //! leaderboard. Inside a list, each bad entry is rejected and counted on its own.
 
-use std::collections::HashMap;
+// foldhash: every entry's uid is hashed once to find duplicates, and SipHash was a
+// visible part of reading a large answer.
+use foldhash::{HashMap, HashMapExt};
 
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;

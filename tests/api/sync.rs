@@ -56,7 +56,21 @@ fn a_normal_sync_stores_every_valid_player_and_counts_the_rejected() {
         .unwrap();
     assert_eq!(run, ("success".into(), 8, 6, 2, 200));
     assert_eq!(app.count("SELECT count(*) FROM race_snapshot_entries"), 6);
-    assert!(app.count("SELECT length(value) FROM cache WHERE key = 'upstream:last_good'") > 100);
+    // The answer is kept whole (its rejected entries too), gzipped.
+    let kept: Vec<u8> = app
+        .db()
+        .query_row(
+            "SELECT value FROM cache WHERE key = 'upstream:last_good'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let mut body = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&kept[..]), &mut body).unwrap();
+    assert!(
+        body.contains("\"bad-amount\"") && body.contains("\"str-amount\""),
+        "{body}"
+    );
 
     let h = health(&app);
     assert_eq!(h["source"], "live");
