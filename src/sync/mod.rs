@@ -322,18 +322,20 @@ impl Syncer {
             outcome.outcome = RunOutcome::Success;
             outcome.race_id = Some(race_id);
             let finished = timestamp(self.clock.now());
-            let packed = packed
-                .join()
-                .expect("compressing into memory does not fail");
             let answer = Answer {
                 run_id,
                 started,
                 received,
                 source,
-                last_good: Some(&packed),
+                // Waited for only when it is written, at the end of the transaction.
+                last_good: Some(Box::new(|| {
+                    packed
+                        .join()
+                        .expect("compressing into memory does not fail")
+                })),
                 data: &data,
             };
-            let stored = self.store(&answer, &finished, outcome, &mut phases);
+            let stored = self.store(answer, &finished, outcome, &mut phases);
             phases.lap("commit");
             tracing::debug!(players = data.players.len(), phases = %phases, "sync stored");
             stored.map_err(Stop::Db)
@@ -346,7 +348,7 @@ impl Syncer {
     /// a race refused (amounts that went down, an upstream reset) is recorded on the run.
     fn store(
         &self,
-        answer: &Answer<'_>,
+        answer: Answer<'_>,
         finished: &str,
         mut outcome: Outcome,
         phases: &mut Phases,
@@ -360,6 +362,7 @@ impl Syncer {
             .max(0);
         let source = answer.source.as_str();
         let data = answer.data;
+        let last_good = answer.last_good;
         self.db.write_blocking(|tx| {
             let before = sources::current(tx)?;
             if source == "live" && before.as_ref().is_none_or(|(s, _)| s == "demo") {
@@ -446,8 +449,8 @@ impl Syncer {
             }
             phases.lap("races");
             sources::record(tx, source, &received_at)?;
-            if let Some(packed) = answer.last_good {
-                cache::put(tx, LAST_GOOD_PAYLOAD, packed, finished, None)?;
+            if let Some(packed) = last_good {
+                cache::put(tx, LAST_GOOD_PAYLOAD, &packed(), finished, None)?;
             }
             sync_runs::finish(tx, answer.run_id, finished, duration, &outcome)?;
             phases.lap("last_good");
@@ -525,16 +528,19 @@ impl Syncer {
                 ..Outcome::default()
             };
             // Each replayed answer would replace the one before: only the last is kept.
-            let last_good = (n + 1 == instants.len()).then(|| pack(&body));
+            let last_good: Option<LastGood> = (n + 1 == instants.len()).then(|| {
+                let packed = pack(&body);
+                Box::new(move || packed) as LastGood
+            });
             let answer = Answer {
                 run_id,
                 started: at,
                 received: at,
                 source: Source::Demo,
-                last_good: last_good.as_deref(),
+                last_good,
                 data: &data,
             };
-            self.store(&answer, &stamp, outcome, &mut Phases::start())?;
+            self.store(answer, &stamp, outcome, &mut Phases::start())?;
             finalize::finalize_due(&self.db, &self.config.race, at)?;
         }
         self.reload_last_runs()?;
@@ -744,9 +750,12 @@ struct Answer<'a> {
     received: DateTime<Utc>,
     source: Source,
     /// The body gzipped, to keep as the last good answer (`None`: keep the one there).
-    last_good: Option<&'a [u8]>,
+    last_good: Option<LastGood<'a>>,
     data: &'a Transformed,
 }
+
+/// Gives the gzipped body when it is written (its compression may still be running).
+type LastGood<'a> = Box<dyn FnOnce() -> Vec<u8> + 'a>;
 
 /// The last good body as it is kept: gzip at the fastest level. A 100,000-player body
 /// of 14.5 MB keeps in a few MB, written on every sync.
