@@ -149,7 +149,7 @@ const HISTORY_DAY: &str = "player_history_complete_for";
 /// are complete, a later sync that day writes only the samples of rows it changed.
 ///
 /// One `INSERT … SELECT` inside SQLite: a first sync's 100,000 samples took 250 ms as
-/// one bound statement per row, about 110 ms this way.
+/// one bound statement per row, 40–60 ms this way (`GOATED_LOG__LEVEL=debug` shows it).
 pub fn record_history(
     tx: &Transaction<'_>,
     day: &str,
