@@ -23,16 +23,18 @@ pub enum SnapshotChange {
     Frozen,
 }
 
-/// Merges `entries` (an answer received inside the race) into the snapshot of
+/// Merges `answer`'s entries (an answer received inside the race) into the snapshot of
 /// `race_id`: amounts only grow inside a race (see `domain::snapshot`). A snapshot made
 /// from another source (demo data before live data arrived) is replaced, never merged:
 /// demo and live never mix. `baseline_at` is when the answer the race's baseline came
 /// from was received (races ranked by difference), kept from the first answer on.
+/// `answer` makes the entries once the stored ones are known, told which players the
+/// race holds: it must give theirs even at zero; a zero for anyone else may be left out.
 pub fn merge_snapshot(
     tx: &Transaction<'_>,
     race_id: &str,
     run: &SnapshotRun<'_>,
-    mut entries: Vec<Entry>,
+    answer: impl FnOnce(&dyn Fn(&str) -> bool) -> Vec<Entry>,
 ) -> DbResult<SnapshotChange> {
     let (sync_run_id, sync_started_at) = (run.sync_run_id, run.sync_started_at);
     let state: Option<(String, Option<String>, String)> = tx
@@ -62,10 +64,9 @@ pub fn merge_snapshot(
         Vec::new()
     };
     let before: HashMap<&str, &Entry> = stored.iter().map(|e| (e.uid.as_str(), e)).collect();
-    // Zeros of stored players go in too: an amount that fell to zero is the clearest
-    // sign of a reset. A zero for a player the race has not seen changes nothing (most
-    // of a large board in a new race).
-    entries.retain(|e| e.wagered.0 > 0 || before.contains_key(e.uid.as_str()));
+    // `answer` is told which players the race holds: their zeros go in (an amount that
+    // fell to zero is the clearest sign of a reset), other zeros need not.
+    let entries = answer(&|uid| before.contains_key(uid));
     let (merged, refused) = match merge(&stored, entries) {
         Merge::Reset { went_down, of } => {
             tx.execute(
@@ -423,7 +424,15 @@ mod tests {
                 source,
                 baseline_at: None,
             };
-            merge_snapshot(tx, "202611", &run, entries.to_vec())
+            // As the sync gives them: zeros only for players the race holds (the
+            // property test below compares this with merging every entry).
+            merge_snapshot(tx, "202611", &run, |stored| {
+                entries
+                    .iter()
+                    .filter(|e| e.wagered.0 > 0 || stored(&e.uid))
+                    .cloned()
+                    .collect()
+            })
         })
         .unwrap()
     }

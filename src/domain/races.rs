@@ -116,10 +116,19 @@ impl Race {
 /// minus the player's baseline (a player absent from the baseline was not referred
 /// yet, so starts from 0). A difference below zero (all_time went down: a fault) is 0,
 /// and the snapshot's merge refuses it as an amount that went down.
-pub fn wagers(basis: Basis, players: &[Player], baseline: &HashMap<String, i64>) -> Vec<Entry> {
+///
+/// A zero is given only for players `stored(uid)` says the race holds (a fall to zero is
+/// a reset's clearest sign); a zero for anyone else changes nothing, and most of a large
+/// board has wagered nothing in a given race.
+pub fn wagers(
+    basis: Basis,
+    players: &[Player],
+    baseline: &HashMap<String, i64>,
+    stored: &dyn Fn(&str) -> bool,
+) -> Vec<Entry> {
     players
         .iter()
-        .map(|p| {
+        .filter_map(|p| {
             let wagered = match basis {
                 Basis::ThisMonth => Cents::from_dollars(p.wagered.this_month),
                 Basis::AllTimeDifference => {
@@ -127,11 +136,11 @@ pub fn wagers(basis: Basis, players: &[Player], baseline: &HashMap<String, i64>)
                     Cents((now - baseline.get(&p.uid).copied().unwrap_or(0)).max(0))
                 }
             };
-            Entry {
+            (wagered.0 > 0 || stored(&p.uid)).then(|| Entry {
                 uid: p.uid.clone(),
                 name: p.name.clone(),
                 wagered,
-            }
+            })
         })
         .collect()
 }
@@ -323,6 +332,22 @@ mod tests {
     use crate::domain::transform::Buckets;
     use proptest::prelude::*;
 
+    /// A race is given its players' amounts, and a zero only for a player it holds:
+    /// the holder's fall to zero must reach the merge, a stranger's zero need not.
+    #[test]
+    fn wagers_give_zeros_only_for_players_the_race_holds() {
+        let players = at_amounts(&[(1, 500), (2, 0), (3, 0)]);
+        let baseline = HashMap::new();
+        let got: Vec<(String, i64)> =
+            wagers(Basis::AllTimeDifference, &players, &baseline, &|uid| {
+                uid == "u2"
+            })
+            .into_iter()
+            .map(|e| (e.uid, e.wagered.0))
+            .collect();
+        assert_eq!(got, vec![("u1".into(), 500), ("u2".into(), 0)]);
+    }
+
     fn at_amounts(amounts: &[(u8, i64)]) -> Vec<Player> {
         amounts
             .iter()
@@ -361,7 +386,7 @@ mod tests {
                     answer.insert(*u, *v);
                 }
                 let answer: Vec<(u8, i64)> = answer.into_iter().collect();
-                let entries = wagers(Basis::AllTimeDifference, &at_amounts(&answer), &baseline);
+                let entries = wagers(Basis::AllTimeDifference, &at_amounts(&answer), &baseline, &|_| true);
                 match merge(&snapshot, entries) {
                     Merge::Merged { entries, refused } => {
                         prop_assert!(refused.is_empty());

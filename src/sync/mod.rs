@@ -428,14 +428,15 @@ impl Syncer {
                     Basis::ThisMonth => Default::default(),
                     Basis::AllTimeDifference => race_defs::baseline(tx, &race.id)?,
                 };
-                let entries = wagers(race.basis, &data.players, &baseline);
                 let run = races::SnapshotRun {
                     sync_run_id: answer.run_id,
                     sync_started_at: &started_at,
                     source,
                     baseline_at: baseline_at.as_deref(),
                 };
-                let change = races::merge_snapshot(tx, &race.id, &run, entries)?;
+                let change = races::merge_snapshot(tx, &race.id, &run, |stored| {
+                    wagers(race.basis, &data.players, &baseline, stored)
+                })?;
                 if let Some(note) = refusal_note(&race.id, &change) {
                     tracing::warn!(race = %race.id, "{note}");
                     notes.push(note);
