@@ -3,9 +3,9 @@
 //! A body that does not parse, or holds no list, is an error: never an empty
 //! leaderboard. Inside a list, each bad entry is rejected and counted on its own.
 
-// foldhash: every entry's uid is hashed once to find duplicates, and SipHash was a
-// visible part of reading a large answer.
-use foldhash::{HashMap, HashMapExt};
+use std::hash::BuildHasher;
+
+use hashbrown::HashTable;
 
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
@@ -61,7 +61,11 @@ pub enum PayloadError {
 pub fn transform(body: &[u8]) -> Result<Transformed, PayloadError> {
     let not_json = |e: serde_json::Error| PayloadError::NotJson(e.to_string());
     let mut de = serde_json::Deserializer::from_slice(body);
-    let root = Root.deserialize(&mut de).map_err(not_json)?;
+    let root = Root {
+        capacity: expected_entries(body.len()),
+    }
+    .deserialize(&mut de)
+    .map_err(not_json)?;
     de.end().map_err(not_json)?;
     let list = match root {
         RootShape::List(list) => list,
@@ -95,7 +99,19 @@ enum RootShape {
     Other,
 }
 
-struct Root;
+/// `capacity`: how many entries to make room for before reading (see [`expected_entries`]).
+#[derive(Clone, Copy)]
+struct Root {
+    capacity: usize,
+}
+
+/// How many entries a body of `len` bytes is made room for at once: one per 128 bytes
+/// (Goated.com's entries and the fake's are larger), at most a million. Growing the list
+/// and the duplicate check step by step to 100,000 entries copied them ~17 times, and each
+/// large free made the allocator sweep its small free chunks.
+fn expected_entries(len: usize) -> usize {
+    (len / 128).min(1_000_000)
+}
 
 impl<'de> DeserializeSeed<'de> for Root {
     type Value = RootShape;
@@ -112,7 +128,7 @@ impl<'de> Visitor<'de> for Root {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<RootShape, A::Error> {
-        Ok(RootShape::List(read_entries(seq)?))
+        Ok(RootShape::List(read_entries(seq, self.capacity)?))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RootShape, A::Error> {
@@ -122,8 +138,8 @@ impl<'de> Visitor<'de> for Root {
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
             match &*key {
                 "success" => unsuccessful = map.next_value::<Value>()? == Value::Bool(false),
-                "data" => data = Some(map.next_value_seed(MaybeList)?),
-                "results" => results = Some(map.next_value_seed(MaybeList)?),
+                "data" => data = Some(map.next_value_seed(MaybeList(self))?),
+                "results" => results = Some(map.next_value_seed(MaybeList(self))?),
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -157,12 +173,12 @@ impl<'de> Visitor<'de> for Root {
 }
 
 /// The value of `data` or `results`: the entries when it is a list, `None` otherwise.
-struct MaybeList;
+struct MaybeList(Root);
 
 impl<'de> DeserializeSeed<'de> for MaybeList {
     type Value = Option<Transformed>;
     fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
-        match Root.deserialize(de)? {
+        match self.0.deserialize(de)? {
             RootShape::List(list) => Ok(Some(list)),
             _ => Ok(None),
         }
@@ -170,8 +186,11 @@ impl<'de> DeserializeSeed<'de> for MaybeList {
 }
 
 /// Validates a list's entries one at a time; bad ones are counted, not fatal.
-fn read_entries<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<Transformed, A::Error> {
-    let capacity = seq.size_hint().unwrap_or(0);
+fn read_entries<'de, A: SeqAccess<'de>>(
+    mut seq: A,
+    expected: usize,
+) -> Result<Transformed, A::Error> {
+    let capacity = seq.size_hint().unwrap_or(expected);
     let mut out = Transformed {
         players: Vec::with_capacity(capacity),
         received: 0,
@@ -179,7 +198,7 @@ fn read_entries<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<Transformed, A::Er
         duplicates: 0,
         reasons: Vec::new(),
     };
-    let mut by_uid: HashMap<String, usize> = HashMap::with_capacity(capacity);
+    let mut by_uid = UidIndex::with_capacity(capacity);
     while let Some(raw) = seq.next_element::<RawEntry>()? {
         let index = out.received;
         out.received += 1;
@@ -217,18 +236,39 @@ fn check_totals(players: &[Player]) -> Result<(), PayloadError> {
     Ok(())
 }
 
+/// Where each kept uid is in the list: positions, hashed by the uid they point at, so no
+/// uid is copied into a key (foldhash: SipHash was a visible part of a large answer).
+struct UidIndex {
+    table: HashTable<usize>,
+    hasher: foldhash::fast::RandomState,
+}
+
+impl UidIndex {
+    fn with_capacity(capacity: usize) -> Self {
+        UidIndex {
+            table: HashTable::with_capacity(capacity),
+            hasher: foldhash::fast::RandomState::default(),
+        }
+    }
+}
+
 /// Of two entries with one uid, the one with the larger all-time amount stays.
-fn keep(out: &mut Transformed, by_uid: &mut HashMap<String, usize>, player: Player) {
-    match by_uid.get(&player.uid) {
+fn keep(out: &mut Transformed, by_uid: &mut UidIndex, player: Player) {
+    let hasher = &by_uid.hasher;
+    let hash = hasher.hash_one(player.uid.as_str());
+    let players = &mut out.players;
+    match by_uid.table.find(hash, |&i| players[i].uid == player.uid) {
         Some(&at) => {
             out.duplicates += 1;
-            if player.wagered.all_time > out.players[at].wagered.all_time {
-                out.players[at] = player;
+            if player.wagered.all_time > players[at].wagered.all_time {
+                players[at] = player;
             }
         }
         None => {
-            by_uid.insert(player.uid.clone(), out.players.len());
-            out.players.push(player);
+            by_uid.table.insert_unique(hash, players.len(), |&i| {
+                hasher.hash_one(players[i].uid.as_str())
+            });
+            players.push(player);
         }
     }
 }
