@@ -15,7 +15,7 @@
 //! - [`analytics`]: usage analytics, counted in memory and kept in SQLite by the hour;
 //! - [`auth`]: passwords, access tokens, login throttling, signed admin requests;
 //! - [`config`]: layered configuration; [`clock`]: time, replaceable in tests;
-//!   [`events`]: what happened, for listeners.
+//!   [`events`]: what happened, for listeners; [`gzip`]: compressing into memory.
 
 pub mod accounts;
 pub mod analytics;
@@ -28,6 +28,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod events;
+pub mod gzip;
 pub mod http;
 pub mod notify;
 pub mod races;

@@ -12,16 +12,10 @@ pub const MIN_SIZE: usize = 1024;
 
 /// `bytes` gzipped (default level), or `None` when too small to be worth it.
 pub fn gzip(bytes: &[u8]) -> Option<Bytes> {
-    use std::io::Write;
     if bytes.len() < MIN_SIZE {
         return None;
     }
-    let mut encoder = flate2::write::GzEncoder::new(
-        Vec::with_capacity(bytes.len() / 4),
-        flate2::Compression::default(),
-    );
-    encoder.write_all(bytes).expect("writing to memory");
-    let out = encoder.finish().expect("writing to memory");
+    let out = crate::gzip::encode(bytes, crate::gzip::Compression::default());
     (out.len() < bytes.len()).then(|| Bytes::from(out))
 }
 

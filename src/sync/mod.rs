@@ -761,14 +761,7 @@ type LastGood<'a> = Box<dyn FnOnce() -> Vec<u8> + 'a>;
 /// The last good body as it is kept: gzip at the fastest level. A 100,000-player body
 /// of 14.5 MB keeps in a few MB, written on every sync.
 fn pack(body: &[u8]) -> Vec<u8> {
-    use std::io::Write;
-    let mut gz = flate2::write::GzEncoder::new(
-        Vec::with_capacity(body.len() / 4),
-        flate2::Compression::fast(),
-    );
-    gz.write_all(body)
-        .expect("writing into memory does not fail");
-    gz.finish().expect("writing into memory does not fail")
+    crate::gzip::encode(body, crate::gzip::Compression::fast())
 }
 
 /// Why a sync ended early: recorded as such, or a storage failure.
