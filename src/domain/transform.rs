@@ -3,6 +3,7 @@
 //! A body that does not parse, or holds no list, is an error: never an empty
 //! leaderboard. Inside a list, each bad entry is rejected and counted on its own.
 
+use std::cell::Cell;
 use std::hash::BuildHasher;
 
 use hashbrown::HashTable;
@@ -61,11 +62,10 @@ pub enum PayloadError {
 pub fn transform(body: &[u8]) -> Result<Transformed, PayloadError> {
     let not_json = |e: serde_json::Error| PayloadError::NotJson(e.to_string());
     let mut de = serde_json::Deserializer::from_slice(body);
-    let root = Root {
-        capacity: expected_entries(body.len()),
-    }
-    .deserialize(&mut de)
-    .map_err(not_json)?;
+    let room = Cell::new(expected_entries(body.len()));
+    let root = Root { room: &room }
+        .deserialize(&mut de)
+        .map_err(not_json)?;
     de.end().map_err(not_json)?;
     let list = match root {
         RootShape::List(list) => list,
@@ -99,10 +99,12 @@ enum RootShape {
     Other,
 }
 
-/// `capacity`: how many entries to make room for before reading (see [`expected_entries`]).
+/// `room`: how many entries the first list read makes room for before reading (see
+/// [`expected_entries`]); it is taken by that list, so a body that repeats `data` or
+/// `results` a million times does not reserve room for the whole body each time.
 #[derive(Clone, Copy)]
-struct Root {
-    capacity: usize,
+struct Root<'r> {
+    room: &'r Cell<usize>,
 }
 
 /// How many entries a body of `len` bytes is made room for at once: one per 128 bytes
@@ -113,14 +115,14 @@ fn expected_entries(len: usize) -> usize {
     (len / 128).min(1_000_000)
 }
 
-impl<'de> DeserializeSeed<'de> for Root {
+impl<'de> DeserializeSeed<'de> for Root<'_> {
     type Value = RootShape;
     fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<RootShape, D::Error> {
         de.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for Root {
+impl<'de> Visitor<'de> for Root<'_> {
     type Value = RootShape;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
@@ -128,7 +130,7 @@ impl<'de> Visitor<'de> for Root {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<RootShape, A::Error> {
-        Ok(RootShape::List(read_entries(seq, self.capacity)?))
+        Ok(RootShape::List(read_entries(seq, self.room.take())?))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RootShape, A::Error> {
@@ -173,9 +175,9 @@ impl<'de> Visitor<'de> for Root {
 }
 
 /// The value of `data` or `results`: the entries when it is a list, `None` otherwise.
-struct MaybeList(Root);
+struct MaybeList<'r>(Root<'r>);
 
-impl<'de> DeserializeSeed<'de> for MaybeList {
+impl<'de> DeserializeSeed<'de> for MaybeList<'_> {
     type Value = Option<Transformed>;
     fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<Self::Value, D::Error> {
         match self.0.deserialize(de)? {

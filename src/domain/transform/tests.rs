@@ -125,6 +125,43 @@ fn bad_entries_are_rejected_and_counted_and_the_rest_kept() {
     assert_eq!(out.reasons.len(), 8);
 }
 
+/// Room for a large body's entries is made once: a body that repeats `data` 20,000
+/// times (the last one counts, as in a JSON object) does not reserve it for each list,
+/// which made a hostile 128 MB body cost a million reservations.
+#[test]
+fn repeated_lists_in_a_large_body_reserve_room_once() {
+    let mut body = String::from("{");
+    for _ in 0..20_000 {
+        body.push_str(r#""data": [{"uid": "x", "name": "X"}], "#);
+    }
+    body.push_str(r#""data": [{"uid": "a", "name": "A"}]}"#);
+    assert!(expected_entries(body.len()) > 5_000);
+    let out = transform(body.as_bytes()).unwrap();
+    assert_eq!(out.players.len(), 1);
+    assert_eq!(out.players[0].uid, "a");
+    assert!(
+        out.players.capacity() < 100,
+        "the kept list reserved room for {} entries",
+        out.players.capacity()
+    );
+}
+
+/// A large body's one list gets room for its entries at once (entries with fields the
+/// board skips are larger than the estimate's 128 bytes, so room made by growing step by
+/// step would fall short of it).
+#[test]
+fn a_large_body_s_list_gets_its_room_at_once() {
+    let pad = "p".repeat(200);
+    let list: Vec<Value> = (0..2_000)
+        .map(|i| json!({"uid": format!("u{i}"), "name": "N", "avatar": pad, "wagered": {"all_time": 1}}))
+        .collect();
+    let body = serde_json::to_vec(&json!({ "data": list })).unwrap();
+    let out = transform(&body).unwrap();
+    assert_eq!(out.players.len(), 2_000);
+    assert!(expected_entries(body.len()) > 2_048);
+    assert!(out.players.capacity() >= expected_entries(body.len()));
+}
+
 #[test]
 fn of_duplicate_uids_the_larger_all_time_is_kept() {
     let out = run(json!([
