@@ -98,6 +98,9 @@ pub struct ServerConfig {
     pub max_websocket_clients: usize,
     /// Sockets on `/ws` one client address (an IPv6 /64) may hold at once.
     pub max_websockets_per_ip: usize,
+    /// Open connections one client address (an IPv6 /64) may hold at once; more are
+    /// closed as they arrive. Trusted proxies are not counted (SPEC §17).
+    pub max_connections_per_ip: usize,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
 }
@@ -106,6 +109,8 @@ pub struct ServerConfig {
 pub struct DatabaseConfig {
     pub path: PathBuf,
     pub pool_size: u32,
+    /// The most the database file may grow to, in MiB; 0 is no cap but the disk's.
+    pub max_size_mb: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -125,6 +130,8 @@ pub struct UpstreamConfig {
     pub timeout_secs: u64,
     pub max_retries: u32,
     pub requests_per_minute: u32,
+    /// Entries an answer may hold before it is suspect (SPEC §17).
+    pub max_entries: usize,
     pub retry_base_ms: u64,
     pub retry_max_secs: u64,
     pub demo_players: u32,

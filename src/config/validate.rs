@@ -146,6 +146,12 @@ impl Config {
                 "must be 0 to 10",
             ));
         }
+        if up.max_entries == 0 || up.max_entries > 10_000_000 {
+            return Err(ConfigError::invalid(
+                "upstream.max_entries",
+                "must be 1 to 10000000",
+            ));
+        }
         if up.requests_per_minute == 0 {
             return Err(ConfigError::invalid(
                 "upstream.requests_per_minute",

@@ -144,7 +144,14 @@ pub fn verify(conn: &Connection) -> DbResult<(usize, Vec<Break>)> {
             });
         }
         match text_of(conn, &p.race_id, &p.previous)? {
-            Some(text) if proof::digest(&text) == p.digest => {}
+            Some(text) if proof::digest(&text) == p.digest => {
+                if let Err(line) = proof::check_lines(&text) {
+                    breaks.push(Break {
+                        race_id: p.race_id.clone(),
+                        problem: format!("its text can be read as other standings: {line}"),
+                    });
+                }
+            }
             Some(_) => breaks.push(Break {
                 race_id: p.race_id.clone(),
                 problem: "its stored standings no longer give its digest".into(),

@@ -1,8 +1,11 @@
 //! What the community is told about a race (SPEC §11), as plain text. Pure: the
-//! notifier decides when, and where to send it.
+//! notifier decides when, and where to send it. Player names are cleaned again here
+//! (`text::clean_name`): names stored before SPEC §17 may still hold a line break or a
+//! direction override, and one must not write a line of its own into a message.
 
 use super::money::Cents;
 use super::ranking::Standing;
+use super::text::clean_name;
 
 fn usd(c: Cents) -> String {
     let (sign, c) = if c.0 < 0 { ("-", -c.0) } else { ("", c.0) };
@@ -33,12 +36,17 @@ fn places(standings: &[Standing], with_prize: bool) -> String {
                 format!(
                     "{}. {} — {} (wagered {})",
                     s.position,
-                    s.name,
+                    clean_name(&s.name),
                     usd(s.prize),
                     usd(s.wagered)
                 )
             } else {
-                format!("{}. {} — {}", s.position, s.name, usd(s.wagered))
+                format!(
+                    "{}. {} — {}",
+                    s.position,
+                    clean_name(&s.name),
+                    usd(s.wagered)
+                )
             }
         })
         .collect::<Vec<_>>()
@@ -57,14 +65,14 @@ pub fn new_leader(name: &str, leader: &Standing, second: Option<&Standing>) -> S
     match second {
         Some(s) => format!(
             "👑 New leader in {name}: {} with {} wagered, {} ahead of {}.",
-            leader.name,
+            clean_name(&leader.name),
             usd(leader.wagered),
             usd(Cents(leader.wagered.0 - s.wagered.0)),
-            s.name
+            clean_name(&s.name)
         ),
         None => format!(
             "👑 New leader in {name}: {} with {} wagered.",
-            leader.name,
+            clean_name(&leader.name),
             usd(leader.wagered)
         ),
     }
@@ -121,6 +129,21 @@ mod tests {
             wagered: Cents(wagered),
             prize: Cents(prize),
         }
+    }
+
+    #[test]
+    fn a_name_cannot_write_a_line_or_reverse_one_in_a_message() {
+        let forged = s(1, "Alice\n2. Bob — $9,999.00", 10000, 5000);
+        let reversed = s(2, "Eve\u{202E}", 9000, 3000);
+        let text = results("May", &[forged, reversed], Cents(19000), 2);
+        assert_eq!(text.lines().count(), 4, "{text}");
+        assert!(
+            text.contains("1. Alice2. Bob — $9,999.00 — $50.00 (wagered $100.00)"),
+            "{text}"
+        );
+        assert!(!text.contains('\u{202E}'), "{text}");
+        let leader = new_leader("May", &s(1, "Mallory\u{2028}fake", 1, 0), None);
+        assert!(!leader.contains('\u{2028}'), "{leader}");
     }
 
     #[test]

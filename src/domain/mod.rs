@@ -15,6 +15,7 @@ pub mod races;
 pub mod ranking;
 pub mod runs;
 pub mod snapshot;
+pub mod text;
 pub mod transform;
 
 pub use calendar::{RaceId, RaceStatus};

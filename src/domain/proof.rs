@@ -21,6 +21,7 @@ use std::fmt::Write;
 use sha2::{Digest, Sha256};
 
 use super::Cents;
+use super::ids::Uid;
 use super::ranking::Standing;
 
 /// The `previous` of the first race ever finalized.
@@ -54,6 +55,32 @@ pub fn text(input: &ProofInput<'_>) -> String {
         );
     }
     out
+}
+
+/// Whether every participant line of `text` is `POSITION UID WAGERED PRIZE` with a uid
+/// of the one pattern (SPEC §17): a proof holding a uid with a space or a line break
+/// reads as other standings than the ones it fixes, so its digest proves nothing. The
+/// first five lines are the header; the error names the first line that does not fit.
+pub fn check_lines(text: &str) -> Result<(), String> {
+    let Some(body) = text.strip_suffix('\n') else {
+        return Err("the text does not end with a line break".into());
+    };
+    for (n, line) in body.split('\n').enumerate().skip(5) {
+        let fields: Vec<&str> = line.split(' ').collect();
+        let fits = matches!(fields.as_slice(), [position, uid, wagered, prize]
+            if position.parse::<u32>().is_ok()
+                && Uid::is_valid(uid)
+                && wagered.parse::<i64>().is_ok()
+                && prize.parse::<i64>().is_ok());
+        if !fits {
+            return Err(format!(
+                "line {} is not `POSITION UID WAGERED PRIZE`: {:?}",
+                n + 1,
+                line.chars().take(100).collect::<String>()
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Lowercase hex SHA-256 of the text's UTF-8 bytes.
@@ -103,6 +130,28 @@ mod tests {
                  1 a1 973160 25000\n2 b2 512000 10000\n2 c3 512000 10000\n4 d4 100 0\n"
             )
         );
+    }
+
+    #[test]
+    fn a_uid_that_writes_lines_of_its_own_makes_the_proof_fail_its_check() {
+        let honest = [
+            standing(1, "k3Jd8Qp", 973160, 25000),
+            standing(2, "mN5_b-V", 10, 0),
+        ];
+        let input = |standings| ProofInput {
+            race_id: "202610",
+            start_date: "2026-10-01T00:00:00.000Z",
+            end_date: "2026-11-01T00:00:00.000Z",
+            prize_pool: Cents(25000),
+            previous: GENESIS,
+            standings,
+        };
+        assert_eq!(check_lines(&text(&input(&honest))), Ok(()));
+        let forged = [standing(1, "x 1 999999 999\n1 forged", 5, 25000)];
+        let err = check_lines(&text(&input(&forged))).unwrap_err();
+        assert!(err.starts_with("line 6 "), "{err}");
+        let spaced = [standing(1, "a b", 5, 25000)];
+        assert!(check_lines(&text(&input(&spaced))).is_err());
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! A body that does not parse, or holds no list, is an error: never an empty
 //! leaderboard. Inside a list, each bad entry is rejected and counted on its own.
 
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::hash::BuildHasher;
 
@@ -11,7 +12,19 @@ use hashbrown::HashTable;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
+use crate::domain::ids::Uid;
+use crate::domain::text::clean_name;
+
 pub const MAX_UID_LEN: usize = 64;
+/// The most entries an answer may hold before it is suspect (`upstream.max_entries`'s
+/// default, SPEC §17): 2.5 times the largest affiliate board we know of.
+pub const DEFAULT_MAX_ENTRIES: usize = 250_000;
+/// An answer with more than this many times the entries of the last good one is
+/// suspect (SPEC §17)...
+pub const GROWTH_LIMIT: usize = 10;
+/// ...once it holds more than this many: a new affiliate's board of 40 players may well
+/// reach 500 by the next month, and that growth costs nothing to store.
+pub const GROWTH_FLOOR: usize = 1_000;
 pub const MAX_NAME_LEN: usize = 128;
 /// The largest amount one entry may report, in dollars (SPEC §10): far above any real
 /// wager, far below what could overflow a sum of cents.
@@ -54,18 +67,35 @@ pub enum PayloadError {
     Unsuccessful,
     #[error("the amounts of the {0} bucket add up beyond what can be counted in cents")]
     Overflow(&'static str),
+    #[error("the answer holds more than {0} entries (upstream.max_entries): not applied")]
+    TooManyEntries(usize),
 }
 
 /// Reads the body entry by entry: each entry is parsed, validated and dropped before
 /// the next, so a 100,000-player answer never exists as one JSON tree in memory (that
 /// tree was most of a large sync's peak).
 pub fn transform(body: &[u8]) -> Result<Transformed, PayloadError> {
+    transform_limited(body, usize::MAX)
+}
+
+/// [`transform`], stopping with [`PayloadError::TooManyEntries`] at the first list entry
+/// past `max_entries`: reading stops there, so a body of millions of tiny entries costs
+/// the memory of `max_entries` players, not of the millions (SPEC §17).
+pub fn transform_limited(body: &[u8], max_entries: usize) -> Result<Transformed, PayloadError> {
     let not_json = |e: serde_json::Error| PayloadError::NotJson(e.to_string());
     let mut de = serde_json::Deserializer::from_slice(body);
-    let room = Cell::new(expected_entries(body.len()));
-    let root = Root { room: &room }
-        .deserialize(&mut de)
-        .map_err(not_json)?;
+    let room = Cell::new(expected_entries(body.len()).min(max_entries.saturating_add(1)));
+    let too_many = Cell::new(false);
+    let root = Root {
+        room: &room,
+        max_entries,
+        too_many: &too_many,
+    }
+    .deserialize(&mut de);
+    if too_many.get() {
+        return Err(PayloadError::TooManyEntries(max_entries));
+    }
+    let root = root.map_err(not_json)?;
     de.end().map_err(not_json)?;
     let list = match root {
         RootShape::List(list) => list,
@@ -105,6 +135,10 @@ enum RootShape {
 #[derive(Clone, Copy)]
 struct Root<'r> {
     room: &'r Cell<usize>,
+    max_entries: usize,
+    /// Set when a list had more than `max_entries` entries (reading then stops with an
+    /// error, which this tells apart from a body that is not JSON).
+    too_many: &'r Cell<bool>,
 }
 
 /// How many entries a body of `len` bytes is made room for at once: one per 128 bytes
@@ -130,7 +164,12 @@ impl<'de> Visitor<'de> for Root<'_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<RootShape, A::Error> {
-        Ok(RootShape::List(read_entries(seq, self.room.take())?))
+        Ok(RootShape::List(read_entries(
+            seq,
+            self.room.take(),
+            self.max_entries,
+            self.too_many,
+        )?))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RootShape, A::Error> {
@@ -191,6 +230,8 @@ impl<'de> DeserializeSeed<'de> for MaybeList<'_> {
 fn read_entries<'de, A: SeqAccess<'de>>(
     mut seq: A,
     expected: usize,
+    max_entries: usize,
+    too_many: &Cell<bool>,
 ) -> Result<Transformed, A::Error> {
     let capacity = seq.size_hint().unwrap_or(expected);
     let mut out = Transformed {
@@ -202,6 +243,10 @@ fn read_entries<'de, A: SeqAccess<'de>>(
     };
     let mut by_uid = UidIndex::with_capacity(capacity);
     while let Some(raw) = seq.next_element::<RawEntry>()? {
+        if out.received == max_entries {
+            too_many.set(true);
+            return Err(serde::de::Error::custom("too many entries"));
+        }
         let index = out.received;
         out.received += 1;
         match validate_entry(raw) {
@@ -390,16 +435,30 @@ fn validate_entry(raw: RawEntry) -> Result<Player, String> {
     let RawEntry::Object { uid, name, wagered } = raw else {
         return Err("not an object".into());
     };
+    // One pattern for every uid (SPEC §17): a space or line break in one would write
+    // lines of its own into a race's proof.
     let uid = match uid {
-        Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= MAX_UID_LEN => s,
+        Some(Value::String(s)) if Uid::is_valid(&s) => s,
         Some(Value::String(s)) if s.len() > MAX_UID_LEN => return Err("uid too long".into()),
+        Some(Value::String(s)) if !s.trim().is_empty() => {
+            return Err(format!(
+                "uid {s:?} is not 1 to 64 letters, digits, `_` or `-`"
+            ));
+        }
         _ => return Err("uid missing or empty".into()),
     };
+    // Control, direction and zero-width characters go before the name is judged or
+    // stored: a name made only of them is empty.
     let name = match name {
-        Some(Value::String(s)) if !s.trim().is_empty() && s.chars().count() <= MAX_NAME_LEN => s,
-        Some(Value::String(s)) if !s.trim().is_empty() => {
-            return Err(format!("{uid}: name too long"));
-        }
+        Some(Value::String(s)) => match clean_name(&s) {
+            Cow::Borrowed(_) => s,
+            Cow::Owned(cleaned) => cleaned,
+        },
+        _ => String::new(),
+    };
+    let name = match name {
+        s if !s.is_empty() && s.chars().count() <= MAX_NAME_LEN => s,
+        s if !s.is_empty() => return Err(format!("{uid}: name too long")),
         _ => return Err(format!("{uid}: name missing or empty")),
     };
     let wagered = match wagered {
@@ -436,6 +495,15 @@ fn amount(value: Option<Value>) -> Result<f64, &'static str> {
 /// likely a broken answer than half the affiliate's players leaving at once.
 pub fn is_suspect(accepted: usize, last_good: usize) -> bool {
     accepted * 2 < last_good
+}
+
+/// An answer with more than [`GROWTH_LIMIT`] times the entries of the last good one (and
+/// more than [`GROWTH_FLOOR`]) is suspect too: a board does not grow tenfold between two
+/// syncs, and a flood of made-up entries would grow the database with every sync.
+pub fn is_flooded(received: usize, last_good_received: usize) -> bool {
+    last_good_received > 0
+        && received > GROWTH_FLOOR
+        && received > last_good_received.saturating_mul(GROWTH_LIMIT)
 }
 
 #[cfg(test)]

@@ -19,11 +19,13 @@ use crate::db::{
 };
 use crate::domain::races::{Basis, wagers};
 use crate::domain::runs::{Circuit, RunOutcome};
-use crate::domain::transform::{Transformed, is_suspect, transform};
+use crate::domain::transform::{
+    PayloadError, Transformed, is_flooded, is_suspect, transform, transform_limited,
+};
 use crate::events::{Event, Events};
 use crate::races::finalize;
 pub use crate::status::Trigger;
-use crate::status::{AuthFailure, SharedStatus, SyncStatus, cron_interval};
+use crate::status::{AuthFailure, LocalFailure, SharedStatus, SyncStatus, cron_interval};
 use crate::upstream::client::LiveClient;
 use crate::upstream::demo::Simulator;
 use crate::upstream::ratelimit::RateLimiter;
@@ -117,6 +119,7 @@ impl Syncer {
                     fingerprint,
                     message: "the upstream refused this token before the last restart".into(),
                 }),
+                local_failure: None,
                 token_expires_at: None,
                 interval: cron_interval(&Self::cron_for(&config, Source::Demo)),
             })),
@@ -191,8 +194,26 @@ impl Syncer {
         source
     }
 
-    /// One sync, start to finish, recorded in `sync_runs` whatever happens.
+    /// One sync, start to finish, recorded in `sync_runs` whatever happens; when even
+    /// that record cannot be written (a full disk), the shared status still says that
+    /// syncs fail here, so `/api/health` is `degraded` until a sync stores again.
     pub fn run(&mut self, trigger: Trigger) -> DbResult<Report> {
+        let mut local = None;
+        let ran = self.run_recorded(trigger, &mut local);
+        let failure = match &ran {
+            Err(err) => Some(format!("the sync could not be recorded: {err}")),
+            Ok(_) => local,
+        };
+        let now = self.clock.now();
+        let mut status = self.status.write();
+        status.local_failure = failure.map(|message| LocalFailure {
+            since: status.local_failure.as_ref().map_or(now, |f| f.since),
+            message,
+        });
+        ran
+    }
+
+    fn run_recorded(&mut self, trigger: Trigger, local: &mut Option<String>) -> DbResult<Report> {
         let source = self.refresh_source();
         let started = self.clock.now();
         let started_at = timestamp(started);
@@ -205,12 +226,9 @@ impl Syncer {
             Err(Stop::Recorded(outcome)) => *outcome,
             Err(Stop::Db(err)) => {
                 tracing::error!(error = %err, "sync could not be stored");
-                failed(
-                    ErrorClass::Permanent,
-                    format!("storing the sync failed: {err}"),
-                    0,
-                    None,
-                )
+                let error = format!("storing the sync failed: {err}");
+                *local = Some(error.clone());
+                failed(ErrorClass::Permanent, error, 0, None)
             }
         };
         let finished = timestamp(self.clock.now());
@@ -277,13 +295,19 @@ impl Syncer {
         // time (it is done before the answer is known to be good, and wasted when not).
         std::thread::scope(|scope| {
             let packed = scope.spawn(|| pack(&fetched.body));
-            let data = match transform(&fetched.body) {
+            let data = match transform_limited(&fetched.body, self.config.upstream.max_entries) {
                 Ok(data) => data,
                 Err(err) => {
-                    let class = Some(ErrorClass::Payload);
+                    // Too many entries is an answer that parses but cannot be trusted,
+                    // as one that shrank: suspect, not failed.
+                    let suspect = matches!(err, PayloadError::TooManyEntries(_));
                     return Err(Stop::recorded(Outcome {
-                        outcome: RunOutcome::Failed,
-                        error_class: class,
+                        outcome: if suspect {
+                            RunOutcome::Suspect
+                        } else {
+                            RunOutcome::Failed
+                        },
+                        error_class: Some(ErrorClass::Payload),
                         error: Some(err.to_string()),
                         ..outcome
                     }));
@@ -299,14 +323,27 @@ impl Syncer {
             }
             // Compared with the last good sync of the same source: the first live answer
             // after demo mode is not suspect for being smaller than the simulation.
-            let last_good = self
+            let (last_good, last_good_received) = self
                 .status
                 .read()
                 .last_success
                 .as_ref()
                 .filter(|r| r.source == source.as_str())
-                .and_then(|r| r.accepted)
-                .unwrap_or(0) as usize;
+                .map_or((0, 0), |r| {
+                    (
+                        r.accepted.unwrap_or(0) as usize,
+                        r.received.unwrap_or(0) as usize,
+                    )
+                });
+            if is_flooded(data.received, last_good_received) {
+                outcome.outcome = RunOutcome::Suspect;
+                outcome.error_class = Some(ErrorClass::Payload);
+                outcome.error = Some(format!(
+                    "{} entries where the last good sync had {last_good_received}: not applied",
+                    data.received
+                ));
+                return Err(Stop::recorded(outcome));
+            }
             if is_suspect(data.players.len(), last_good) {
                 outcome.outcome = RunOutcome::Suspect;
                 outcome.error_class = Some(ErrorClass::Payload);

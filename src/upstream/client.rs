@@ -49,6 +49,9 @@ impl LiveClient {
         let timeout = Duration::from_secs(config.timeout_secs);
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
+            // A redirect is never followed (SPEC §17): one to another host could serve
+            // any list as the affiliate's. The 3xx is answered below as a permanent error.
+            .max_redirects(0)
             .timeout_global(Some(timeout))
             .timeout_connect(Some(timeout.min(Duration::from_secs(10))))
             .user_agent(concat!("goated/", env!("CARGO_PKG_VERSION")))
@@ -98,7 +101,15 @@ impl LiveClient {
             _ => Some(ErrorClass::Permanent),
         };
         if let Some(class) = class {
-            let message = format!("the upstream answered HTTP {status}");
+            let message = match resp.headers().get("location").and_then(|v| v.to_str().ok()) {
+                Some(to) if (300..400).contains(&status) => {
+                    let to: String = to.chars().take(200).filter(|c| !c.is_control()).collect();
+                    format!(
+                        "the upstream answered HTTP {status}, a redirect to {to}, which is not followed"
+                    )
+                }
+                _ => format!("the upstream answered HTTP {status}"),
+            };
             return Err(Failure {
                 class,
                 message,

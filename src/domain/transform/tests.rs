@@ -182,6 +182,73 @@ fn fewer_than_half_the_last_good_count_is_suspect() {
     assert!(!is_suspect(0, 0));
 }
 
+#[test]
+fn a_uid_that_could_forge_a_proof_line_is_rejected_and_counted() {
+    let out = run(json!([
+        {"uid": "x 1 999999 999\n1 forged", "name": "Forger", "wagered": {"this_month": 5}},
+        {"uid": "a.b", "name": "Dotted"},
+        {"uid": "tab\there", "name": "Tab"},
+        {"uid": "good_uid-1", "name": "Fine", "wagered": {"this_month": 1}},
+    ]))
+    .unwrap();
+    assert_eq!(out.players.len(), 1);
+    assert_eq!(out.players[0].uid, "good_uid-1");
+    assert_eq!(out.rejected, 3);
+    assert!(
+        out.reasons[0].contains("is not 1 to 64 letters"),
+        "{:?}",
+        out.reasons
+    );
+}
+
+#[test]
+fn names_lose_line_breaks_direction_overrides_and_zero_width_characters() {
+    let out = run(json!([
+        {"uid": "a", "name": "Alice\n2. Bob — $9,999.00"},
+        {"uid": "b", "name": "Eve\u{202E}00.999$"},
+        {"uid": "c", "name": "\u{200B}\u{202E}\n"},
+    ]))
+    .unwrap();
+    let names: Vec<&str> = out.players.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["Alice2. Bob — $9,999.00", "Eve00.999$"]);
+    // A name made only of such characters is empty, and so rejected.
+    assert_eq!(out.reasons, ["entry 2: c: name missing or empty"]);
+}
+
+#[test]
+fn an_answer_past_the_entry_limit_stops_being_read_there() {
+    let list: Vec<Value> = (0..11)
+        .map(|i| json!({"uid": format!("u{i}"), "name": "N"}))
+        .collect();
+    let body = serde_json::to_vec(&json!({"data": list})).unwrap();
+    assert_eq!(
+        transform_limited(&body, 10),
+        Err(PayloadError::TooManyEntries(10))
+    );
+    assert_eq!(transform_limited(&body, 11).unwrap().players.len(), 11);
+    // A body that is not JSON past the limit is still reported as too many entries,
+    // and one that breaks before it as not JSON.
+    let mut broken = body.clone();
+    broken.truncate(body.len() - 2);
+    assert_eq!(
+        transform_limited(&broken, 10),
+        Err(PayloadError::TooManyEntries(10))
+    );
+    assert!(matches!(
+        transform_limited(&broken, 11),
+        Err(PayloadError::NotJson(_))
+    ));
+}
+
+#[test]
+fn ten_times_the_last_good_answer_is_a_flood_once_it_is_large() {
+    assert!(is_flooded(10_001, 1_000));
+    assert!(!is_flooded(10_000, 1_000));
+    // A small board may grow tenfold; nothing to compare with on a first sync.
+    assert!(!is_flooded(1_000, 40));
+    assert!(!is_flooded(3_500_000, 0));
+}
+
 fn raw_entry() -> impl Strategy<Value = Value> {
     let bucket = prop_oneof![
         Just(Value::Null),

@@ -210,12 +210,13 @@ impl UsersApi {
     #[oai(path = "/search", method = "get")]
     async fn search(
         &self,
-        /// 2 to 32 characters, of which at least 2 are not spaces, tabs or line breaks
-        /// (the surrounding ones are trimmed before searching).
+        /// 2 to 32 characters that begin and end with a visible one (not a space, a
+        /// control, a zero-width or a direction mark: SPEC §17), with no control
+        /// character between; spaces, tabs and line breaks around them are trimmed.
         #[oai(validator(
             min_length = 2,
             max_length = 32,
-            pattern = r"^[ \t\r\n]*[^ \t\r\n][\s\S]*[^ \t\r\n][ \t\r\n]*$"
+            pattern = r"^[ \t\r\n]*[^\x00-\x20\x7f-\xa0\u00ad\u061c\u180e\u2000-\u200f\u2028-\u202f\u205f-\u206f\u3000\ufeff][^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u00ad\u061c\u180e\u2000-\u200f\u2028-\u202f\u205f-\u206f\u3000\ufeff][ \t\r\n]*$"
         ))]
         q: Query<String>,
         #[oai(
@@ -229,7 +230,7 @@ impl UsersApi {
         )]
         limit: Query<u32>,
     ) -> ApiResult<Success<SearchPage>> {
-        // The schema's pattern already holds at least two characters besides these.
+        // The schema's pattern already holds two visible characters besides these.
         let query = q.0.trim_matches([' ', '\t', '\r', '\n']).to_string();
         let (page, limit) = (page.0, limit.0);
         let offset = offset(page, limit);
@@ -269,7 +270,7 @@ impl UsersApi {
         #[oai(validator(
             min_length = 1,
             max_length = 6600,
-            pattern = "^[A-Za-z0-9_.:-]{1,64}(,[A-Za-z0-9_.:-]{1,64}){0,99}$"
+            pattern = "^[A-Za-z0-9_-]{1,64}(,[A-Za-z0-9_-]{1,64}){0,99}$"
         ))]
         ids: Query<String>,
     ) -> ApiResult<Success<BatchProfiles>> {
