@@ -16,7 +16,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::http::cache::ResponseCache;
 use crate::http::deadline::Deadlines;
-use crate::http::server::serve;
+use crate::http::server::{Limits, serve};
 use crate::http::state::AppState;
 use crate::http::workers::{per_core, serve_per_core};
 use crate::http::ws::Feed;
@@ -50,10 +50,14 @@ impl Application {
     /// Opens the database and binds the listener (port 0 picks a free port).
     pub async fn build(config: Config, options: BuildOptions) -> anyhow::Result<Application> {
         let db_path = config.database.path.clone();
-        let pool_size = config.database.pool_size;
-        let db = tokio::task::spawn_blocking(move || Db::open(&db_path, pool_size))
-            .await?
-            .with_context(|| format!("opening the database {}", config.database.path.display()))?;
+        let (pool_size, max_size_mb) = (config.database.pool_size, config.database.max_size_mb);
+        let db = tokio::task::spawn_blocking(move || {
+            let db = Db::open(&db_path, pool_size)?;
+            db.cap_size_mb(max_size_mb)?;
+            Ok::<_, crate::db::DbError>(db)
+        })
+        .await?
+        .with_context(|| format!("opening the database {}", config.database.path.display()))?;
         let bind_failed = || format!("listening on {}", config.server.bind);
         let listening = match (&config.server.tls_cert, &config.server.tls_key) {
             (Some(cert), Some(key)) => {
@@ -177,12 +181,25 @@ impl Application {
     ) -> anyhow::Result<()> {
         let state = self.state.clone();
         let routes = crate::http::routes(state.clone());
+        let server = &state.config.server;
+        let limits = Limits::new(server.max_connections_per_ip, &server.trusted_proxies);
         match self.listening {
             Listening::Plain(listener) => {
                 let workers = per_core();
-                serve_per_core(listener, routes, Deadlines::new, workers, shutdown, GRACE).await
+                serve_per_core(
+                    listener,
+                    routes,
+                    Deadlines::new,
+                    limits,
+                    workers,
+                    shutdown,
+                    GRACE,
+                )
+                .await
             }
-            Listening::Tls(acceptor) => serve(acceptor, Arc::new(routes), shutdown, GRACE).await,
+            Listening::Tls(acceptor) => {
+                serve(acceptor, Arc::new(routes), limits, shutdown, GRACE).await
+            }
         }
         .context("the HTTP server failed")?;
         if let Err(err) = state.flush_analytics().await {

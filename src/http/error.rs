@@ -36,6 +36,11 @@ pub enum ErrorCode {
     InternalError,
     /// The service cannot answer right now (no data yet, database unavailable).
     ServiceUnavailable,
+    /// A write was refused for lack of disk space (or past `database.max_size_mb`);
+    /// reads go on, and the write may be retried once the operator frees space.
+    StorageFull,
+    /// The request body stopped arriving (10 s without a byte); the connection is closed.
+    RequestTimeout,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -170,9 +175,11 @@ impl ApiError {
 
     fn suggested_action(&self) -> SuggestedAction {
         match self.code {
-            ErrorCode::RateLimited | ErrorCode::ServiceUnavailable | ErrorCode::InternalError => {
-                SuggestedAction::RetryLater
-            }
+            ErrorCode::RateLimited
+            | ErrorCode::ServiceUnavailable
+            | ErrorCode::InternalError
+            | ErrorCode::StorageFull
+            | ErrorCode::RequestTimeout => SuggestedAction::RetryLater,
             ErrorCode::Unauthorized => SuggestedAction::SignIn,
             ErrorCode::Forbidden => SuggestedAction::ContactAdmin,
             ErrorCode::NotFound => SuggestedAction::None,
@@ -217,9 +224,19 @@ impl IntoResponse for ApiError {
 }
 
 /// A storage failure is ours, never the client's: logged with the request id, answered
-/// as a 500 that leaks nothing. With this, `?` on a database call in a handler is enough.
+/// as a 500 that leaks nothing; a full disk is a 503 `STORAGE_FULL` the client may retry
+/// (SPEC §17). With this, `?` on a database call in a handler is enough.
 impl From<crate::db::DbError> for ApiError {
     fn from(err: crate::db::DbError) -> Self {
+        if err.is_storage_full() {
+            tracing::error!(request_id = %current_request_id(), error = %err, "a write was refused: the database's disk is full");
+            return ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::StorageFull,
+                "The server is out of storage space and cannot save this now. Nothing was \
+                 changed; try again later.",
+            );
+        }
         ApiError::internal(err)
     }
 }
@@ -233,6 +250,7 @@ impl From<ApiError> for poem::Error {
 /// The statuses any operation may answer with, documented once for all.
 const DOCUMENTED: &[(u16, &str)] = &[
     (400, "VALIDATION_ERROR: a parameter or the body is invalid"),
+    (408, "REQUEST_TIMEOUT: the body stopped arriving"),
     (401, "UNAUTHORIZED or INVALID_CREDENTIALS"),
     (403, "FORBIDDEN"),
     (404, "NOT_FOUND"),
@@ -241,7 +259,10 @@ const DOCUMENTED: &[(u16, &str)] = &[
     (415, "UNSUPPORTED_MEDIA_TYPE: the body must be JSON"),
     (429, "RATE_LIMITED: see Retry-After"),
     (500, "INTERNAL_ERROR"),
-    (503, "SERVICE_UNAVAILABLE"),
+    (
+        503,
+        "SERVICE_UNAVAILABLE, or STORAGE_FULL: the disk is full, retry later",
+    ),
 ];
 
 impl ApiResponse for ApiError {
@@ -269,3 +290,28 @@ impl ApiResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_write_refused_for_lack_of_space_is_a_retryable_503_not_a_500() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (b BLOB)").unwrap();
+        conn.query_row("PRAGMA max_page_count = 4", [], |_| Ok(()))
+            .unwrap();
+        let full = conn
+            .execute("INSERT INTO t VALUES (zeroblob(100000))", [])
+            .unwrap_err();
+        let err = crate::db::DbError::from(full);
+        assert!(err.is_storage_full(), "{err}");
+        let answer = ApiError::from(err);
+        assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(answer.code, ErrorCode::StorageFull);
+        assert!(answer.envelope().error.details.retryable);
+        // Any other database failure stays a 500 that says nothing of its cause.
+        let other = ApiError::from(crate::db::DbError::Task("boom".into()));
+        assert_eq!(other.code, ErrorCode::InternalError);
+    }
+}

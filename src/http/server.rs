@@ -14,16 +14,28 @@
 //! Stopping: on `shutdown` the listener closes at once, every connection is asked to
 //! finish the request it is on (HTTP/1 closes after it, HTTP/2 sends GOAWAY), and those
 //! still open when `grace` runs out are dropped.
+//!
+//! Limits every connection keeps here, on both the plain and the TLS path ([`Limits`],
+//! SPEC §17): at most `server.max_connections_per_ip` open connections per client
+//! address (refused as they arrive), and a connection with no request in progress for
+//! [`IDLE`] is closed, HTTP/2 included. hyper offers neither: its HTTP/2 keep-alive
+//! pings only find peers that are gone (and are on, below), not ones that answer pings
+//! and send nothing else. Deadlines on a request's headers and on HTTP/1 keep-alive are
+//! `http::deadline`'s; a body that stops arriving is the body limit's
+//! (`middleware::gate`), which answers it 408.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::io;
+use std::net::IpAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use poem::listener::Acceptor;
 use poem::{Endpoint, Request, Response};
@@ -41,12 +53,156 @@ const H2_MAX_HEADER_LIST: u32 = 16 * 1024;
 /// spin a core while the condition lasts.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
+/// How long a connection may hold no request before it is closed (SPEC §17: 75 s, as
+/// nginx's `keepalive_timeout`).
+pub const IDLE: Duration = Duration::from_secs(75);
+/// HTTP/2 pings: one after this much silence from the peer, and the connection is
+/// dropped when its answer does not come within as long again.
+const H2_PING: Duration = Duration::from_secs(20);
+/// How long a connection closed for idleness may take to say goodbye (an HTTP/2 GOAWAY
+/// waits for the peer's acknowledgement) before it is dropped.
+const IDLE_GOODBYE: Duration = Duration::from_secs(5);
+
+/// What every connection is held to; shared by all the workers.
+#[derive(Clone)]
+pub struct Limits {
+    /// A connection with no request in progress for this long is closed.
+    pub idle: Duration,
+    /// Open connections per client address; `None` is no cap.
+    pub per_address: Option<Arc<PerAddress>>,
+}
+
+impl Limits {
+    /// `max_per_address` connections per address (0: no cap), proxies in `exempt` not
+    /// counted, and [`IDLE`].
+    pub fn new(max_per_address: usize, exempt: &[ipnet::IpNet]) -> Limits {
+        Limits {
+            idle: IDLE,
+            per_address: (max_per_address > 0).then(|| {
+                Arc::new(PerAddress {
+                    max: max_per_address,
+                    exempt: exempt.into(),
+                    open: parking_lot::Mutex::new(HashMap::new()),
+                })
+            }),
+        }
+    }
+
+    /// No cap, the default idle limit: for tests of other things.
+    pub fn none() -> Limits {
+        Limits {
+            idle: IDLE,
+            per_address: None,
+        }
+    }
+}
+
+/// The open connections of each client address (its limit key: IPv6 by /64). Behind a
+/// reverse proxy every visitor arrives from the proxy's address, so addresses in
+/// `server.trusted_proxies` are not counted: the proxy keeps its own limits.
+pub struct PerAddress {
+    max: usize,
+    exempt: Arc<[ipnet::IpNet]>,
+    open: parking_lot::Mutex<HashMap<IpAddr, usize>>,
+}
+
+impl PerAddress {
+    /// A place for one more connection from `ip`, or `None` when its address is full.
+    fn admit(self: &Arc<Self>, ip: IpAddr) -> Option<Option<Admitted>> {
+        if self.exempt.iter().any(|net| net.contains(&ip)) {
+            return Some(None);
+        }
+        let key = crate::http::client::limit_key(ip);
+        let mut open = self.open.lock();
+        let held = open.entry(key).or_insert(0);
+        if *held >= self.max {
+            return None;
+        }
+        *held += 1;
+        Some(Some(Admitted {
+            owner: self.clone(),
+            key,
+        }))
+    }
+
+    /// How many connections `ip`'s address holds (for tests and metrics).
+    pub fn open_from(&self, ip: IpAddr) -> usize {
+        let key = crate::http::client::limit_key(ip);
+        self.open.lock().get(&key).copied().unwrap_or(0)
+    }
+}
+
+/// A connection's place in [`PerAddress`], given back when the connection ends.
+struct Admitted {
+    owner: Arc<PerAddress>,
+    key: IpAddr,
+}
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        let mut open = self.owner.open.lock();
+        if let Some(held) = open.get_mut(&self.key) {
+            *held -= 1;
+            if *held == 0 {
+                open.remove(&self.key);
+            }
+        }
+    }
+}
+
+/// Whether a connection is answering a request, and since when it has not been.
+struct Activity {
+    born: Instant,
+    in_progress: AtomicUsize,
+    /// Milliseconds from `born` to the end of the last request.
+    last_end: AtomicU64,
+}
+
+impl Activity {
+    fn new() -> Activity {
+        Activity {
+            born: Instant::now(),
+            in_progress: AtomicUsize::new(0),
+            last_end: AtomicU64::new(0),
+        }
+    }
+
+    /// How long the connection has held no request; `None` while it holds one.
+    fn idle_for(&self, now: Instant) -> Option<Duration> {
+        if self.in_progress.load(Ordering::Acquire) > 0 {
+            return None;
+        }
+        let last = self.born + Duration::from_millis(self.last_end.load(Ordering::Acquire));
+        Some(now.saturating_duration_since(last))
+    }
+}
+
+/// A request in progress on its connection: counted from when hyper hands it over
+/// until its answer (or its drop, for a client that left).
+struct Busy(Arc<Activity>);
+
+impl Busy {
+    fn start(activity: &Arc<Activity>) -> Busy {
+        activity.in_progress.fetch_add(1, Ordering::AcqRel);
+        Busy(activity.clone())
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        let since_born = self.0.born.elapsed().as_millis() as u64;
+        self.0.last_end.store(since_born, Ordering::Release);
+        self.0.in_progress.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 /// Serves `endpoint` on every connection `acceptor` accepts, until `shutdown`
 /// completes; then lets open connections finish for up to `grace`. The endpoint is
 /// shared: every connection's requests go to it, from every worker (`http::workers`).
 pub async fn serve<A, E>(
     mut acceptor: A,
     endpoint: Arc<E>,
+    limits: Limits,
     shutdown: impl Future<Output = ()>,
     grace: Duration,
 ) -> io::Result<()>
@@ -64,6 +220,9 @@ where
     builder.http1().half_close(true);
     builder
         .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(H2_PING)
+        .keep_alive_timeout(H2_PING)
         .max_pending_accept_reset_streams(H2_MAX_PENDING_RESETS)
         .max_header_list_size(H2_MAX_HEADER_LIST);
     let builder = Arc::new(builder);
@@ -80,18 +239,36 @@ where
         let Some((io, local, remote, scheme)) = accepted_or_wait(accepted).await else {
             continue;
         };
-        let (endpoint, builder, mut stop_seen, alive) = (
+        let admitted = match (&limits.per_address, remote.as_socket_addr()) {
+            (Some(cap), Some(peer)) => match cap.admit(peer.ip()) {
+                Some(admitted) => admitted,
+                None => {
+                    // Closed before a byte is read: the address holds its share.
+                    metrics::counter!("goated_connections_refused_total", "reason" => "per_address")
+                        .increment(1);
+                    drop(io);
+                    continue;
+                }
+            },
+            _ => None,
+        };
+        let (endpoint, builder, mut stop_seen, alive, idle) = (
             endpoint.clone(),
             builder.clone(),
             stop_seen.clone(),
             alive.clone(),
+            limits.idle,
         );
         tokio::spawn(async move {
-            let _alive = alive;
+            let (_alive, _admitted) = (alive, admitted);
+            let activity = Arc::new(Activity::new());
+            let requests = activity.clone();
             let service = hyper::service::service_fn(move |req| {
                 let endpoint = endpoint.clone();
+                let busy = Busy::start(&requests);
                 let req = Request::from((req, local.clone(), remote.clone(), scheme.clone()));
                 async move {
+                    let _busy = busy;
                     // The one place a request is held beside its future: hyper's futures
                     // own what they use, and the endpoint is shared by every connection.
                     let resp = endpoint.get_response(req).await;
@@ -100,12 +277,24 @@ where
             });
             let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
             tokio::pin!(conn);
-            let deadline = tokio::select! {
-                _ = &mut conn => return,
-                deadline = stop_seen.wait_for(Option::is_some) => match deadline {
-                    Ok(deadline) => (*deadline).unwrap_or_else(Instant::now),
-                    Err(_) => Instant::now(),
-                },
+            let idle_check = tokio::time::sleep(idle);
+            tokio::pin!(idle_check);
+            let deadline = loop {
+                tokio::select! {
+                    _ = &mut conn => return,
+                    deadline = stop_seen.wait_for(Option::is_some) => break match deadline {
+                        Ok(deadline) => (*deadline).unwrap_or_else(Instant::now),
+                        Err(_) => Instant::now(),
+                    },
+                    _ = &mut idle_check => {
+                        let now = Instant::now();
+                        match activity.idle_for(now) {
+                            Some(quiet) if quiet >= idle => break now + IDLE_GOODBYE,
+                            Some(quiet) => idle_check.as_mut().reset(now + (idle - quiet)),
+                            None => idle_check.as_mut().reset(now + idle),
+                        }
+                    }
+                }
             };
             conn.as_mut().graceful_shutdown();
             let _ = tokio::time::timeout_at(deadline, conn).await;
@@ -175,6 +364,10 @@ mod tests {
     }
 
     async fn held_server(grace: Duration, serving: Serving) -> Held {
+        held_server_limited(grace, serving, Limits::none()).await
+    }
+
+    async fn held_server_limited(grace: Duration, serving: Serving, limits: Limits) -> Held {
         let (entered, release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
         let (entered_, release_) = (entered.clone(), release.clone());
         let endpoint = poem::endpoint::make(move |_| {
@@ -197,7 +390,8 @@ mod tests {
                     .await
                     .unwrap();
                 let addr = *acceptor.local_addr()[0].as_socket_addr().unwrap();
-                let server = tokio::spawn(serve(acceptor, Arc::new(endpoint), stopped, grace));
+                let server =
+                    tokio::spawn(serve(acceptor, Arc::new(endpoint), limits, stopped, grace));
                 (addr, server)
             }
             Serving::Workers(n) => {
@@ -207,6 +401,7 @@ mod tests {
                     listener,
                     endpoint,
                     |handed| handed,
+                    limits,
                     n,
                     stopped,
                     grace,
@@ -354,6 +549,90 @@ mod tests {
             "the connection is closed without an answer: {:?}",
             String::from_utf8_lossy(&answer)
         );
+    }
+
+    fn short_idle() -> Limits {
+        Limits {
+            idle: Duration::from_millis(300),
+            per_address: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn an_http2_connection_that_sends_nothing_is_closed_after_the_idle_limit() {
+        for serving in [Serving::Shared, Serving::Workers(2)] {
+            let held = held_server_limited(Duration::from_secs(30), serving, short_idle()).await;
+            let mut client = TcpStream::connect(held.addr).await.unwrap();
+            // The preface and an empty SETTINGS frame: a client that then says nothing.
+            client
+                .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0")
+                .await
+                .unwrap();
+            let started = Instant::now();
+            let mut sink = Vec::new();
+            let read = tokio::time::timeout(Duration::from_secs(15), client.read_to_end(&mut sink));
+            assert!(
+                read.await.is_ok(),
+                "the idle HTTP/2 connection was still open after 15 s"
+            );
+            let closed = started.elapsed();
+            assert!(
+                closed >= Duration::from_millis(300)
+                    && closed < Duration::from_millis(300) + IDLE_GOODBYE + Duration::from_secs(2),
+                "closed after {closed:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_request_in_progress_is_not_idle_however_long_it_takes() {
+        for serving in [Serving::Shared, Serving::Workers(2)] {
+            let Held {
+                entered,
+                release,
+                addr,
+                stop: _stop,
+                server: _server,
+            } = held_server_limited(Duration::from_secs(30), serving, short_idle()).await;
+            let mut client = send_request(addr).await;
+            entered.notified().await;
+            tokio::time::sleep(Duration::from_millis(1_000)).await;
+            release.notify_one();
+            assert_answered_done(&mut client).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn an_address_past_its_share_of_connections_is_closed_as_it_arrives() {
+        let limits = Limits::new(1, &[]);
+        let cap = limits.per_address.clone().unwrap();
+        let Held {
+            entered,
+            release,
+            addr,
+            stop: _stop,
+            server: _server,
+        } = held_server_limited(Duration::from_secs(30), Serving::Workers(2), limits).await;
+        let mut first = send_request(addr).await;
+        entered.notified().await;
+        assert_eq!(cap.open_from(addr.ip()), 1);
+        let mut second = send_request(addr).await;
+        let mut answer = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(5), second.read_to_end(&mut answer));
+        assert!(read.await.is_ok(), "the second connection was kept open");
+        assert!(answer.is_empty(), "{}", String::from_utf8_lossy(&answer));
+        release.notify_one();
+        first.shutdown().await.unwrap();
+        assert_answered_done(&mut first).await;
+        drop(first);
+        // Its place is given back when it closes.
+        for _ in 0..100 {
+            if cap.open_from(addr.ip()) == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(cap.open_from(addr.ip()), 0);
     }
 
     #[test]

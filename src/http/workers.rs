@@ -30,7 +30,7 @@ use poem::{Endpoint, Response};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use super::server::{accepted_or_wait, serve};
+use super::server::{Limits, accepted_or_wait, serve};
 
 /// Connections handed to one worker and not yet taken by it. A worker this far behind
 /// holds up the accept loop (the kernel's backlog then queues the rest), not memory.
@@ -78,13 +78,15 @@ impl Acceptor for Handoff {
 
 /// Serves `endpoint` on `workers` threads, each its own single-threaded runtime whose
 /// acceptor is `wrap` around the connections handed to it (the connection deadlines,
-/// say), until `shutdown` completes; then every worker lets its connections finish for
+/// say), each connection held to `limits` (shared: the per-address cap counts across
+/// the workers), until `shutdown` completes; then every worker lets its connections finish for
 /// up to `grace`, as [`serve`] does. Dropping the returned future stops
 /// the workers the same way.
 pub async fn serve_per_core<A, E, W>(
     listener: TcpListener,
     endpoint: E,
     wrap: W,
+    limits: Limits,
     workers: usize,
     shutdown: impl Future<Output = ()>,
     grace: Duration,
@@ -106,11 +108,12 @@ where
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
-        let (endpoint, wrap, mut stopped, local) = (
+        let (endpoint, wrap, mut stopped, local, limits) = (
             endpoint.clone(),
             wrap.clone(),
             stopped.clone(),
             local.clone(),
+            limits.clone(),
         );
         thread::Builder::new()
             .name(format!("goated-http-{i}"))
@@ -118,7 +121,7 @@ where
                 let stopping = async move { while stopped.changed().await.is_ok() {} };
                 let served = runtime.block_on(async move {
                     let acceptor = wrap(Handoff { connections, local });
-                    serve(acceptor, endpoint, stopping, grace).await
+                    serve(acceptor, endpoint, limits, stopping, grace).await
                 });
                 runtime.shutdown_timeout(LEFTOVERS);
                 let _ = done.send(served);
@@ -193,6 +196,7 @@ mod tests {
             listener,
             endpoint,
             |handed| handed,
+            Limits::none(),
             workers,
             never,
             grace,

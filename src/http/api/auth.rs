@@ -155,7 +155,7 @@ fn invalid_refresh() -> ApiError {
 impl From<RegisterError> for ApiError {
     fn from(err: RegisterError) -> Self {
         match err {
-            RegisterError::Db(err) => ApiError::internal(err),
+            RegisterError::Db(err) => ApiError::from(err),
             taken => ApiError::new(StatusCode::CONFLICT, ErrorCode::Conflict, taken.to_string()),
         }
     }
@@ -167,7 +167,7 @@ impl From<SessionError> for ApiError {
     fn from(err: SessionError) -> Self {
         match err {
             SessionError::Invalid | SessionError::Reused => invalid_refresh(),
-            SessionError::Db(err) => ApiError::internal(err),
+            SessionError::Db(err) => ApiError::from(err),
         }
     }
 }

@@ -11,8 +11,8 @@ use crate::http::state::AppState;
 #[derive(Debug, Object)]
 #[oai(rename_all = "camelCase")]
 pub struct Health {
-    /// `ok`, or `degraded` when the database does not answer or the upstream refuses
-    /// the token.
+    /// `ok`, or `degraded` when the database does not answer, the upstream refuses the
+    /// token, or syncs fail for a reason on this server (`localFailure`).
     pub status: String,
     pub version: String,
     pub uptime_seconds: u64,
@@ -28,8 +28,20 @@ pub struct Health {
     /// True when the data served is older than it should be (see SPEC: twice the sync
     /// interval) or the last sync failed.
     pub stale: bool,
+    /// Set while syncs fail for a reason on this server, such as a full disk (the
+    /// failed runs may not even be in the runs log); the data served is the last good.
+    #[oai(skip_serializing_if_is_none)]
+    pub local_failure: Option<LocalFailureHealth>,
     pub upstream: UpstreamHealth,
     pub notifications: NotificationsHealth,
+}
+
+#[derive(Debug, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct LocalFailureHealth {
+    /// When syncs began failing this way.
+    pub since: String,
+    pub message: String,
 }
 
 /// Discord and Telegram deliveries.
@@ -131,7 +143,7 @@ impl HealthApi {
                 .unwrap_or_default()
         };
         Ok(Success::new(&Health {
-            status: if database_ok && !auth_failed {
+            status: if database_ok && !auth_failed && sync.local_failure.is_none() {
                 "ok"
             } else {
                 "degraded"
@@ -144,6 +156,10 @@ impl HealthApi {
             last_sync: sync.last_run.as_ref().map(LastSync::from),
             last_synced_at: sync.last_synced_at().map(crate::db::timestamp),
             stale: sync.is_stale(now),
+            local_failure: sync.local_failure.as_ref().map(|f| LocalFailureHealth {
+                since: crate::db::timestamp(f.since),
+                message: f.message.clone(),
+            }),
             upstream: UpstreamHealth {
                 auth_failed,
                 token_expires_at: sync.token_expires_at.map(crate::db::timestamp),

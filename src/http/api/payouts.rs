@@ -176,7 +176,7 @@ impl From<ChangeError> for ApiError {
                 ErrorCode::Conflict,
                 refused.to_string(),
             ),
-            ChangeError::Db(err) => ApiError::internal(err),
+            ChangeError::Db(err) => ApiError::from(err),
         }
     }
 }

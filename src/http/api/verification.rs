@@ -76,7 +76,7 @@ impl From<ClaimError> for ApiError {
             ClaimError::NoSuchPlayer | ClaimError::NoSuchClaim => {
                 ApiError::not_found(err.to_string())
             }
-            ClaimError::Db(err) => ApiError::internal(err),
+            ClaimError::Db(err) => ApiError::from(err),
             other => conflict(other.to_string()),
         }
     }

@@ -1,9 +1,12 @@
-//! What is checked before a request reaches a handler: the body's size, the per-client
-//! rate limit on `/api/*`, and for `/api/admin/*` the address allow-list and, when
-//! present, the request signature. Each refusal is an envelope; nothing is read that
-//! would be refused.
+//! What is checked before a request reaches a handler: the body's size and pace, the
+//! per-client rate limit on `/api/*`, and for `/api/admin/*` the address allow-list
+//! and, when present, the request signature. Each refusal is an envelope; nothing is
+//! read that would be refused.
 
 use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
 
 use futures_util::future::Either;
 use poem::http::StatusCode;
@@ -34,41 +37,104 @@ fn too_large() -> ApiError {
     )
 }
 
+/// How long a request body may stop arriving (SPEC §17: 10 s without a byte ends the
+/// request with 408, and the connection is closed).
+pub const BODY_SILENCE: Duration = Duration::from_secs(10);
+/// How long a whole body may take, however it trickles: 64 KiB in a minute is a
+/// kilobyte a second, slower than any phone link. Without it a byte every nine seconds
+/// would hold a connection for a week.
+pub const BODY_TOTAL: Duration = Duration::from_secs(60);
+
+fn body_timed_out() -> ApiError {
+    ApiError::new(
+        StatusCode::REQUEST_TIMEOUT,
+        ErrorCode::RequestTimeout,
+        format!(
+            "The request body stopped arriving (nothing for {} seconds).",
+            BODY_SILENCE.as_secs()
+        ),
+    )
+}
+
+/// What to do with a request's body before a handler sees it.
+enum BodyPlan {
+    /// None, or one known to be empty: nothing to wait for.
+    Nothing,
+    /// Refused from its headers alone.
+    Refused(ApiError),
+    /// Read here, within [`MAX_BODY`] and on time.
+    Read,
+}
+
 /// Judges a body over [`MAX_BODY`] without reading it, by its `Content-Length` before
-/// one byte is read. `None` for a body of unknown length (chunked), which
-/// [`read_limited`] must read.
-fn limit_by_length(req: &Request) -> Option<Result<(), ApiError>> {
+/// one byte is read; any other body (of a length within the limit, or chunked) is
+/// read here by [`read_on_time`].
+fn plan(req: &mut Request) -> BodyPlan {
     use poem::http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
     if let Some(length) = req.headers().get(CONTENT_LENGTH) {
         let length = length
             .to_str()
             .ok()
             .and_then(|v| v.trim().parse::<u64>().ok());
-        return Some(match length {
-            None => Err(ApiError::validation(
+        return match length {
+            None => BodyPlan::Refused(ApiError::validation(
                 "Content-Length",
                 "Content-Length is not a number.",
             )),
-            Some(length) if length > MAX_BODY as u64 => Err(too_large()),
-            Some(_) => Ok(()),
-        });
+            Some(length) if length > MAX_BODY as u64 => BodyPlan::Refused(too_large()),
+            Some(0) => BodyPlan::Nothing,
+            Some(_) => BodyPlan::Read,
+        };
     }
-    (!req.headers().contains_key(TRANSFER_ENCODING)).then_some(Ok(()))
+    // Without a length, HTTP/1.1 has a body only when it is chunked; an HTTP/2 stream
+    // has one unless it ended with its headers, which hyper knows.
+    if req.version() < poem::http::Version::HTTP_2 && !req.headers().contains_key(TRANSFER_ENCODING)
+    {
+        return BodyPlan::Nothing;
+    }
+    let body = req.take_body();
+    let plan = if body.is_empty() {
+        BodyPlan::Nothing
+    } else {
+        BodyPlan::Read
+    };
+    req.set_body(body);
+    plan
 }
 
-/// Reads at most `MAX_BODY + 1` bytes of a body of unknown length; they then stand in
-/// for the body.
-async fn read_limited(req: &mut Request) -> Result<(), ApiError> {
-    let body = req
-        .take_body()
-        .into_bytes_limit(MAX_BODY)
-        .await
-        .map_err(|err| match err {
-            poem::error::ReadBodyError::PayloadTooLarge => too_large(),
-            _ => ApiError::validation("body", "The request body could not be read."),
-        })?;
+/// Reads the body, at most `MAX_BODY` bytes of it, each part within [`BODY_SILENCE`] of
+/// the one before and the whole within [`BODY_TOTAL`]; the bytes then stand in for it.
+async fn read_on_time(req: &mut Request) -> Result<(), ApiError> {
+    let mut parts = req.take_body().into_bytes_stream();
+    let mut body = Vec::new();
+    let deadline = tokio::time::Instant::now() + BODY_TOTAL;
+    loop {
+        let wait = (tokio::time::Instant::now() + BODY_SILENCE).min(deadline);
+        let part = match tokio::time::timeout_at(wait, parts.next()).await {
+            Err(_) => return Err(body_timed_out()),
+            Ok(None) => break,
+            Ok(Some(part)) => part,
+        };
+        let part =
+            part.map_err(|_| ApiError::validation("body", "The request body could not be read."))?;
+        if body.len() + part.len() > MAX_BODY {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&part);
+    }
     req.set_body(body);
     Ok(())
+}
+
+/// A refusal of a body that was not read to its end: the connection is closed after
+/// the answer, since what follows on it is the rest of that body, not a request.
+fn refuse_and_close(refused: ApiError) -> Response {
+    let mut resp = refused.into_response();
+    resp.headers_mut().insert(
+        poem::http::header::CONNECTION,
+        poem::http::HeaderValue::from_static("close"),
+    );
+    resp
 }
 
 /// Refuses every body over [`MAX_BODY`], on every path.
@@ -90,13 +156,13 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
     type Output = Response;
 
     fn call(&self, mut req: Request) -> impl Future<Output = poem::Result<Response>> + Send {
-        match limit_by_length(&req) {
-            Some(Ok(())) => Either::Left(pass(answered(self.inner.call(req)))),
-            Some(Err(refused)) => Either::Left(refuse(refused)),
-            None => Either::Right(Box::pin(async move {
-                match read_limited(&mut req).await {
+        match plan(&mut req) {
+            BodyPlan::Nothing => Either::Left(pass(answered(self.inner.call(req)))),
+            BodyPlan::Refused(refused) => Either::Left(refuse(refused)),
+            BodyPlan::Read => Either::Right(Box::pin(async move {
+                match read_on_time(&mut req).await {
                     Ok(()) => self.inner.call(req).await.map(IntoResponse::into_response),
-                    Err(refused) => Ok(refused.into_response()),
+                    Err(refused) => Ok(refuse_and_close(refused)),
                 }
             }) as Boxed<'_>),
         }

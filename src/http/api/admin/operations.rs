@@ -125,7 +125,12 @@ impl AdminApi {
                 .map_err(|_| {
                     ApiError::unavailable("The sync is still running; see the sync runs log.")
                 })?
-                .map_err(|_| ApiError::unavailable("The scheduler is stopping."))?;
+                .map_err(|_| {
+                    ApiError::unavailable(
+                        "The sync did not finish: the server is stopping, or the run could not \
+                         be recorded (see /api/health).",
+                    )
+                })?;
         let id = report.run_id;
         let run = self
             .state

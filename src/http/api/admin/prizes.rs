@@ -47,7 +47,7 @@ impl From<PrizeError> for ApiError {
             PrizeError::Final => {
                 ApiError::new(StatusCode::CONFLICT, ErrorCode::Conflict, err.to_string())
             }
-            PrizeError::Db(err) => ApiError::internal(err),
+            PrizeError::Db(err) => ApiError::from(err),
         }
     }
 }

@@ -166,7 +166,7 @@ impl From<RaceError> for ApiError {
             RaceError::Conflict(message) => {
                 ApiError::new(StatusCode::CONFLICT, ErrorCode::Conflict, message)
             }
-            RaceError::Db(err) => ApiError::internal(err),
+            RaceError::Db(err) => ApiError::from(err),
         }
     }
 }
