@@ -18,6 +18,16 @@ pub struct AuthFailure {
     pub message: String,
 }
 
+/// A sync that failed for a reason on this machine (the database could not be written:
+/// a full disk, say), kept here because such a failure may not be recordable in the
+/// database itself.
+#[derive(Debug, Clone)]
+pub struct LocalFailure {
+    /// When syncs began failing this way (the first failure of the streak).
+    pub since: DateTime<Utc>,
+    pub message: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct SyncStatus {
     pub source: Source,
@@ -27,6 +37,8 @@ pub struct SyncStatus {
     pub last_success_at: Option<DateTime<Utc>>,
     pub circuit: Circuit,
     pub auth_failure: Option<AuthFailure>,
+    /// Set while syncs fail for a local reason; cleared by the next sync that stores.
+    pub local_failure: Option<LocalFailure>,
     pub token_expires_at: Option<DateTime<Utc>>,
     /// The leaderboard sync's interval, for deciding staleness.
     pub interval: Duration,
@@ -56,10 +68,11 @@ impl SyncStatus {
         let Some(last) = self.last_synced_at() else {
             return true;
         };
-        let failed = self
-            .last_run
-            .as_ref()
-            .is_some_and(|r| r.outcome != crate::domain::runs::RunOutcome::Success);
+        let failed = self.local_failure.is_some()
+            || self
+                .last_run
+                .as_ref()
+                .is_some_and(|r| r.outcome != crate::domain::runs::RunOutcome::Success);
         let limit = chrono::Duration::from_std(self.interval * 2).unwrap_or(chrono::Duration::MAX);
         failed || now - last > limit
     }

@@ -52,6 +52,15 @@ pub enum DbError {
 
 pub type DbResult<T> = Result<T, DbError>;
 
+impl DbError {
+    /// Whether SQLite refused a write for lack of space: the disk is full, or the file
+    /// reached `database.max_size_mb` (both are `SQLITE_FULL`).
+    pub fn is_storage_full(&self) -> bool {
+        matches!(self, DbError::Sqlite(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::DiskFull)
+    }
+}
+
 /// A use case's error: a refusal (the rules said no) or a database failure. Run inside
 /// a write transaction, the two must end differently: a refusal is an answer, and what
 /// the transaction did before it stands (a reused refresh token's family stays
@@ -158,6 +167,21 @@ impl Db {
 
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// Caps the file at `mb` MiB (0: no cap). Past it the writer's writes fail with
+    /// `SQLITE_FULL`, exactly as on a full disk, and are answered the same way
+    /// (`DbError::is_storage_full`). A cap below the file's current size holds it where
+    /// it is: SQLite never truncates for it.
+    pub fn cap_size_mb(&self, mb: u64) -> DbResult<()> {
+        if mb == 0 {
+            return Ok(());
+        }
+        let conn = self.inner.writer.lock();
+        let page_size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+        let pages = (mb.saturating_mul(1024 * 1024) / page_size.max(512) as u64).max(1);
+        conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))?;
+        Ok(())
     }
 
     /// A read-only connection, for blocking contexts (the scheduler, the CLI).
