@@ -32,6 +32,13 @@ pub enum Fault {
     /// Answer normally, but only once the test releases the answer: a request that is
     /// in flight while the test moves the clock, with no sleep guessing how long.
     Hold(Arc<Hold>),
+    /// A 302 to this address (another host's list, say).
+    Redirect(String),
+    /// The players, plus an entry whose uid would forge lines of a proof and names with
+    /// a line break and a right-to-left override.
+    Forged,
+    /// This many tiny entries (a flood under the body cap).
+    Flood(usize),
 }
 
 /// A request held by [`Fault::Hold`]: the test waits for it to arrive, then lets the
@@ -129,6 +136,7 @@ impl FakeUpstream {
                 let app = Route::new()
                     .at("/user2/affiliate/referral-leaderboard/:code", leaderboard)
                     .at("/control/sticky/:kind", control)
+                    .at("/elsewhere", elsewhere)
                     .data(shared);
                 Server::new_with_acceptor(acceptor)
                     .run_with_graceful_shutdown(
@@ -206,7 +214,9 @@ impl Drop for FakeUpstream {
 /// For scripts driving the example binary (the soak): `POST /control/sticky/KIND` makes
 /// every answer from now on a fault, until `none`. Kinds: none, 500, 503, 429 (with
 /// Retry-After: 2), 401, garbage, slow (3 s), timeout (60 s), absurd (extra entries with
-/// amounts of 1e300 and 9.2e16 dollars).
+/// amounts of 1e300 and 9.2e16 dollars), redirect (a 302 to `/elsewhere`, an empty
+/// list), forged (a uid that writes proof lines, names with a line break and a U+202E),
+/// flood (300,000 tiny entries).
 #[handler]
 fn control(Path(kind): Path<String>, state: Data<&Arc<Mutex<FakeState>>>) -> Response {
     let fault = match kind.as_str() {
@@ -219,6 +229,9 @@ fn control(Path(kind): Path<String>, state: Data<&Arc<Mutex<FakeState>>>) -> Res
         "slow" => Some(Fault::Slow(Duration::from_secs(3))),
         "timeout" => Some(Fault::Slow(Duration::from_secs(60))),
         "absurd" => Some(Fault::AbsurdAmounts),
+        "redirect" => Some(Fault::Redirect("/elsewhere".into())),
+        "forged" => Some(Fault::Forged),
+        "flood" => Some(Fault::Flood(300_000)),
         _ => {
             return Response::builder()
                 .status(StatusCode::BAD_REQUEST)
@@ -227,6 +240,43 @@ fn control(Path(kind): Path<String>, state: Data<&Arc<Mutex<FakeState>>>) -> Res
     };
     state.lock().sticky = fault;
     Response::builder().body(kind)
+}
+
+/// Where `redirect` sends the client: a well-formed, empty leaderboard.
+#[handler]
+fn elsewhere() -> Response {
+    Response::builder()
+        .content_type("application/json")
+        .body(r#"{"success": true, "data": []}"#)
+}
+
+/// The entries a hostile upstream adds to the players in [`Fault::Forged`].
+pub fn forged_entries() -> Vec<Value> {
+    vec![
+        json!({"uid": "x 1 999999 999\n1 forged", "name": "Forger",
+               "wagered": {"today": 1, "this_week": 1, "this_month": 1, "all_time": 1}}),
+        json!({"uid": "forgedname1", "name": "Alice\n2. Bob — $9,999.00",
+               "wagered": {"today": 1, "this_week": 1, "this_month": 2, "all_time": 2}}),
+        json!({"uid": "forgedname2", "name": "Eve\u{202E}00.999,9$",
+               "wagered": {"today": 1, "this_week": 1, "this_month": 3, "all_time": 3}}),
+    ]
+}
+
+/// A body of `n` tiny entries, made as text (a `Value` per entry would cost the fake
+/// more than the server it tests).
+pub fn flood_body(n: usize) -> String {
+    let mut body = String::with_capacity(16 + n * 48);
+    body.push_str(r#"{"success":true,"data":["#);
+    for i in 0..n {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(&format!(
+            r#"{{"uid":"f{i}","name":"F","wagered":{{"all_time":1}}}}"#
+        ));
+    }
+    body.push_str("]}");
+    body
 }
 
 #[handler]
@@ -293,6 +343,16 @@ async fn leaderboard(
             hold.release.notified().await;
             ok_text(body.to_string())
         }
+        Some(Fault::Redirect(to)) => Response::builder()
+            .status(StatusCode::FOUND)
+            .header("location", to)
+            .body("moved"),
+        Some(Fault::Forged) => {
+            let mut all = players();
+            all.extend(forged_entries());
+            ok(json!({"success": true, "data": all}))
+        }
+        Some(Fault::Flood(n)) => ok_text(flood_body(n)),
         Some(Fault::AbsurdAmounts) => {
             let mut all = players();
             for (i, amount) in [1e300, 9.2e16, 9.2e16].into_iter().enumerate() {

@@ -598,14 +598,27 @@ fn a_search_the_schema_allows_is_answered_and_one_it_refuses_names_q() {
         .iter()
         .find(|p| p["name"] == "q")
         .unwrap();
-    let pattern = q["schema"]["pattern"].as_str().unwrap();
-    assert!(pattern.contains("[^ \\t\\r\\n]"), "{pattern}");
-    for invisible in ["%20%20", "%09%0A", "%20a%20"] {
+    // The schema states the rule as a client's regex engine reads it: every value it
+    // allows is answered, every one it refuses is a 400 naming q (SPEC §17: two visible
+    // characters, no control characters).
+    let pattern = regex::Regex::new(q["schema"]["pattern"].as_str().unwrap()).unwrap();
+    for invisible in [
+        "%20%20",
+        "%09%0A",
+        "%20a%20",
+        "%00%00",
+        "%E3%80%80%E3%80%80",
+    ] {
         let resp = app.get(&format!("/api/users/search?q={invisible}"));
         let err = assert_error(&resp, 400, "VALIDATION_ERROR");
         assert_eq!(err["details"]["field"], "q", "{invisible}");
     }
-    // Characters outside the pattern's spaces are ordinary characters to search for.
-    let resp = app.get("/api/users/search?q=%E3%80%80%E3%80%80");
+    for refused in ["  ", "\t\n", " a ", "\0\0", "\u{3000}\u{3000}", "a\u{1}b"] {
+        assert!(!pattern.is_match(refused), "{refused:?}");
+    }
+    for allowed in ["ab", " ab\n", "山田", "a b", "a\u{200B}b"] {
+        assert!(pattern.is_match(allowed), "{allowed:?}");
+    }
+    let resp = app.get("/api/users/search?q=%E5%B1%B1%E7%94%B0");
     assert_eq!(resp.status, 200, "{}", resp.text());
 }

@@ -12,6 +12,7 @@ mod fake_upstream;
 mod hardening;
 mod health;
 mod helpers;
+mod limits;
 mod masking;
 mod month_boundary;
 mod notify;

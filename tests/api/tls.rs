@@ -196,3 +196,57 @@ fn a_key_that_does_not_fit_the_certificate_stops_the_start() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("server.tls_key"));
 }
+
+/// Whether the server closed `stream` within `limit` (EOF or reset), rather than keeping
+/// it open.
+fn closed_within(stream: &mut std::net::TcpStream, limit: std::time::Duration) -> bool {
+    stream.set_read_timeout(Some(limit)).unwrap();
+    let mut buf = [0u8; 64];
+    match stream.read(&mut buf) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(e) => !matches!(
+            e.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        ),
+    }
+}
+
+#[test]
+fn the_connection_cap_per_address_holds_on_https_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let pair = self_signed();
+    install(dir.path(), &pair.cert_pem, &pair.key_pem);
+    let mut child = goated(dir.path(), &["serve", "--bind", "127.0.0.1:0"])
+        .env("GOATED_SERVER__MAX_CONNECTIONS_PER_IP", "2")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = crate::helpers::announced_base(&mut child, "https");
+    let _server = Server {
+        child,
+        logs: Arc::new(Mutex::new(String::new())),
+    };
+    let addr = base.trim_start_matches("https://").to_string();
+    // Two connections that have not even begun their handshake hold the address's
+    // places (the handshake has the header deadline's 10 s); a third is closed at once.
+    let mut held: Vec<_> = (0..2)
+        .map(|_| std::net::TcpStream::connect(&addr).unwrap())
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let mut third = std::net::TcpStream::connect(&addr).unwrap();
+    assert!(
+        closed_within(&mut third, std::time::Duration::from_secs(3)),
+        "a third connection from one address was kept open"
+    );
+    assert!(
+        !closed_within(&mut held[0], std::time::Duration::from_millis(500)),
+        "the first connection was closed"
+    );
+    drop(held);
+    let agent = trusting(&pair);
+    wait_until("a freed place serves HTTPS again", || {
+        healthy(&agent, &base)
+    });
+}
