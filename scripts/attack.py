@@ -2,7 +2,8 @@
 """Throws what a public server meets at the release binary, on loopback only.
 
 Called by scripts/attack.sh (which builds the binaries). Starts the example fake
-upstream and `goated serve` on 127.0.0.1:0, then runs every case of SPEC section 10:
+upstream and `goated serve` on 127.0.0.1:0, then runs every case of SPEC sections 10
+and 17 (the full-disk case on a small tmpfs of its own, which needs root to mount):
 one line per case with the answer and the server's resident memory before and after.
 Every loop is bounded in count and time. The summary line is `N passed, N failed`, and
 the exit status is non-zero when any case failed.
@@ -35,11 +36,11 @@ MB = 1024 * 1024
 class Server:
     """`goated serve` on a free loopback port, restartable on the same database."""
 
-    def __init__(self, work, upstream):
+    def __init__(self, work, upstream, db_dir=None):
         self.work = work
         self.env = dict(
             os.environ,
-            GOATED_DATABASE__PATH=os.path.join(work, "attack.db"),
+            GOATED_DATABASE__PATH=os.path.join(db_dir or work, "attack.db"),
             GOATED_UPSTREAM__MODE="live",
             GOATED_UPSTREAM__BASE_URL=upstream,
             GOATED_UPSTREAM__REFERRAL_CODE="TEST123",
@@ -86,6 +87,9 @@ class Server:
 
     def alive(self):
         return self.proc.poll() is None
+
+    def fds(self):
+        return len(os.listdir(f"/proc/{self.proc.pid}/fd"))
 
 
 def http(server, method, path, body=None, headers=None, timeout=10):
@@ -433,6 +437,218 @@ def case_search_invisible(server):
     return status == 400 and code_of(answer) == "VALIDATION_ERROR", f"{status} {code_of(answer)}"
 
 
+def connect_from(server, source="127.0.0.1"):
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind((source, 0))
+    sock.connect(("127.0.0.1", server.port))
+    return sock
+
+
+def closed_within(socks, limit):
+    """Waits until every socket is closed by the server or `limit` seconds pass; returns
+    (how many closed, the first answer line each got, seconds the last took)."""
+    started, closed, firsts = time.time(), 0, []
+    pending = list(socks)
+    for sock in pending:
+        sock.settimeout(0.2)
+    data = {id(s): b"" for s in pending}
+    while pending and time.time() - started < limit:
+        for sock in list(pending):
+            try:
+                part = sock.recv(4096)
+            except socket.timeout:
+                continue
+            except OSError:
+                part = b""
+            if part:
+                data[id(sock)] += part
+                continue
+            pending.remove(sock)
+            closed += 1
+            firsts.append(data[id(sock)].split(b"\r\n", 1)[0].decode(errors="replace"))
+    for sock in socks:
+        sock.close()
+    return closed, firsts, time.time() - started
+
+
+def case_slow_bodies(server):
+    """200 requests that send their headers and one body byte, then nothing."""
+    before = server.fds()
+    socks = []
+    for _ in range(200):
+        sock = connect_from(server)
+        sock.sendall(b"POST /api/auth/register HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 60\r\n\r\n{")
+        socks.append(sock)
+    time.sleep(1)
+    held = server.fds()
+    closed, firsts, took = closed_within(socks, 20)
+    answered = sum(f.startswith("HTTP/1.1 408") for f in firsts)
+    time.sleep(0.5)
+    after = server.fds()
+    ok = closed == 200 and answered == 200 and 9 <= took <= 15 and after <= before + 5
+    return ok, (f"{closed} closed ({answered} with 408) after {took:.1f} s; "
+                f"descriptors {before} -> {held} -> {after}")
+
+
+def case_idle_http2(server):
+    """50 connections that send the HTTP/2 preface and nothing else."""
+    before = server.fds()
+    socks = []
+    for _ in range(50):
+        sock = connect_from(server)
+        sock.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0")
+        socks.append(sock)
+    closed, _, took = closed_within(socks, 90)
+    time.sleep(0.5)
+    after = server.fds()
+    ok = closed == 50 and 74 <= took <= 85 and after <= before + 5
+    return ok, f"{closed} of 50 closed after {took:.1f} s; descriptors {before} -> {after}"
+
+
+def case_connections_per_address(server):
+    """100 connections from 127.0.0.2 (not a trusted proxy), each with a request."""
+    before = server.fds()
+    answered, refused = [], 0
+    for _ in range(100):
+        sock = connect_from(server, "127.0.0.2")
+        sock.settimeout(5)
+        try:
+            sock.sendall(b"GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n")
+            first = sock.recv(4096)
+        except OSError:
+            first = b""
+        if first.startswith(b"HTTP/1.1 200"):
+            answered.append(sock)
+        else:
+            refused += 1
+            sock.close()
+    others = http(server, "GET", "/api/health")[0]
+    for sock in answered:
+        sock.close()
+    time.sleep(0.5)
+    after = server.fds()
+    ok = len(answered) == 64 and refused == 36 and others == 200 and after <= before + 5
+    return ok, (f"{len(answered)} served, {refused} closed at once; another address meanwhile {others}; "
+                f"descriptors {before} -> {after}")
+
+
+def case_ws_behind_proxy(server):
+    """24 viewers from 12 addresses behind the trusted proxy."""
+    statuses = []
+    held = []
+    for i in range(24):
+        sock, status = ws_handshake(server, forwarded=f"198.51.100.{i % 12 + 1}")
+        statuses.append(status.split(" ")[1] if " " in status else status)
+        held.append(sock)
+    for sock in held:
+        sock.close()
+    upgraded = statuses.count("101")
+    return upgraded == 24, f"{upgraded} of 24 upgraded ({', '.join(sorted(set(statuses)))})"
+
+
+def sync_with(server, upstream, fault):
+    urllib.request.urlopen(urllib.request.Request(upstream + f"/control/sticky/{fault}", method="POST"))
+    auth = {"Authorization": "Bearer " + admin_token(server)}
+    try:
+        return http(server, "POST", "/api/admin/sync", {}, auth, timeout=120)
+    finally:
+        urllib.request.urlopen(urllib.request.Request(upstream + "/control/sticky/none", method="POST"))
+
+
+def case_forged_uids(server, upstream):
+    """An upstream uid with a space and a newline, names with a newline and U+202E."""
+    status, run = sync_with(server, upstream, "forged")
+    data = run.get("data", {}) if isinstance(run, dict) else {}
+    profile = http(server, "GET", "/api/users/forgedname1")[1]
+    name = profile.get("data", {}).get("name", "") if isinstance(profile, dict) else ""
+    other = http(server, "GET", "/api/users/forgedname2")[1]
+    other_name = other.get("data", {}).get("name", "") if isinstance(other, dict) else ""
+    clean = "\n" not in name and "\u202e" not in other_name and name and other_name
+    ok = status == 200 and data.get("rejected") == 1 and clean
+    return ok, f"sync {status}, {data.get('rejected')} rejected; names stored as {name!r}, {other_name!r}"
+
+
+def case_flood(server, upstream):
+    """An answer of 300,000 tiny entries (max_entries is 250,000)."""
+    players = http(server, "GET", "/api/affiliate/stats")[1]
+    status, run = sync_with(server, upstream, "flood")
+    data = run.get("data", {}) if isinstance(run, dict) else {}
+    after = http(server, "GET", "/api/affiliate/stats")[1]
+    ok = status == 200 and data.get("outcome") == "suspect" and players == after
+    return ok, f"sync {status}: {data.get('outcome')} ({data.get('error')})"
+
+
+def case_redirect(server, upstream):
+    """The upstream answers 302 to another location's empty list."""
+    before = http(server, "GET", "/api/wager-races/current")[1]["data"]["participantCount"]
+    status, run = sync_with(server, upstream, "redirect")
+    data = run.get("data", {}) if isinstance(run, dict) else {}
+    after = http(server, "GET", "/api/wager-races/current")[1]["data"]["participantCount"]
+    ok = status == 200 and data.get("outcome") == "failed" and before == after and after > 0
+    return ok, f"sync {data.get('outcome')}: {data.get('error')}; participants {before} -> {after}"
+
+
+def case_search_nul(server):
+    """q of two NUL characters."""
+    status, answer = http(server, "GET", "/api/users/search?q=%00%00")
+    return status == 400 and code_of(answer) == "VALIDATION_ERROR", f"{status} {code_of(answer)}"
+
+
+def case_full_disk(upstream):
+    """A second server whose database is on an 8 MB tmpfs, filled up."""
+    mount = tempfile.mkdtemp(prefix="goated-full-")
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", mount]).returncode != 0:
+        return False, "could not mount a tmpfs (this case needs root)"
+    work = tempfile.mkdtemp(prefix="goated-full-work-")
+    server = Server(work, upstream, db_dir=mount)
+    # A sync every two seconds: on a full disk even the admin's "sync now" is refused
+    # (its audit row cannot be written), so the schedule is what meets the full disk.
+    server.env["GOATED_SYNC__LEADERBOARD_CRON"] = "*/2 * * * * *"
+
+    def health_becomes(status):
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            now = http(server, "GET", "/api/health")[1]["data"]
+            if now["status"] == status:
+                return now
+            time.sleep(0.3)
+        return now
+
+    try:
+        subprocess.run([os.path.join(RELEASE, "goated"), "admin", "create", "attack_admin"],
+                       env=dict(server.env, GOATED_ADMIN_PASSWORD=ADMIN_PASSWORD),
+                       check=True, stdout=subprocess.DEVNULL)
+        server.start()
+        token = admin_token(server)
+        auth = {"Authorization": "Bearer " + token}
+        first = http(server, "POST", "/api/admin/sync", {}, auth, timeout=60)[0]
+        filler = os.path.join(mount, "filler")
+        with open(filler, "wb") as f:
+            try:
+                while True:
+                    f.write(b"\0" * 65536)
+                    f.flush()
+            except OSError:
+                pass
+        health = health_becomes("degraded")
+        write = http(server, "POST", "/api/auth/register", {"username": "diskfull", "password": PASSWORD})
+        read = http(server, "GET", "/api/wager-races/current")[0]
+        os.remove(filler)
+        healed = health_becomes("ok")["status"]
+        registered = http(server, "POST", "/api/auth/register", {"username": "diskfull", "password": PASSWORD})[0]
+        ok = (first == 200 and health["status"] == "degraded" and write[0] == 503
+              and code_of(write[1]) == "STORAGE_FULL" and read == 200
+              and healed == "ok" and registered == 201)
+        failure = health.get("localFailure", {}).get("message", "")[:80]
+        return ok, (f"full: health {health['status']} ({failure}), register {write[0]} {code_of(write[1])}, "
+                    f"read {read}; freed: health {healed}, register {registered}")
+    finally:
+        if server.proc and server.alive():
+            server.stop()
+        subprocess.run(["umount", mount])
+
+
 # ----------------------------------------------------------------------------- main
 
 def main():
@@ -472,6 +688,18 @@ def main():
         ("slow request headers", case_slow_headers, 4),
         ("answer cache 1000 large answers", case_cache_bytes, 12),
         ("search q of invisible characters", case_search_invisible, 4),
+        # SPEC section 17.
+        ("slow request bodies, 200 sockets", case_slow_bodies, 8),
+        ("idle HTTP/2 connections, 50 sockets", case_idle_http2, 8),
+        ("connections per address, 100 from one", case_connections_per_address, 8),
+        ("live feed behind the proxy, 24 viewers from 12 addresses", case_ws_behind_proxy, 4),
+        ("upstream uids that forge proof lines, names that forge messages",
+         lambda s: case_forged_uids(s, upstream), 8),
+        # Reading stops at 250,001 entries: the 15 MB body and 250,000 entries at most.
+        ("upstream answer of 300,000 entries", lambda s: case_flood(s, upstream), 96),
+        ("upstream redirect", lambda s: case_redirect(s, upstream), 4),
+        ("search q of two NULs", case_search_nul, 4),
+        ("a full disk", lambda s: case_full_disk(upstream), 8),
     ]
     passed = failed = 0
     try:
