@@ -622,7 +622,7 @@ def case_full_disk(upstream):
         return now
 
     try:
-        subprocess.run([os.path.join(RELEASE, "goated"), "admin", "create", "attack_admin"],
+        subprocess.run([os.path.join(RELEASE, "goated"), "admin", "create", "attack_admin", "--create"],
                        env=dict(server.env, GOATED_ADMIN_PASSWORD=ADMIN_PASSWORD),
                        check=True, stdout=subprocess.DEVNULL)
         server.start()
@@ -664,7 +664,7 @@ def main():
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     upstream = upstream_proc.stdout.readline().strip()
     server = Server(work, upstream)
-    subprocess.run([os.path.join(RELEASE, "goated"), "admin", "create", "attack_admin"],
+    subprocess.run([os.path.join(RELEASE, "goated"), "admin", "create", "attack_admin", "--create"],
                    env=dict(server.env, GOATED_ADMIN_PASSWORD=ADMIN_PASSWORD),
                    check=True, stdout=subprocess.DEVNULL)
     server.start()

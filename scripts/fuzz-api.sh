@@ -30,7 +30,7 @@ export GOATED_UPSTREAM__REFERRAL_CODE=TEST123 GOATED_UPSTREAM__TOKEN=good-token
 export GOATED_SERVER__RATE_LIMIT_PER_MINUTE=0 GOATED_LOG__LEVEL=warn
 export GOATED_DATABASE__PATH="$work/fuzz.db"
 password="fuzzing-admin-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
-GOATED_ADMIN_PASSWORD="$password" "$release"/goated admin create fuzz_admin >/dev/null
+GOATED_ADMIN_PASSWORD="$password" "$release"/goated admin create fuzz_admin --create >/dev/null
 "$release"/goated serve --bind 127.0.0.1:0 > "$work/serve.out" 2> "$work/serve.log" &
 pids+=($!)
 for _ in $(seq 100); do grep -q "running at" "$work/serve.out" 2>/dev/null && break; sleep 0.1; done

@@ -115,7 +115,7 @@ for seq, (uid, name, cents, prize) in enumerate([("u1", "Ann", 60000, 25000), ("
 c.commit()
 PY
 password="soak-admin-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
-GOATED_ADMIN_PASSWORD="$password" "$release"/goated admin create soak_admin >/dev/null
+GOATED_ADMIN_PASSWORD="$password" "$release"/goated admin create soak_admin --create >/dev/null
 
 kills=0
 start_goated() {

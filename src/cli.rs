@@ -56,9 +56,22 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
     /// Create an admin account, or make an existing account an admin and set its
-    /// password. The password is read from standard input, or GOATED_ADMIN_PASSWORD.
-    Create { username: String },
+    /// password. The password is asked for (without echo) on a terminal, else read from
+    /// standard input, or taken from GOATED_ADMIN_PASSWORD. Prints the database file it
+    /// wrote; exits 2 when that file does not exist, unless --create is given.
+    Create {
+        username: String,
+        /// Make the database file when it does not exist yet.
+        #[arg(long)]
+        create: bool,
+    },
 }
+
+/// A mistake in how the command was run (a wrong folder, say): exit status 2, as for
+/// bad configuration, so a script can tell it from a failure of the work itself.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(String);
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -75,6 +88,10 @@ pub fn main() -> ExitCode {
     };
     match run(cli.command.unwrap_or(Command::Serve), config) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(err) if err.downcast_ref::<UsageError>().is_some() => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
         Err(err) => {
             tracing::error!("{err:#}");
             eprintln!("error: {err:#}");
@@ -108,7 +125,9 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Backup { path } => backup(&config.database.path, &path),
         Command::Healthcheck => healthcheck(&config),
         Command::Sync => sync_once(config),
-        Command::Admin(AdminCommand::Create { username }) => create_admin(&config, &username),
+        Command::Admin(AdminCommand::Create { username, create }) => {
+            create_admin(&config, &username, create)
+        }
         Command::VerifyRaces => verify_races(&config),
         Command::DefaultConfig => unreachable!("handled before the configuration is loaded"),
     }
@@ -238,25 +257,53 @@ fn verify_races(config: &Config) -> anyhow::Result<()> {
     }
 }
 
-fn create_admin(config: &Config, username: &str) -> anyhow::Result<()> {
+/// The new admin's password: from `GOATED_ADMIN_PASSWORD`, else asked for twice without
+/// echo on a terminal (it may be on stream), else one line of standard input.
+fn admin_password(username: &str) -> anyhow::Result<String> {
+    use std::io::IsTerminal;
+    if let Ok(password) = std::env::var("GOATED_ADMIN_PASSWORD") {
+        return Ok(password);
+    }
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password(format!("Password for admin {username}: "))
+            .context("reading the password")?;
+        let again = rpassword::prompt_password("The same password again: ")
+            .context("reading the password")?;
+        if first != again {
+            bail!(UsageError(
+                "the two passwords differ; nothing was changed".into()
+            ));
+        }
+        return Ok(first);
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+fn create_admin(config: &Config, username: &str, create: bool) -> anyhow::Result<()> {
     use crate::auth::password::{check_strength, hash_now};
     use crate::db::accounts;
     if let Err(why) = crate::domain::ids::Username::parse(username) {
-        bail!("{why}");
+        bail!(UsageError(why.to_string()));
     }
-    let password = match std::env::var("GOATED_ADMIN_PASSWORD") {
-        Ok(p) => p,
-        Err(_) => {
-            let mut line = String::new();
-            std::io::stdin()
-                .read_line(&mut line)
-                .context("reading the password from standard input")?;
-            line.trim_end_matches(['\r', '\n']).to_string()
-        }
-    };
+    let path = &config.database.path;
+    let shown = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+    // Run from the wrong folder, `goated.db` is a new, empty file beside it: an admin
+    // nobody's server reads.
+    if !path.exists() && !create {
+        bail!(UsageError(format!(
+            "there is no database at {} (run this where the server runs, or give --db or \
+             --config; --create makes a new database there)",
+            shown.display()
+        )));
+    }
+    let password = admin_password(username)?;
     check_strength(&password, username).map_err(|m| anyhow::anyhow!(m))?;
     let hash = hash_now(&password).map_err(|e| anyhow::anyhow!(e))?;
-    let db = crate::db::Db::open(&config.database.path, 1)?;
+    let db = crate::db::Db::open(path, 1)?;
     let now = crate::db::timestamp(chrono::Utc::now());
     let created = db.write_blocking(|tx| match accounts::by_login(tx, username)? {
         Some(existing) => {
@@ -285,9 +332,12 @@ fn create_admin(config: &Config, username: &str) -> anyhow::Result<()> {
     })?;
     db.close()?;
     if created {
-        println!("created admin {username}");
+        println!("created admin {username} in {}", shown.display());
     } else {
-        println!("promoted admin {username}; its sessions were ended");
+        println!(
+            "promoted admin {username} in {}; its sessions were ended",
+            shown.display()
+        );
     }
     Ok(())
 }

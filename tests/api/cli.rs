@@ -214,11 +214,35 @@ fn sync_runs_once_prints_a_summary_and_fails_loudly() {
 }
 
 #[test]
+fn admin_create_in_a_folder_without_the_database_makes_none_unless_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = goated(
+        &["admin", "create", "boss", "--db", "g.db"],
+        &[("GOATED_ADMIN_PASSWORD", "a-long-admin-password")],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("there is no database at") && said.contains("--create"),
+        "{said}"
+    );
+    assert!(
+        said.contains(&dir.path().join("g.db").display().to_string()),
+        "{said}"
+    );
+    assert!(
+        !dir.path().join("g.db").exists(),
+        "no second, empty database is made"
+    );
+}
+
+#[test]
 fn admin_create_makes_an_admin_from_stdin_or_the_environment_and_refuses_weak_passwords() {
     use std::io::Write;
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_goated"))
-        .args(["admin", "create", "boss", "--db", "g.db"])
+        .args(["admin", "create", "boss", "--db", "g.db", "--create"])
         .current_dir(dir.path())
         .env_clear()
         .stdin(std::process::Stdio::piped())
@@ -233,7 +257,13 @@ fn admin_create_makes_an_admin_from_stdin_or_the_environment_and_refuses_weak_pa
         .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
-    assert!(String::from_utf8_lossy(&out.stdout).contains("created admin boss"));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("created admin boss in "), "{said}");
+    // The file it wrote, absolute, so a wrong folder shows.
+    assert!(
+        said.contains(&dir.path().join("g.db").display().to_string()),
+        "{said}"
+    );
 
     let weak = goated(
         &["admin", "create", "boss", "--db", "g.db"],
