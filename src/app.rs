@@ -146,7 +146,9 @@ impl Application {
             feed,
             auth,
             analytics: analytics.then(|| Arc::new(Recorder::new())),
+            setup_code: parking_lot::Mutex::new(None),
         });
+        open_setup(&state, addr).await?;
         if analytics {
             spawn_analytics_flush(&state);
         }
@@ -215,6 +217,31 @@ impl Application {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// While no admin exists, makes this start's setup code and logs the address that uses
+/// it (SPEC §14): the operator opens it in a browser, from anywhere.
+async fn open_setup(state: &Arc<AppState>, addr: SocketAddr) -> anyhow::Result<()> {
+    let has_admin = state.db.read(crate::db::accounts::any_admin).await?;
+    if has_admin {
+        return Ok(());
+    }
+    let code = crate::auth::random_token();
+    let base = match &state.config.site.public_url {
+        Some(url) => url.trim_end_matches('/').to_string(),
+        None => {
+            let scheme = if state.config.server.tls_cert.is_some() {
+                "https"
+            } else {
+                "http"
+            };
+            format!("{scheme}://{addr}")
+        }
+    };
+    // Logged at warn so that a quiet log level still shows it.
+    tracing::warn!("first run: create the admin at {base}/setup?code={code}");
+    *state.setup_code.lock() = Some(code);
+    Ok(())
 }
 
 /// Writes the counted requests every `analytics.flush_secs`. The task holds only a

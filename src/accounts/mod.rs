@@ -7,3 +7,5 @@
 pub mod claims;
 pub mod registration;
 pub mod sessions;
+pub mod setup;
+pub mod two_factor;

@@ -29,8 +29,14 @@ pub struct Started {
     pub token: String,
 }
 
-/// Starts a family with its first refresh token.
-pub fn start(tx: &Transaction<'_>, account: i64, now: DateTime<Utc>) -> Result<Started, DbError> {
+/// Starts a family with its first refresh token; `mfa`: the sign-in used a second
+/// factor, which every access token of the family then says.
+pub fn start(
+    tx: &Transaction<'_>,
+    account: i64,
+    now: DateTime<Utc>,
+    mfa: bool,
+) -> Result<Started, DbError> {
     let token = random_token();
     refresh_tokens::insert(
         tx,
@@ -39,14 +45,17 @@ pub fn start(tx: &Transaction<'_>, account: i64, now: DateTime<Utc>) -> Result<S
         &random_token(),
         &timestamp(now),
         &expiry(now),
+        mfa,
     )?;
     Ok(Started { token })
 }
 
-/// The rotated session: the account, and its next refresh token.
+/// The rotated session: the account, its next refresh token, and whether the family
+/// began with a second factor.
 pub struct Rotated {
     pub account: Account,
     pub token: String,
+    pub mfa: bool,
 }
 
 /// Uses `presented` up and gives the next token of its family. A token presented twice
@@ -79,9 +88,14 @@ pub fn rotate(
         &found.family,
         &ts,
         &expiry(now),
+        found.mfa,
     )?;
     let account = accounts::by_id(tx, found.account_id)?.ok_or(SessionError::Invalid)?;
-    Ok(Rotated { account, token })
+    Ok(Rotated {
+        account,
+        token,
+        mfa: found.mfa,
+    })
 }
 
 /// Signs out: revokes the family of `presented`, whatever state it is in. An unknown
@@ -123,7 +137,7 @@ mod tests {
 
     fn started(conn: &mut Connection, account: i64, now: &str) -> String {
         let tx = conn.transaction().unwrap();
-        let token = start(&tx, account, at(now)).unwrap().token;
+        let token = start(&tx, account, at(now), false).unwrap().token;
         tx.commit().unwrap();
         token
     }

@@ -24,6 +24,14 @@ pub struct Claims {
     /// of accounts whose sessions were never ended.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub sep: i64,
+    /// The sign-in used a second factor (SPEC §14): an admin's token with it may reach
+    /// the admin API from any address while `admin.remote_with_totp` is on.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub mfa: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 fn is_zero(n: &i64) -> bool {
@@ -107,6 +115,7 @@ mod tests {
             iat: 1000,
             exp,
             sep: 0,
+            mfa: false,
         }
     }
 

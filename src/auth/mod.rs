@@ -5,6 +5,7 @@ pub mod jwt;
 pub mod password;
 pub mod signing;
 pub mod throttle;
+pub mod totp;
 
 use std::sync::Arc;
 
@@ -53,8 +54,9 @@ impl Auth {
         })
     }
 
-    /// A 15-minute access token for the account.
-    pub fn access_token(&self, account: &Account, now: i64) -> String {
+    /// A 15-minute access token for the account; `mfa`: its session began with a
+    /// second factor.
+    pub fn access_token(&self, account: &Account, now: i64, mfa: bool) -> String {
         let claims = jwt::Claims {
             sub: account.id.to_string(),
             role: account.role.as_str().to_string(),
@@ -62,6 +64,7 @@ impl Auth {
             iat: now,
             exp: now + ACCESS_TTL_SECS,
             sep: account.session_epoch,
+            mfa,
         };
         jwt::sign(&self.jwt_secret, &claims)
     }

@@ -36,6 +36,7 @@ pub struct Config {
     pub metrics: MetricsConfig,
     pub analytics: AnalyticsConfig,
     pub notify: NotifyConfig,
+    pub site: SiteConfig,
     pub log: LogConfig,
 }
 
@@ -172,6 +173,14 @@ pub struct AdminConfig {
     #[serde(deserialize_with = "nets")]
     pub allowed_ips: Vec<IpNet>,
     pub signing_secret: Option<Secret>,
+    /// Admins whose session began with two-factor may use the admin API from anywhere.
+    pub remote_with_totp: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SiteConfig {
+    /// `https://races.example.com`: where people reach the site.
+    pub public_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

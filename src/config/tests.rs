@@ -284,8 +284,8 @@ fn every_optional_key_the_file_documents_in_a_comment_is_real() {
         }
     }
     assert_eq!(
-        documented, 8,
+        documented, 9,
         "tls_cert, tls_key, referral_code, token, jwt_secret, signing_secret, \
-         telegram_bot_token, telegram_chat_id"
+         telegram_bot_token, telegram_chat_id, public_url"
     );
 }

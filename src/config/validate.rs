@@ -16,6 +16,16 @@ impl Config {
             check_cron("backup.cron", &self.backup.cron)?;
         }
         self.check_notify()?;
+        if let Some(url) = &self.site.public_url
+            && !((url.starts_with("https://") || url.starts_with("http://"))
+                && url.len() > "https://".len()
+                && !url.chars().any(|c| c.is_whitespace() || c.is_control()))
+        {
+            return Err(ConfigError::invalid(
+                "site.public_url",
+                "must be an http:// or https:// address, like \"https://races.example.com\"",
+            ));
+        }
         if self.backup.keep == 0 {
             return Err(ConfigError::invalid("backup.keep", "must be at least 1"));
         }

@@ -179,3 +179,12 @@ pub fn shown_names(conn: &Connection) -> DbResult<Vec<String>> {
     let rows = stmt.query_map([], |r| r.get(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
+
+/// Whether any admin exists (first-run setup is open until one does).
+pub fn any_admin(conn: &Connection) -> DbResult<bool> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM accounts WHERE role = 'admin')",
+        [],
+        |r| r.get(0),
+    )?)
+}

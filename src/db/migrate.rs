@@ -27,6 +27,7 @@ const UPGRADES: &[(i64, &str)] = &[
     (7, include_str!("../../migrations/007_notifications.sql")),
     (8, include_str!("../../migrations/008_route_names.sql")),
     (9, include_str!("../../migrations/009_players_listed.sql")),
+    (10, include_str!("../../migrations/010_two_factor.sql")),
 ];
 
 /// A step in Rust that runs right after a version's SQL, in its transaction: for what
@@ -36,7 +37,7 @@ type RustStep = fn(&Connection) -> DbResult<()>;
 const AFTER_SQL: &[(i64, RustStep)] = &[(4, super::proofs::backfill)];
 
 /// The version this binary brings every database to.
-pub const SCHEMA_VERSION: i64 = 9;
+pub const SCHEMA_VERSION: i64 = 10;
 
 pub fn migrate(conn: &mut Connection) -> DbResult<()> {
     migrate_steps(conn, SCHEMA, BASE_VERSION, UPGRADES, AFTER_SQL)

@@ -17,6 +17,7 @@ pub mod races;
 pub mod refresh_tokens;
 pub mod sources;
 pub mod sync_runs;
+pub mod totp;
 pub mod verification;
 
 pub mod settings;

@@ -45,6 +45,9 @@ pub fn serve(req: &Request) -> poem::Result<Response> {
     let path = req.uri().path().trim_start_matches('/');
     let path = if path.is_empty() || path.ends_with('/') {
         format!("{path}index.html")
+    } else if path == "setup" {
+        // The address the first-run log line gives (SPEC §14).
+        "setup.html".to_string()
     } else {
         path.to_string()
     };

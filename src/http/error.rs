@@ -41,6 +41,13 @@ pub enum ErrorCode {
     StorageFull,
     /// The request body stopped arriving (10 s without a byte); the connection is closed.
     RequestTimeout,
+    /// First-run setup is over: an admin exists.
+    SetupDone,
+    /// The account signs in with a second factor: send `totp` with the password.
+    TotpRequired,
+    /// The admin API is not open to this address: sign in with two-factor, or connect
+    /// from an address in `admin.allowed_ips`.
+    AdminAddress,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -180,8 +187,8 @@ impl ApiError {
             | ErrorCode::InternalError
             | ErrorCode::StorageFull
             | ErrorCode::RequestTimeout => SuggestedAction::RetryLater,
-            ErrorCode::Unauthorized => SuggestedAction::SignIn,
-            ErrorCode::Forbidden => SuggestedAction::ContactAdmin,
+            ErrorCode::Unauthorized | ErrorCode::TotpRequired => SuggestedAction::SignIn,
+            ErrorCode::Forbidden | ErrorCode::AdminAddress => SuggestedAction::ContactAdmin,
             ErrorCode::NotFound => SuggestedAction::None,
             _ => SuggestedAction::FixRequest,
         }
@@ -251,10 +258,10 @@ impl From<ApiError> for poem::Error {
 const DOCUMENTED: &[(u16, &str)] = &[
     (400, "VALIDATION_ERROR: a parameter or the body is invalid"),
     (408, "REQUEST_TIMEOUT: the body stopped arriving"),
-    (401, "UNAUTHORIZED or INVALID_CREDENTIALS"),
-    (403, "FORBIDDEN"),
+    (401, "UNAUTHORIZED, INVALID_CREDENTIALS or TOTP_REQUIRED"),
+    (403, "FORBIDDEN, or ADMIN_ADDRESS"),
     (404, "NOT_FOUND"),
-    (409, "CONFLICT"),
+    (409, "CONFLICT, or SETUP_DONE"),
     (413, "PAYLOAD_TOO_LARGE"),
     (415, "UNSUPPORTED_MEDIA_TYPE: the body must be JSON"),
     (429, "RATE_LIMITED: see Retry-After"),

@@ -34,6 +34,7 @@ pub fn routes(state: Arc<AppState>) -> impl Endpoint<Output = poem::Response> {
         clock: state.clock.clone(),
         auth: state.auth.clone(),
         db: state.db.clone(),
+        remote_with_totp: config.admin.remote_with_totp,
     };
     let rate_limit = middleware::RateLimit::new(
         client::ClientLimiter::new(config.server.rate_limit_per_minute),

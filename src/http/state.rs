@@ -35,6 +35,9 @@ pub struct AppState {
     pub auth: Arc<Auth>,
     /// Usage analytics; `None` when `analytics.enabled` is off.
     pub analytics: Option<Arc<Recorder>>,
+    /// First-run setup's one-time code, while no admin exists (SPEC §14); new at each
+    /// start, gone once the first admin is made.
+    pub setup_code: parking_lot::Mutex<Option<String>>,
 }
 
 impl AppState {

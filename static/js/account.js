@@ -2,6 +2,7 @@
 // public profile once verified. The access token stays in memory; the refresh token
 // is an HttpOnly cookie.
 import { api, currentAccount, formData, formError, h, monthName, ready, replace, setSession, usd, when } from "/js/common.js";
+import { twoFactorSection } from "/js/twofactor.js";
 
 const root = document.getElementById("account");
 
@@ -34,6 +35,12 @@ async function submit(event, path) {
     setSession(await api(path, { method: "POST", body: { ...formData(form), refreshIn: "cookie" } }));
     await render();
   } catch (err) {
+    // An account with two-factor: the password was right; ask for the code.
+    if (err.code === "TOTP_REQUIRED" && !form.querySelector("[name=totp]")) {
+      form.querySelector("button[type=submit]").before(
+        field("Code from your authenticator app (or a recovery code)", { name: "totp", inputmode: "numeric", autocomplete: "one-time-code", required: true, id: "login-totp" }));
+      form.querySelector("[name=totp]").focus();
+    }
     formError(form, err);
   }
 }
@@ -57,6 +64,7 @@ async function render() {
     logout);
   replace(root, info, status.verified ? profileForm(me, status.goatedUid) : claimSection(status));
   if (status.verified) root.append(await payoutsSection());
+  root.append(await twoFactorSection());
 }
 
 /** The prizes this player won, and where each payment is. */

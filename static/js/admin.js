@@ -2,6 +2,7 @@
 // syncing, caches, the upstream token, prize overrides.
 // Only for admins; the API checks again on every call.
 import { api, currentAccount, formData, formError, h, num, ready, replace, showError, usd, when } from "/js/common.js";
+import { twoFactorSection } from "/js/twofactor.js";
 
 const root = document.getElementById("admin");
 const section = (title, ...body) => h("section", { class: "card" }, h("h2", {}, title), ...body);
@@ -359,8 +360,16 @@ async function render() {
     return;
   }
   try {
-    replace(root, await analytics(1), await verifications(), await payouts(), await races(), await overlay(), await notifications(), await syncing(), await upstreamToken(), cacheFlush(), prizes());
+    replace(root, await analytics(1), await verifications(), await payouts(), await races(), await overlay(), await notifications(), await syncing(), await upstreamToken(), cacheFlush(), prizes(), await twoFactorSection());
   } catch (err) {
+    if (err.code === "ADMIN_ADDRESS") {
+      // Away from the allowed addresses: two-factor opens the admin page from anywhere.
+      replace(root,
+        h("p", { class: "card", id: "admin-address" }, err.message,
+          " Once two-factor is on, sign out and sign in again with a code from your app."),
+        await twoFactorSection());
+      return;
+    }
     showError(err);
   }
 }

@@ -115,7 +115,7 @@ fn admin_endpoints_are_refused_from_other_addresses_even_with_a_spoofed_header()
         &[("authorization", &auth), ("x-forwarded-for", "10.9.8.7")],
         None,
     );
-    assert_error(&spoofed, 403, "FORBIDDEN");
+    assert_error(&spoofed, 403, "ADMIN_ADDRESS");
 
     let behind_proxy = spawn_live_app(&upstream, |c| {
         c.admin.allowed_ips = vec!["10.9.8.7/32".parse().unwrap()];
@@ -139,7 +139,7 @@ fn admin_endpoints_are_refused_from_other_addresses_even_with_a_spoofed_header()
         &[("authorization", &auth)],
         None,
     );
-    assert_error(&direct, 403, "FORBIDDEN");
+    assert_error(&direct, 403, "ADMIN_ADDRESS");
 
     // A client that writes the allowed address itself: the proxy appends the real one,
     // and the right-most untrusted address is the client.
@@ -152,7 +152,7 @@ fn admin_endpoints_are_refused_from_other_addresses_even_with_a_spoofed_header()
         ],
         None,
     );
-    assert_error(&chain, 403, "FORBIDDEN");
+    assert_error(&chain, 403, "ADMIN_ADDRESS");
     // The allowed address written the IPv6 way (an IPv4-mapped address) is the same.
     let mapped = behind_proxy.request(
         "GET",

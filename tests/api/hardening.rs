@@ -462,7 +462,7 @@ fn admin_only_actions_outside_the_admin_api_obey_the_address_allow_list() {
         &admin,
         Some(&json!({"requestId": request_id, "approve": true})),
     );
-    assert_error(&confirm, 403, "FORBIDDEN");
+    assert_error(&confirm, 403, "ADMIN_ADDRESS");
     assert_eq!(
         app.count("SELECT count(*) FROM verification_requests WHERE status = 'pending'"),
         1,
@@ -487,7 +487,7 @@ fn admin_only_actions_outside_the_admin_api_obey_the_address_allow_list() {
         &admin,
         Some(&json!({"bio": "written by an admin"})),
     );
-    assert_error(&edit, 403, "FORBIDDEN");
+    assert_error(&edit, 403, "ADMIN_ADDRESS");
     // The owner's own edit is not an admin action.
     let own = app.authed(
         "PATCH",

@@ -25,6 +25,7 @@ mod secrets;
 mod sessions;
 mod sync;
 mod tls;
+mod two_factor;
 mod verification;
 mod webdriver;
 mod websocket;

@@ -12,12 +12,15 @@ use super::session::{BearerAuth, signed_in};
 use super::shapes::{Omittable, Text};
 use crate::accounts::registration::{RegisterError, register};
 use crate::accounts::sessions::{self, SessionError};
+use crate::accounts::two_factor::{self, TwoFactorError};
 use crate::auth::REFRESH_TTL_DAYS;
 use crate::auth::password::{HashError, check_strength};
 use crate::auth::throttle::LoginKey;
 use crate::db::accounts::{self, Account};
+use crate::db::audit::Action;
 use crate::db::{settle, timestamp};
 use crate::domain::ids::{Email, Username};
+use crate::http::api::session::{Actor, AuditRow};
 use crate::http::client::{client_ip, is_https, limit_key};
 use crate::http::envelope::{Created, Success};
 use crate::http::error::{ApiError, ApiResult, ErrorCode};
@@ -61,8 +64,46 @@ pub struct LoginRequest {
     pub username: Text,
     #[oai(validator(min_length = 1, max_length = 256))]
     pub password: Text,
+    /// For an account with two-factor on: a code from the authenticator app, or one of
+    /// its recovery codes. Each is accepted once.
+    #[oai(skip_serializing_if_is_none, validator(max_length = 32))]
+    pub totp: Omittable<Text>,
     #[oai(skip_serializing_if_is_none)]
     pub refresh_in: Omittable<RefreshIn>,
+}
+
+#[derive(Debug, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct TotpCode {
+    /// A code from the authenticator app (six digits), or a recovery code.
+    #[oai(validator(min_length = 1, max_length = 32))]
+    pub code: Text,
+}
+
+/// A secret waiting for its first code: shown once, for the authenticator app.
+#[derive(Debug, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct TotpEnrollment {
+    /// Base32, for typing into the app by hand.
+    pub secret: String,
+    pub otpauth_url: String,
+    /// The same address as a QR code, an SVG image.
+    pub qr_svg: String,
+}
+
+#[derive(Debug, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct TotpEnabled {
+    /// Ten codes, each good for one sign-in without the app. Shown this once only.
+    pub recovery_codes: Vec<String>,
+}
+
+#[derive(Debug, Object)]
+#[oai(rename_all = "camelCase")]
+pub struct TotpState {
+    pub enabled: bool,
+    /// Recovery codes not used yet.
+    pub recovery_codes_left: i64,
 }
 
 #[derive(Debug, Object)]
@@ -218,7 +259,9 @@ impl AuthApi {
             .write(move |tx| settle(register(tx, &username, email.as_ref(), &hash, &now)))
             .await??;
         tracing::info!(account = created.id, "account registered");
-        let session = self.start_session(req, &created, body.refresh_in.0).await?;
+        let session = self
+            .start_session(req, &created, body.refresh_in.0, false)
+            .await?;
         Ok(Created(session))
     }
 
@@ -262,8 +305,30 @@ impl AuthApi {
             tracing::info!(%ip, "failed sign-in");
             return Err(invalid_credentials());
         };
+        // The second factor, once the password is right: a wrong code counts as a failed
+        // sign-in (six digits must not be guessed at the general rate limit's pace).
+        let (id, code) = (account.id, body.totp.0.map(|t| t.0));
+        let checked = self
+            .state
+            .db
+            .write(move |tx| settle(two_factor::check(tx, id, code.as_deref(), now)))
+            .await?;
+        let mfa = match checked {
+            Ok(mfa) => mfa,
+            Err(TwoFactorError::WrongCode) => {
+                throttle.failed(&key, ip, now);
+                tracing::info!(%ip, account = id, "failed sign-in: wrong two-factor code");
+                return Err(ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    ErrorCode::InvalidCredentials,
+                    "The two-factor code is wrong, expired or already used.",
+                ));
+            }
+            Err(err) => return Err(err.into()),
+        };
         throttle.succeeded(&key, ip, now);
-        self.start_session(req, &account, body.refresh_in.0).await
+        self.start_session(req, &account, body.refresh_in.0, mfa)
+            .await
     }
 
     /// A new access token and a new refresh token for a refresh token (from the body or
@@ -286,7 +351,7 @@ impl AuthApi {
             .write(move |tx| settle(sessions::rotate(tx, &token, now)))
             .await??;
         let (account, fresh) = (rotated.account, rotated.token);
-        let session = self.session_view(&account, &fresh, from_cookie);
+        let session = self.session_view(&account, &fresh, from_cookie, rotated.mfa);
         Ok(self.with_cookie(
             req,
             Success::new(&session),
@@ -323,24 +388,191 @@ impl AuthApi {
         let account = signed_in(&self.state, &auth).await?;
         Ok(Success::new(&AccountView::from(&account)))
     }
+
+    /// Whether the signed-in account signs in with two-factor.
+    #[oai(path = "/totp", method = "get")]
+    async fn totp_state(&self, auth: BearerAuth) -> ApiResult<Success<TotpState>> {
+        let id = signed_in(&self.state, &auth).await?.id;
+        let (enabled, left) = self
+            .state
+            .db
+            .read(move |c| {
+                Ok((
+                    two_factor::is_on(c, id)?,
+                    crate::db::totp::recovery_left(c, id)?,
+                ))
+            })
+            .await?;
+        Ok(Success::new(&TotpState {
+            enabled,
+            recovery_codes_left: if enabled { left } else { 0 },
+        }))
+    }
+
+    /// Starts two-factor setup: a new secret, as text and as a QR code for the app. It
+    /// is not on until `POST /api/auth/totp/confirm` sends a first code from it. 409
+    /// while two-factor is on.
+    #[oai(path = "/totp", method = "post")]
+    async fn totp_enroll(&self, auth: BearerAuth) -> ApiResult<Success<TotpEnrollment>> {
+        let account = signed_in(&self.state, &auth).await?;
+        let issuer = issuer(&self.state);
+        let (id, label, now) = (account.id, account.username.clone(), self.state.clock.now());
+        let made = self
+            .state
+            .db
+            .write(move |tx| settle(two_factor::enroll(tx, id, &label, &issuer, now)))
+            .await??;
+        Ok(Success::new(&TotpEnrollment {
+            secret: made.secret,
+            otpauth_url: made.otpauth_url,
+            qr_svg: made.qr_svg,
+        }))
+    }
+
+    /// Turns two-factor on with a first code from the app; answers the ten recovery
+    /// codes, shown this once. Audited.
+    #[oai(path = "/totp/confirm", method = "post")]
+    async fn totp_confirm(
+        &self,
+        req: &Request,
+        auth: BearerAuth,
+        body: Json<TotpCode>,
+    ) -> ApiResult<Success<TotpEnabled>> {
+        let account = signed_in(&self.state, &auth).await?;
+        let (id, code) = (account.id, body.0.code.0);
+        self.guard_codes(req, id)?;
+        let row = AuditRow::new(&self.state, req, &Actor::of(account), Action::TotpEnroll);
+        let now = self.state.clock.now();
+        let done = self
+            .state
+            .db
+            .write(move |tx| {
+                let done = settle(two_factor::confirm(tx, id, &code, now))?;
+                if done.is_ok() {
+                    row.write(tx)?;
+                }
+                Ok(done)
+            })
+            .await?;
+        let codes = self.count_code(req, id, done)?;
+        tracing::info!(account = id, "two-factor turned on");
+        Ok(Success::new(&TotpEnabled {
+            recovery_codes: codes,
+        }))
+    }
+
+    /// Turns two-factor off, with a current code or a recovery code. Audited.
+    #[oai(path = "/totp", method = "delete")]
+    async fn totp_disable(
+        &self,
+        req: &Request,
+        auth: BearerAuth,
+        body: Json<TotpCode>,
+    ) -> ApiResult<Success<TotpState>> {
+        let account = signed_in(&self.state, &auth).await?;
+        let (id, code) = (account.id, body.0.code.0);
+        self.guard_codes(req, id)?;
+        let row = AuditRow::new(&self.state, req, &Actor::of(account), Action::TotpDisable);
+        let now = self.state.clock.now();
+        let done = self
+            .state
+            .db
+            .write(move |tx| {
+                let done = settle(two_factor::disable(tx, id, &code, now))?;
+                if done.is_ok() {
+                    row.write(tx)?;
+                }
+                Ok(done)
+            })
+            .await?;
+        self.count_code(req, id, done)?;
+        tracing::info!(account = id, "two-factor turned off");
+        Ok(Success::new(&TotpState {
+            enabled: false,
+            recovery_codes_left: 0,
+        }))
+    }
+}
+
+/// The name an authenticator app lists the account under: the site's host.
+fn issuer(state: &AppState) -> String {
+    state
+        .config
+        .site
+        .public_url
+        .as_deref()
+        .and_then(|u| u.split("://").nth(1))
+        .map(|rest| rest.split(['/', ':']).next().unwrap_or(rest).to_string())
+        .filter(|host| !host.is_empty())
+        .unwrap_or_else(|| "goated".to_string())
+}
+
+impl From<TwoFactorError> for ApiError {
+    fn from(err: TwoFactorError) -> Self {
+        let message = err.to_string();
+        match err {
+            TwoFactorError::AlreadyOn => {
+                ApiError::new(StatusCode::CONFLICT, ErrorCode::Conflict, message)
+            }
+            TwoFactorError::NotEnrolled | TwoFactorError::NotOn => {
+                ApiError::new(StatusCode::CONFLICT, ErrorCode::Conflict, message)
+            }
+            TwoFactorError::Required => {
+                ApiError::new(StatusCode::UNAUTHORIZED, ErrorCode::TotpRequired, message)
+            }
+            TwoFactorError::WrongCode => ApiError::validation("code", message),
+            TwoFactorError::Db(err) => ApiError::from(err),
+        }
+    }
 }
 
 impl AuthApi {
-    async fn start_session(
+    /// Codes typed by a signed-in account (to turn two-factor on or off) are throttled
+    /// as sign-ins are: per account and per address.
+    fn guard_codes(&self, req: &Request, account: i64) -> ApiResult<()> {
+        let ip = limit_key(client_ip(req, &self.state.config.server.trusted_proxies));
+        let now = self.state.clock.now();
+        self.state
+            .auth
+            .throttle
+            .check(&LoginKey::Account(account), ip, now)
+            .map_err(|wait| ApiError::rate_limited(wait.as_secs() + 1))
+    }
+
+    /// Counts a wrong code against the throttle; passes the rest on.
+    fn count_code<T>(
+        &self,
+        req: &Request,
+        account: i64,
+        done: Result<T, TwoFactorError>,
+    ) -> ApiResult<T> {
+        if let Err(TwoFactorError::WrongCode) = &done {
+            let ip = limit_key(client_ip(req, &self.state.config.server.trusted_proxies));
+            let now = self.state.clock.now();
+            self.state
+                .auth
+                .throttle
+                .failed(&LoginKey::Account(account), ip, now);
+        }
+        Ok(done?)
+    }
+
+    pub(crate) async fn start_session(
         &self,
         req: &Request,
         account: &Account,
         refresh_in: Option<RefreshIn>,
+        mfa: bool,
     ) -> ApiResult<Success<SessionView>> {
         let (now, id) = (self.state.clock.now(), account.id);
         let token = self
             .state
             .db
-            .write(move |tx| sessions::start(tx, id, now))
+            .write(move |tx| sessions::start(tx, id, now, mfa))
             .await?
             .token;
         let in_cookie = refresh_in == Some(RefreshIn::Cookie);
-        let session = self.session_view(account, &token, in_cookie);
+        let session = self.session_view(account, &token, in_cookie, mfa);
         Ok(self.with_cookie(
             req,
             Success::new(&session),
@@ -348,10 +580,16 @@ impl AuthApi {
         ))
     }
 
-    fn session_view(&self, account: &Account, refresh: &str, in_cookie: bool) -> SessionView {
+    fn session_view(
+        &self,
+        account: &Account,
+        refresh: &str,
+        in_cookie: bool,
+        mfa: bool,
+    ) -> SessionView {
         let now = self.state.clock.now().timestamp();
         SessionView {
-            access_token: self.state.auth.access_token(account, now),
+            access_token: self.state.auth.access_token(account, now, mfa),
             refresh_token: (!in_cookie).then(|| refresh.to_string()),
             expires_in: crate::auth::ACCESS_TTL_SECS as u32,
             token_type: "Bearer".into(),

@@ -7,6 +7,7 @@ mod health;
 mod payouts;
 mod races;
 mod session;
+mod setup;
 pub mod shapes;
 mod users;
 pub mod values;
@@ -55,6 +56,7 @@ type Apis = (
     admin::prizes::PrizeAdminApi,
     admin::analytics::AnalyticsAdminApi,
     payouts::PayoutsApi,
+    setup::SetupApi,
 );
 
 pub fn service(state: Arc<AppState>) -> OpenApiService<Apis, ()> {
@@ -98,7 +100,10 @@ pub fn service(state: Arc<AppState>) -> OpenApiService<Apis, ()> {
         admin::analytics::AnalyticsAdminApi {
             state: state.clone(),
         },
-        payouts::PayoutsApi { state },
+        payouts::PayoutsApi {
+            state: state.clone(),
+        },
+        setup::SetupApi { state },
     );
     OpenApiService::new(apis, "goated", env!("CARGO_PKG_VERSION"))
         .description(

@@ -66,6 +66,16 @@ pub struct Actor {
     pub account: Option<Account>,
 }
 
+impl Actor {
+    /// A signed-in account acting on itself.
+    pub fn of(account: Account) -> Actor {
+        Actor {
+            label: format!("account:{}", account.id),
+            account: Some(account),
+        }
+    }
+}
+
 /// An admin, by the role the database holds now.
 pub async fn admin(state: &AppState, auth: &BearerAuth) -> ApiResult<Actor> {
     let account = signed_in(state, auth).await?;
@@ -170,18 +180,16 @@ pub async fn audit(
 /// player's profile) obey `admin.allowed_ips` like the admin API does.
 pub fn require_admin_address(state: &AppState, req: &Request) -> ApiResult<()> {
     let ip = client_ip(req, &state.config.server.trusted_proxies);
-    if state
-        .config
-        .admin
-        .allowed_ips
-        .iter()
-        .any(|net| net.contains(&ip))
+    let admin = &state.config.admin;
+    let now = state.clock.now().timestamp();
+    if admin.allowed_ips.iter().any(|net| net.contains(&ip))
+        || (admin.remote_with_totp && crate::http::middleware::is_mfa_admin(req, &state.auth, now))
     {
         Ok(())
     } else {
         tracing::warn!(%ip, path = req.uri().path(), "admin action from an address not allowed");
-        Err(forbidden(
-            "Admin actions cannot be taken from this address.",
+        Err(crate::http::middleware::admin_address_refused(
+            admin.remote_with_totp,
         ))
     }
 }

@@ -232,6 +232,41 @@ pub struct AdminGate {
     pub auth: Arc<crate::auth::Auth>,
     /// Where signed requests' nonces are kept for their whole window.
     pub db: crate::db::Db,
+    /// `admin.remote_with_totp`: an admin's token from a two-factor sign-in passes from
+    /// any address.
+    pub remote_with_totp: bool,
+}
+
+/// Whether `req` carries the access token of an admin who signed in with two-factor
+/// (checked here by its signature and claims; the handler checks the role against the
+/// database as for every admin request).
+pub fn is_mfa_admin(req: &Request, auth: &crate::auth::Auth, now: i64) -> bool {
+    let Some(token) = req
+        .headers()
+        .get(poem::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    else {
+        return false;
+    };
+    auth.verify_access(token.trim(), now)
+        .is_ok_and(|claims| claims.mfa && claims.role == "admin")
+}
+
+/// The refusal of an admin request from an address that may not make it.
+pub fn admin_address_refused(remote_with_totp: bool) -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        ErrorCode::AdminAddress,
+        if remote_with_totp {
+            "The admin API cannot be reached from this address. Turn on two-factor \
+             sign-in (admin page, from an allowed address) and sign in with a code to manage \
+             the site from anywhere, or connect from an address in admin.allowed_ips."
+        } else {
+            "The admin API cannot be reached from this address: connect from an address in \
+             admin.allowed_ips (admin.remote_with_totp is off)."
+        },
+    )
 }
 
 impl<E: Endpoint> Middleware<E> for AdminGate {
@@ -270,13 +305,17 @@ impl AdminGate {
     async fn admit(&self, req: &mut Request) -> Result<(), ApiError> {
         let ip = client_ip(req, &self.trusted_proxies);
         if !self.admin_ips.iter().any(|net| net.contains(&ip)) {
-            let path = req.uri().path();
-            tracing::warn!(%ip, path, "admin request from an address not allowed");
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                ErrorCode::Forbidden,
-                "The admin API cannot be reached from this address.",
-            ));
+            // A signed request (automation) is never let in this way: it is an address's
+            // privilege, not a person's.
+            let now = self.clock.now().timestamp();
+            let remote = self.remote_with_totp
+                && !req.headers().contains_key(SIGNATURE_HEADER)
+                && is_mfa_admin(req, &self.auth, now);
+            if !remote {
+                let path = req.uri().path();
+                tracing::warn!(%ip, path, "admin request from an address not allowed");
+                return Err(admin_address_refused(self.remote_with_totp));
+            }
         }
         if req.headers().contains_key(SIGNATURE_HEADER) {
             self.check_signature(req).await?;

@@ -24,7 +24,10 @@ mod ids;
 mod observe;
 
 pub use envelope::{Envelope, error_response};
-pub use gate::{AdminGate, BodyLimit, MAX_BODY, RateLimit, SIGNATURE_HEADER, SignedRequest};
+pub use gate::{
+    AdminGate, BodyLimit, MAX_BODY, RateLimit, SIGNATURE_HEADER, SignedRequest,
+    admin_address_refused, is_mfa_admin,
+};
 pub use headers::{SecurityHeaders, api_security_headers};
 pub use hot::HotReads;
 pub use ids::{RequestIds, current_request_id, hold_request_id};

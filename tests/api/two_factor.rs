@@ -1,0 +1,296 @@
+//! First-run setup and two-factor sign-in (SPEC §14): the setup code works once and
+//! nothing else makes an admin through it; TOTP enrollment, sign-in with a code or a
+//! recovery code, replays and far-off steps refused, wrong codes throttled, every change
+//! audited; an admin who signed in with two-factor reaches the admin API from anywhere.
+
+use base64::Engine;
+use serde_json::{Value, json};
+
+use crate::helpers::{
+    PASSWORD, TestApp, admin_session, assert_error, register, spawn_app_with, spawn_app_with_clock,
+    token,
+};
+use goated::auth::totp;
+use goated::clock::ManualClock;
+
+const T0: &str = "2026-12-06T12:00:00Z";
+
+/// The code the account's app would show at `secs` after T0.
+fn code(secret: &str, clock_secs: i64) -> String {
+    let t0 = chrono::DateTime::parse_from_rfc3339(T0)
+        .unwrap()
+        .timestamp();
+    let bytes = totp::from_base32(secret).unwrap();
+    format!(
+        "{:06}",
+        totp::hotp(&bytes, totp::step_at(t0 + clock_secs) as u64)
+    )
+}
+
+fn claims(access: &str) -> Value {
+    let part = access.split('.').nth(1).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+fn login_with(app: &TestApp, username: &str, totp: Option<&str>) -> crate::helpers::TestResponse {
+    let mut body = json!({"username": username, "password": PASSWORD});
+    if let Some(code) = totp {
+        body["totp"] = json!(code);
+    }
+    app.post_json("/api/auth/login", &body)
+}
+
+/// Turns two-factor on for the signed-in `session`, `at` seconds after T0 on the app's
+/// clock; the secret and the recovery codes.
+fn enroll(app: &TestApp, session: &Value, at: i64) -> (String, Vec<String>) {
+    let access = token(session);
+    let started = app.authed("POST", "/api/auth/totp", &access, None);
+    assert_eq!(started.status, 200, "{}", started.text());
+    let data = started.json()["data"].clone();
+    let secret = data["secret"].as_str().unwrap().to_string();
+    assert!(data["otpauthUrl"].as_str().unwrap().contains(&secret));
+    assert!(data["qrSvg"].as_str().unwrap().starts_with("<svg"));
+    let wrong = app.authed(
+        "POST",
+        "/api/auth/totp/confirm",
+        &access,
+        Some(&json!({"code": "000000"})),
+    );
+    assert_error(&wrong, 400, "VALIDATION_ERROR");
+    let confirmed = app.authed(
+        "POST",
+        "/api/auth/totp/confirm",
+        &access,
+        Some(&json!({"code": code(&secret, at)})),
+    );
+    assert_eq!(confirmed.status, 200, "{}", confirmed.text());
+    let codes: Vec<String> = confirmed.json()["data"]["recoveryCodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
+    (secret, codes)
+}
+
+#[test]
+fn setup_makes_the_first_admin_once_with_the_code_and_never_without_it() {
+    let app = spawn_app_with(|c| {
+        // From anywhere: the code is the proof, not the address.
+        c.server.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    });
+    let code = app
+        .state
+        .setup_code
+        .lock()
+        .clone()
+        .expect("a code while no admin exists");
+    assert!(code.len() >= 22, "at least 128 bits");
+    let far = [("x-forwarded-for", "203.0.113.9")];
+    let body = |code: &str| json!({"code": code, "username": "streamer", "password": PASSWORD});
+    let wrong = app.request("POST", "/api/setup", &far, Some(&body("not-the-code")));
+    assert_error(&wrong, 403, "FORBIDDEN");
+    let missing = app.request(
+        "POST",
+        "/api/setup",
+        &far,
+        Some(&json!({"username": "streamer", "password": PASSWORD})),
+    );
+    assert_eq!(missing.status, 400, "{}", missing.text());
+    assert_eq!(app.count("SELECT count(*) FROM accounts"), 0);
+
+    let made = app.request("POST", "/api/setup", &far, Some(&body(&code)));
+    assert_eq!(made.status, 201, "{}", made.text());
+    let session = made.json()["data"].clone();
+    assert_eq!(session["account"]["role"], "admin");
+    assert!(session["accessToken"].is_string());
+    let again = app.request("POST", "/api/setup", &far, Some(&body(&code)));
+    assert_error(&again, 409, "SETUP_DONE");
+    assert_eq!(app.count("SELECT count(*) FROM accounts"), 1);
+    assert!(app.state.setup_code.lock().is_none());
+    // The page is served.
+    let page = app.get("/setup");
+    assert_eq!(page.status, 200);
+    assert!(page.text().contains("setup.js"), "{}", page.text());
+}
+
+#[test]
+fn an_install_with_an_admin_has_no_setup_code() {
+    let app = spawn_app_with(|_| {});
+    admin_session(&app, "boss");
+    let restarted = app.restart();
+    assert!(restarted.state.setup_code.lock().is_none());
+    let tried = restarted.post_json(
+        "/api/setup",
+        &json!({"code": "anything", "username": "other", "password": PASSWORD}),
+    );
+    assert_error(&tried, 409, "SETUP_DONE");
+}
+
+#[test]
+fn two_factor_codes_work_once_one_step_either_side_and_recovery_codes_once() {
+    let clock = ManualClock::new(T0.parse().unwrap());
+    let app = spawn_app_with_clock(&clock, |_| {});
+    let session = register(&app, "alice");
+    let (secret, recovery) = enroll(&app, &session, 0);
+    assert_eq!(recovery.len(), 10);
+    assert_eq!(
+        app.count("SELECT count(*) FROM audit_log WHERE action = 'totp.enroll'"),
+        1
+    );
+    // Never shown again: the state says on, without the secret; a second setup is refused.
+    let state = app.authed("GET", "/api/auth/totp", &token(&session), None);
+    assert_eq!(
+        state.json()["data"],
+        json!({"enabled": true, "recoveryCodesLeft": 10})
+    );
+    assert!(!state.text().contains(&secret));
+    let again = app.authed("POST", "/api/auth/totp", &token(&session), None);
+    assert_error(&again, 409, "CONFLICT");
+
+    assert_error(&login_with(&app, "alice", None), 401, "TOTP_REQUIRED");
+    // Five minutes on: ten steps later.
+    clock.advance(chrono::Duration::seconds(300));
+    for far in [300 - 60, 300 + 60] {
+        assert_error(
+            &login_with(&app, "alice", Some(&code(&secret, far))),
+            401,
+            "INVALID_CREDENTIALS",
+        );
+    }
+    let before = login_with(&app, "alice", Some(&code(&secret, 300 - 30)));
+    assert_eq!(before.status, 200, "{}", before.text());
+    assert_eq!(claims(&token(&before.json()["data"]))["mfa"], true);
+    let now = login_with(&app, "alice", Some(&code(&secret, 300)));
+    assert_eq!(now.status, 200, "{}", now.text());
+    // The same code again, within its window: a replay.
+    assert_error(
+        &login_with(&app, "alice", Some(&code(&secret, 300))),
+        401,
+        "INVALID_CREDENTIALS",
+    );
+    assert_eq!(
+        login_with(&app, "alice", Some(&code(&secret, 300 + 30))).status,
+        200
+    );
+
+    let with_recovery = login_with(&app, "alice", Some(&recovery[0]));
+    assert_eq!(with_recovery.status, 200, "{}", with_recovery.text());
+    assert_error(
+        &login_with(&app, "alice", Some(&recovery[0])),
+        401,
+        "INVALID_CREDENTIALS",
+    );
+
+    // Turning it off takes a code; the change is audited.
+    let access = token(&with_recovery.json()["data"]);
+    let off = app.request(
+        "DELETE",
+        "/api/auth/totp",
+        &[("authorization", &format!("Bearer {access}"))],
+        Some(&json!({"code": recovery[1]})),
+    );
+    assert_eq!(off.status, 200, "{}", off.text());
+    assert_eq!(
+        app.count("SELECT count(*) FROM audit_log WHERE action = 'totp.disable'"),
+        1
+    );
+    let plain = login_with(&app, "alice", None);
+    assert_eq!(plain.status, 200);
+    assert!(claims(&token(&plain.json()["data"])).get("mfa").is_none());
+}
+
+#[test]
+fn wrong_two_factor_codes_are_throttled_like_wrong_passwords() {
+    let clock = ManualClock::new(T0.parse().unwrap());
+    let app = spawn_app_with_clock(&clock, |_| {});
+    let session = register(&app, "bob_2fa");
+    let (secret, _) = enroll(&app, &session, 0);
+    clock.advance(chrono::Duration::seconds(120));
+    let mut answers = Vec::new();
+    for guess in 0..8 {
+        answers.push(
+            login_with(
+                &app,
+                "bob_2fa",
+                Some(&format!("{:06}", 111_111 * (guess % 9 + 1))),
+            )
+            .status,
+        );
+    }
+    assert!(answers.contains(&429), "{answers:?}");
+    // Even the right code waits until the throttle lets go.
+    assert_eq!(
+        login_with(&app, "bob_2fa", Some(&code(&secret, 120))).status,
+        429
+    );
+}
+
+#[test]
+fn an_admin_with_two_factor_reaches_the_admin_api_from_anywhere_unless_turned_off() {
+    for remote_with_totp in [true, false] {
+        let clock = ManualClock::new(T0.parse().unwrap());
+        let app = spawn_app_with_clock(&clock, |c| {
+            c.server.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+            c.admin.allowed_ips = vec!["10.9.8.7/32".parse().unwrap()];
+            c.admin.remote_with_totp = remote_with_totp;
+        });
+        let home = "203.0.113.77";
+        let call = |access: &str| {
+            app.request(
+                "GET",
+                "/api/admin/verifications",
+                &[
+                    ("authorization", &format!("Bearer {access}")),
+                    ("x-forwarded-for", home),
+                ],
+                None,
+            )
+        };
+        let admin = admin_session(&app, "streamer");
+        let refused = call(&token(&admin));
+        let err = assert_error(&refused, 403, "ADMIN_ADDRESS");
+        // The refusal says what to do about it.
+        let hint = if remote_with_totp {
+            "Turn on two-factor"
+        } else {
+            "admin.allowed_ips"
+        };
+        assert!(err["message"].as_str().unwrap().contains(hint), "{err}");
+
+        let (secret, _) = enroll(&app, &admin, 0);
+        clock.advance(chrono::Duration::seconds(60));
+        let signed = login_with(&app, "streamer", Some(&code(&secret, 60)));
+        assert_eq!(signed.status, 200, "{}", signed.text());
+        let session = signed.json()["data"].clone();
+        let answer = call(&token(&session));
+        if remote_with_totp {
+            assert_eq!(answer.status, 200, "{}", answer.text());
+            // A refreshed token keeps what the sign-in proved.
+            let refreshed = app.post_json(
+                "/api/auth/refresh",
+                &json!({"refreshToken": session["refreshToken"]}),
+            );
+            assert_eq!(refreshed.status, 200, "{}", refreshed.text());
+            assert_eq!(call(&token(&refreshed.json()["data"])).status, 200);
+        } else {
+            assert_error(&answer, 403, "ADMIN_ADDRESS");
+        }
+
+        // A user with two-factor is no admin for it.
+        let user = register(&app, "viewer");
+        let (user_secret, _) = enroll(&app, &user, 60);
+        clock.advance(chrono::Duration::seconds(60));
+        let user_session = login_with(&app, "viewer", Some(&code(&user_secret, 120)));
+        assert_error(
+            &call(&token(&user_session.json()["data"])),
+            403,
+            "ADMIN_ADDRESS",
+        );
+    }
+}
