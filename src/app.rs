@@ -106,7 +106,7 @@ impl Application {
                 (db.clone(), config.clone(), clock.clone(), events.clone());
             tokio::task::spawn_blocking(move || Syncer::new(db, config, clock, events)).await??
         };
-        let (sync, tokens) = (syncer.status(), syncer.tokens());
+        let (sync, tokens, upstream_limiter) = (syncer.status(), syncer.tokens(), syncer.limiter());
         let auth = {
             let (config, db, now) = (config.clone(), db.clone(), clock.now());
             Arc::new(tokio::task::spawn_blocking(move || Auth::load(&config, &db, now)).await??)
@@ -147,6 +147,7 @@ impl Application {
             auth,
             analytics: analytics.then(|| Arc::new(Recorder::new())),
             setup_code: parking_lot::Mutex::new(None),
+            upstream_limiter,
         });
         open_setup(&state, addr).await?;
         if analytics {

@@ -48,6 +48,10 @@ pub enum ErrorCode {
     /// The admin API is not open to this address: sign in with two-factor, or connect
     /// from an address in `admin.allowed_ips`.
     AdminAddress,
+    /// The upstream refused the token (or code) given; the one before stays in use.
+    TokenRefused,
+    /// The upstream could not be asked (unreachable, failing, or our request limit).
+    UpstreamUnavailable,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -186,7 +190,8 @@ impl ApiError {
             | ErrorCode::ServiceUnavailable
             | ErrorCode::InternalError
             | ErrorCode::StorageFull
-            | ErrorCode::RequestTimeout => SuggestedAction::RetryLater,
+            | ErrorCode::RequestTimeout
+            | ErrorCode::UpstreamUnavailable => SuggestedAction::RetryLater,
             ErrorCode::Unauthorized | ErrorCode::TotpRequired => SuggestedAction::SignIn,
             ErrorCode::Forbidden | ErrorCode::AdminAddress => SuggestedAction::ContactAdmin,
             ErrorCode::NotFound => SuggestedAction::None,
@@ -264,11 +269,12 @@ const DOCUMENTED: &[(u16, &str)] = &[
     (409, "CONFLICT, or SETUP_DONE"),
     (413, "PAYLOAD_TOO_LARGE"),
     (415, "UNSUPPORTED_MEDIA_TYPE: the body must be JSON"),
+    (422, "TOKEN_REFUSED: the upstream refused the token given"),
     (429, "RATE_LIMITED: see Retry-After"),
     (500, "INTERNAL_ERROR"),
     (
         503,
-        "SERVICE_UNAVAILABLE, or STORAGE_FULL: the disk is full, retry later",
+        "SERVICE_UNAVAILABLE, STORAGE_FULL (the disk is full) or UPSTREAM_UNAVAILABLE",
     ),
 ];
 

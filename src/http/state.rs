@@ -38,6 +38,8 @@ pub struct AppState {
     /// First-run setup's one-time code, while no admin exists (SPEC §14); new at each
     /// start, gone once the first admin is made.
     pub setup_code: parking_lot::Mutex<Option<String>>,
+    /// The limit of upstream requests the syncs obey, for checking a new token.
+    pub upstream_limiter: Arc<crate::upstream::ratelimit::RateLimiter>,
 }
 
 impl AppState {

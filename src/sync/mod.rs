@@ -62,6 +62,8 @@ pub struct Syncer {
     breaker: Breaker,
     status: SharedStatus,
     events: Events,
+    /// The one limit of upstream requests, shared with checks of a new token.
+    limiter: Arc<RateLimiter>,
 }
 
 impl Syncer {
@@ -132,6 +134,7 @@ impl Syncer {
             live,
             breaker,
             events,
+            limiter,
         };
         syncer.status.write().set_last_success(last_success);
         syncer.refresh_source();
@@ -144,6 +147,11 @@ impl Syncer {
 
     pub fn stop_flag(&self) -> StopFlag {
         self.stop.clone()
+    }
+
+    /// The limit every upstream request obeys, syncs' and token checks' alike.
+    pub fn limiter(&self) -> Arc<RateLimiter> {
+        self.limiter.clone()
     }
 
     pub fn tokens(&self) -> TokenStore {

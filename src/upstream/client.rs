@@ -46,23 +46,9 @@ impl LiveClient {
         clock: Arc<dyn Clock>,
         stop: StopFlag,
     ) -> Self {
-        let timeout = Duration::from_secs(config.timeout_secs);
-        let agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            // A redirect is never followed (SPEC §17): one to another host could serve
-            // any list as the affiliate's. The 3xx is answered below as a permanent error.
-            .max_redirects(0)
-            .timeout_global(Some(timeout))
-            .timeout_connect(Some(timeout.min(Duration::from_secs(10))))
-            .user_agent(concat!("goated/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .into();
         LiveClient {
-            agent,
-            url: format!(
-                "{}/user2/affiliate/referral-leaderboard/{referral_code}",
-                config.base_url.trim_end_matches('/')
-            ),
+            agent: agent(config),
+            url: board_url(config, referral_code),
             tokens,
             limiter,
             clock,
@@ -74,65 +60,7 @@ impl LiveClient {
     }
 
     fn attempt(&self, token: &str) -> Result<(Vec<u8>, u16), Failure> {
-        let result = self
-            .agent
-            .get(&self.url)
-            .header("Authorization", format!("Bearer {token}"))
-            .header("Accept", "application/json")
-            .call();
-        match result {
-            Ok(resp) => self.read(resp),
-            Err(err) => Err(transport_failure(err)),
-        }
-    }
-
-    fn read(&self, mut resp: Response<ureq::Body>) -> Result<(Vec<u8>, u16), Failure> {
-        let status = resp.status().as_u16();
-        let wait = resp
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| retry_after(v, self.clock.now()));
-        let class = match status {
-            200..=299 => None,
-            401 | 403 => Some(ErrorClass::Authentication),
-            429 => Some(ErrorClass::RateLimit),
-            408 | 425 | 500..=599 => Some(ErrorClass::Temporary),
-            _ => Some(ErrorClass::Permanent),
-        };
-        if let Some(class) = class {
-            let message = match resp.headers().get("location").and_then(|v| v.to_str().ok()) {
-                Some(to) if (300..400).contains(&status) => {
-                    let to: String = to.chars().take(200).filter(|c| !c.is_control()).collect();
-                    format!(
-                        "the upstream answered HTTP {status}, a redirect to {to}, which is not followed"
-                    )
-                }
-                _ => format!("the upstream answered HTTP {status}"),
-            };
-            return Err(Failure {
-                class,
-                message,
-                status: Some(status),
-                wait,
-            });
-        }
-        // Sized once from Content-Length (within the limit) instead of doubling from
-        // empty: a 15 MB answer is then one allocation, not a dozen copies.
-        let expected = resp.body().content_length().unwrap_or(0).min(MAX_BODY) as usize;
-        let mut body = Vec::with_capacity(expected);
-        let read = std::io::Read::read_to_end(
-            &mut resp.body_mut().with_config().limit(MAX_BODY).reader(),
-            &mut body,
-        );
-        match read.map_err(ureq::Error::from) {
-            Ok(_) => Ok((body, status)),
-            Err(err) => {
-                let mut failure = transport_failure(err);
-                failure.status = Some(status);
-                Err(failure)
-            }
-        }
+        attempt(&self.agent, &self.url, token, &*self.clock)
     }
 
     /// How long to wait before retry number `retry`, or `None` to give up.
@@ -146,6 +74,94 @@ impl LiveClient {
                 self.retry_cap,
                 rand::random(),
             )),
+        }
+    }
+}
+
+fn agent(config: &UpstreamConfig) -> ureq::Agent {
+    let timeout = Duration::from_secs(config.timeout_secs);
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        // A redirect is never followed (SPEC §17): one to another host could serve any
+        // list as the affiliate's. The 3xx is answered in `read` as a permanent error.
+        .max_redirects(0)
+        .timeout_global(Some(timeout))
+        .timeout_connect(Some(timeout.min(Duration::from_secs(10))))
+        .user_agent(concat!("goated/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .into()
+}
+
+fn board_url(config: &UpstreamConfig, referral_code: &str) -> String {
+    format!(
+        "{}/user2/affiliate/referral-leaderboard/{referral_code}",
+        config.base_url.trim_end_matches('/')
+    )
+}
+
+/// One request for the board with `token`: its body and status, or the failure.
+fn attempt(
+    agent: &ureq::Agent,
+    url: &str,
+    token: &str,
+    clock: &dyn Clock,
+) -> Result<(Vec<u8>, u16), Failure> {
+    let result = agent
+        .get(url)
+        .header("Authorization", format!("Bearer {token}"))
+        .header("Accept", "application/json")
+        .call();
+    match result {
+        Ok(resp) => read(resp, clock),
+        Err(err) => Err(transport_failure(err)),
+    }
+}
+
+fn read(mut resp: Response<ureq::Body>, clock: &dyn Clock) -> Result<(Vec<u8>, u16), Failure> {
+    let status = resp.status().as_u16();
+    let wait = resp
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| retry_after(v, clock.now()));
+    let class = match status {
+        200..=299 => None,
+        401 | 403 => Some(ErrorClass::Authentication),
+        429 => Some(ErrorClass::RateLimit),
+        408 | 425 | 500..=599 => Some(ErrorClass::Temporary),
+        _ => Some(ErrorClass::Permanent),
+    };
+    if let Some(class) = class {
+        let message = match resp.headers().get("location").and_then(|v| v.to_str().ok()) {
+            Some(to) if (300..400).contains(&status) => {
+                let to: String = to.chars().take(200).filter(|c| !c.is_control()).collect();
+                format!(
+                    "the upstream answered HTTP {status}, a redirect to {to}, which is not followed"
+                )
+            }
+            _ => format!("the upstream answered HTTP {status}"),
+        };
+        return Err(Failure {
+            class,
+            message,
+            status: Some(status),
+            wait,
+        });
+    }
+    // Sized once from Content-Length (within the limit) instead of doubling from
+    // empty: a 15 MB answer is then one allocation, not a dozen copies.
+    let expected = resp.body().content_length().unwrap_or(0).min(MAX_BODY) as usize;
+    let mut body = Vec::with_capacity(expected);
+    let read = std::io::Read::read_to_end(
+        &mut resp.body_mut().with_config().limit(MAX_BODY).reader(),
+        &mut body,
+    );
+    match read.map_err(ureq::Error::from) {
+        Ok(_) => Ok((body, status)),
+        Err(err) => {
+            let mut failure = transport_failure(err);
+            failure.status = Some(status);
+            Err(failure)
         }
     }
 }
@@ -247,5 +263,54 @@ impl LeaderboardSource for LiveClient {
                 return Err(give_up(failure));
             }
         }
+    }
+}
+
+/// Why a token (or referral code) was not taken.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CheckError {
+    /// The upstream answered and said no: a refused token, an unknown code.
+    #[error("{0}")]
+    Refused(String),
+    /// The upstream could not say: unreachable, failing, or our own limit reached.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+/// Asks the upstream once, under the shared limit of upstream requests, whether `token`
+/// reads `referral_code`'s board (SPEC §14: before an admin's new token is kept); the
+/// number of players it holds.
+pub fn check(
+    config: &UpstreamConfig,
+    referral_code: &str,
+    token: &str,
+    limiter: &RateLimiter,
+    clock: &dyn Clock,
+) -> Result<usize, CheckError> {
+    if let Err(wait) = limiter.try_acquire(std::time::Instant::now()) {
+        return Err(CheckError::Unavailable(format!(
+            "The limit of upstream requests is reached; try again in {} s.",
+            wait.as_secs() + 1
+        )));
+    }
+    let agent = agent(config);
+    match attempt(&agent, &board_url(config, referral_code), token, clock) {
+        Ok((body, _)) => crate::domain::transform::transform_limited(&body, config.max_entries)
+            .map(|board| board.players.len())
+            .map_err(|err| {
+                CheckError::Unavailable(format!("The upstream's answer could not be read: {err}."))
+            }),
+        Err(f) if f.class == ErrorClass::Authentication => Err(CheckError::Refused(format!(
+            "Goated.com refused this token ({}): copy a fresh one from a signed-in session.",
+            f.message
+        ))),
+        Err(f) if f.status == Some(404) => Err(CheckError::Refused(format!(
+            "Goated.com does not know the referral code {referral_code} ({}).",
+            f.message
+        ))),
+        Err(f) => Err(CheckError::Unavailable(format!(
+            "Goated.com could not be asked: {}.",
+            f.message
+        ))),
     }
 }

@@ -200,6 +200,7 @@ fn signed(
 #[test]
 fn signed_admin_requests_are_accepted_once_and_tampering_is_refused() {
     let upstream = FakeUpstream::start(known_players());
+    upstream.accept_token("replacement-upstream-token");
     let app = spawn_live_app(&upstream, |c| {
         c.admin.signing_secret = Some(goated::config::Secret::new(SIGNING_SECRET))
     });

@@ -500,7 +500,10 @@ fn admin_only_actions_outside_the_admin_api_obey_the_address_allow_list() {
 
 #[test]
 fn an_admin_action_whose_audit_row_cannot_be_written_does_not_happen() {
-    let app = spawn_app_with(|_| {});
+    // Live, so that a new upstream token is checked and accepted before its audit row.
+    let upstream = FakeUpstream::start(vec![player("auditplayer000000001", "Audited", 5.0)]);
+    upstream.accept_token("aaaaa.bbbbb.ccccc");
+    let app = spawn_live_app(&upstream, |_| {});
     let admin = token(&admin_session(&app, "boss"));
     let conn = rusqlite::Connection::open(app.db_path()).unwrap();
     conn.execute_batch(

@@ -294,3 +294,55 @@ fn an_admin_with_two_factor_reaches_the_admin_api_from_anywhere_unless_turned_of
         );
     }
 }
+
+#[test]
+fn a_new_upstream_token_is_checked_before_it_is_kept() {
+    use crate::fake_upstream::{FakeUpstream, Fault, player};
+    let upstream = FakeUpstream::start(vec![player("tokenplayer000000001", "Tok", 5.0)]);
+    let app = crate::helpers::spawn_live_app(&upstream, |_| {});
+    let admin = token(&admin_session(&app, "boss"));
+    let put = |value: &str| {
+        app.authed(
+            "PUT",
+            "/api/admin/upstream/token",
+            &admin,
+            Some(&json!({"token": value})),
+        )
+    };
+    // Refused by the upstream: 422, and the old token keeps syncing.
+    let refused = put("not-a-real-token-xyz");
+    let err = assert_error(&refused, 422, "TOKEN_REFUSED");
+    assert!(
+        err["message"].as_str().unwrap().contains("unchanged"),
+        "{err}"
+    );
+    assert_eq!(
+        app.state.tokens.current().unwrap().expose(),
+        crate::fake_upstream::GOOD_TOKEN
+    );
+    assert!(app.sync().succeeded());
+    // The upstream cannot be asked: 503, nothing changes.
+    upstream.accept_token("fresh-token-0001");
+    upstream.set_sticky(Some(Fault::Status(503)));
+    assert_error(&put("fresh-token-0001"), 503, "UPSTREAM_UNAVAILABLE");
+    assert_eq!(
+        app.state.tokens.current().unwrap().expose(),
+        crate::fake_upstream::GOOD_TOKEN
+    );
+    upstream.set_sticky(None);
+    // Accepted: kept, with what the check saw.
+    let kept = put("fresh-token-0001");
+    assert_eq!(kept.status, 200, "{}", kept.text());
+    assert_eq!(kept.json()["data"]["players"], 1);
+    assert!(!kept.text().contains("fresh-token-0001"));
+    assert_eq!(
+        app.state.tokens.current().unwrap().expose(),
+        "fresh-token-0001"
+    );
+    let requests = upstream.state.lock().requests.clone();
+    assert_eq!(
+        requests.last().unwrap().1.as_deref(),
+        Some("fresh-token-0001"),
+        "the check asked the upstream with the new token"
+    );
+}

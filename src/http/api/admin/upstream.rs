@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use poem::Request;
+use poem::http::StatusCode;
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 
@@ -14,8 +15,9 @@ use crate::http::api::session::{
 };
 use crate::http::api::shapes::Text;
 use crate::http::envelope::Success;
-use crate::http::error::{ApiError, ApiResult};
+use crate::http::error::{ApiError, ApiResult, ErrorCode};
 use crate::http::state::AppState;
+use crate::upstream::client::{self, CheckError};
 use crate::upstream::token;
 
 #[derive(Debug, Object)]
@@ -42,6 +44,10 @@ pub struct TokenStatus {
     pub last_auth_failure: Option<String>,
     /// `live` or `demo`.
     pub source: String,
+    /// After a replacement: how many players the upstream's board held when the new
+    /// token was checked.
+    #[oai(skip_serializing_if_is_none)]
+    pub players: Option<u64>,
 }
 
 pub struct UpstreamAdminApi {
@@ -62,7 +68,10 @@ impl UpstreamAdminApi {
         Ok(Success::new(&self.token_view()))
     }
 
-    /// Replaces the upstream token. It is stored and never shown again; syncing resumes
+    /// Replaces the upstream token, once the upstream has read the affiliate's board with
+    /// it (one request, under the limit of upstream requests): 422 `TOKEN_REFUSED` when
+    /// it says no, 503 `UPSTREAM_UNAVAILABLE` when it cannot be asked; either way the
+    /// token before stays in use. A kept token is never shown again; syncing resumes
     /// with it if it had stopped on an authentication failure.
     #[oai(path = "/upstream/token", method = "put")]
     async fn replace_token(
@@ -79,6 +88,7 @@ impl UpstreamAdminApi {
                 "The token must be printable ASCII without spaces.",
             ));
         }
+        let players = self.check(&token).await?;
         let (tokens, now) = (self.state.tokens.clone(), self.state.clock.now());
         let fingerprint = token::fingerprint(&crate::config::Secret::new(token.clone()));
         let row = AuditRow::new(&self.state, req, &actor, Action::UpstreamTokenReplace)
@@ -86,12 +96,51 @@ impl UpstreamAdminApi {
         tokio::task::spawn_blocking(move || tokens.replace(&token, now, |tx| row.write(tx)))
             .await
             .map_err(ApiError::internal)??;
-        tracing::info!(token = %fingerprint, "the upstream token was replaced");
-        Ok(Success::new(&self.token_view()))
+        tracing::info!(token = %fingerprint, players, "the upstream token was replaced");
+        Ok(Success::new(&TokenStatus {
+            players: Some(players as u64),
+            ..self.token_view()
+        }))
     }
 }
 
 impl UpstreamAdminApi {
+    /// Asks the upstream whether `token` reads the affiliate's board; how many players
+    /// it holds.
+    async fn check(&self, token: &str) -> ApiResult<usize> {
+        let config = self.state.config.upstream.clone();
+        let Some(code) = config.referral_code.clone() else {
+            return Err(ApiError::validation(
+                "token",
+                "Set the referral code (upstream.referral_code) first: a token is checked \
+                 against the affiliate's leaderboard, and the site stays in demo mode \
+                 without a code.",
+            ));
+        };
+        let (token, limiter, clock) = (
+            token.to_string(),
+            self.state.upstream_limiter.clone(),
+            self.state.clock.clone(),
+        );
+        let checked = tokio::task::spawn_blocking(move || {
+            client::check(&config, &code, &token, &limiter, &*clock)
+        })
+        .await
+        .map_err(ApiError::internal)?;
+        checked.map_err(|err| match err {
+            CheckError::Refused(why) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::TokenRefused,
+                format!("{why} The token in use is unchanged."),
+            ),
+            CheckError::Unavailable(why) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::UpstreamUnavailable,
+                format!("{why} The token in use is unchanged; try again shortly."),
+            ),
+        })
+    }
+
     fn token_view(&self) -> TokenStatus {
         let current = self.state.tokens.current();
         let expires_at = current.as_ref().and_then(token::expiry);
@@ -106,6 +155,7 @@ impl UpstreamAdminApi {
             last_auth_failure_at: sync.auth_failure.as_ref().map(|f| timestamp(f.at)),
             last_auth_failure: sync.auth_failure.map(|f| f.message),
             source: sync.source.as_str().to_string(),
+            players: None,
         }
     }
 }
