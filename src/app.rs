@@ -129,7 +129,11 @@ impl Application {
             config.clone(),
             db.clone(),
             clock.clone(),
-            read.clone(),
+            crate::notify::Sources {
+                read: read.clone(),
+                status: sync.clone(),
+                tokens: tokens.clone(),
+            },
             events.subscribe(),
         );
         let state = Arc::new(AppState {

@@ -229,9 +229,12 @@ impl Loop {
             self.next_sync = self.leaderboard.after(&now).next();
         }
         if self.next_backup.is_some_and(|t| t <= now) {
-            if let Err(err) = crate::backup::run(self.syncer.db(), self.syncer.config(), now) {
+            let done = crate::backup::run(self.syncer.db(), self.syncer.config(), now);
+            if let Err(err) = &done {
                 tracing::error!(error = %err, "scheduled backup failed");
             }
+            // Operator alerts tell a failure, and its end.
+            self.syncer.status().write().backup_failure = done.err().map(|e| format!("{e:#}"));
             self.next_backup = self.backups.as_ref().and_then(|s| s.after(&now).next());
         }
         if self.next_housekeeping.is_some_and(|t| t <= now) {

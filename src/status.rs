@@ -39,6 +39,10 @@ pub struct SyncStatus {
     pub auth_failure: Option<AuthFailure>,
     /// Set while syncs fail for a local reason; cleared by the next sync that stores.
     pub local_failure: Option<LocalFailure>,
+    /// Why the last scheduled backup failed; cleared by the next that works.
+    pub backup_failure: Option<String>,
+    /// How long before the token expires it counts as expiring soon.
+    pub token_warning: chrono::Duration,
     pub token_expires_at: Option<DateTime<Utc>>,
     /// The leaderboard sync's interval, for deciding staleness.
     pub interval: Duration,
@@ -79,7 +83,7 @@ impl SyncStatus {
 
     pub fn token_expires_soon(&self, now: DateTime<Utc>) -> bool {
         self.token_expires_at
-            .is_some_and(|exp| crate::upstream::token::expires_soon(exp, now))
+            .is_some_and(|exp| crate::upstream::token::expires_soon(exp, now, self.token_warning))
     }
 }
 

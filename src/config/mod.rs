@@ -46,6 +46,14 @@ pub struct NotifyConfig {
     pub telegram_bot_token: Option<Secret>,
     pub telegram_chat_id: Option<String>,
     pub telegram_api_base: String,
+    /// The operator's own Discord webhook for alerts (SPEC §14): a secret.
+    pub operator_discord_webhook: Option<Secret>,
+    /// The operator's own Telegram chat for alerts (with `telegram_bot_token`).
+    pub operator_telegram_chat_id: Option<String>,
+    /// Hours before the Goated token expires that the operator is told.
+    pub token_warning_hours: u32,
+    /// How often operator alerts are judged, in seconds.
+    pub alert_check_secs: u64,
     pub per_minute: u32,
     pub max_attempts: u32,
     pub retry_base_ms: u64,

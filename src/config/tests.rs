@@ -284,8 +284,9 @@ fn every_optional_key_the_file_documents_in_a_comment_is_real() {
         }
     }
     assert_eq!(
-        documented, 9,
+        documented, 11,
         "tls_cert, tls_key, referral_code, token, jwt_secret, signing_secret, \
-         telegram_bot_token, telegram_chat_id, public_url"
+         telegram_bot_token, telegram_chat_id, operator_discord_webhook, \
+         operator_telegram_chat_id, public_url"
     );
 }

@@ -27,18 +27,26 @@ use crate::domain::races::RaceKind;
 use crate::events::Event;
 use crate::read::ReadModel;
 
+pub mod alerts;
+
 /// Where messages go. The Discord URL and the bot token are secrets: only `id` is shown.
 #[derive(Clone)]
 pub enum Destination {
-    Discord { id: String, url: String },
-    Telegram { url: String, chat_id: String },
+    Discord {
+        id: String,
+        url: String,
+    },
+    Telegram {
+        id: String,
+        url: String,
+        chat_id: String,
+    },
 }
 
 impl Destination {
     pub fn id(&self) -> &str {
         match self {
-            Destination::Discord { id, .. } => id,
-            Destination::Telegram { .. } => "telegram",
+            Destination::Discord { id, .. } | Destination::Telegram { id, .. } => id,
         }
     }
 }
@@ -57,6 +65,7 @@ pub fn destinations(config: &Config) -> Vec<Destination> {
         .collect();
     if let (Some(token), Some(chat)) = (&n.telegram_bot_token, &n.telegram_chat_id) {
         out.push(Destination::Telegram {
+            id: "telegram".into(),
             url: format!(
                 "{}/bot{}/sendMessage",
                 n.telegram_api_base.trim_end_matches('/'),
@@ -119,26 +128,51 @@ pub async fn send_test(db: &Db, config: &Config, now: DateTime<Utc>) -> DbResult
 }
 
 /// Starts the watcher and the worker when a destination is configured.
+/// What the notifier reads beside the database: the races, the sync's state, the token.
+pub struct Sources {
+    pub read: Arc<ReadModel>,
+    pub status: crate::status::SharedStatus,
+    pub tokens: crate::upstream::token::TokenStore,
+}
+
+/// Starts the watcher (community messages), the alerter (operator alerts) and the
+/// worker that sends both, each only when it has a destination.
 pub fn spawn(
     config: Arc<Config>,
     db: Db,
     clock: Arc<dyn Clock>,
-    read: Arc<ReadModel>,
+    sources: Sources,
     events: broadcast::Receiver<Event>,
 ) {
-    let targets = destinations(&config);
-    if targets.is_empty() {
-        return;
+    let community = destinations(&config);
+    let operator = alerts::destinations(&config);
+    if !community.is_empty() {
+        tracing::info!(destinations = community.len(), "notifications on");
+        let watcher = Watcher {
+            db: db.clone(),
+            clock: clock.clone(),
+            read: sources.read,
+            targets: community.clone(),
+        };
+        tokio::spawn(watcher.run(events));
     }
-    tracing::info!(destinations = targets.len(), "notifications on");
-    let watcher = Watcher {
-        db: db.clone(),
-        clock: clock.clone(),
-        read,
-        targets: targets.clone(),
-    };
-    tokio::spawn(watcher.run(events));
-    tokio::spawn(worker(config, db, clock, targets));
+    if !operator.is_empty() {
+        tracing::info!(destinations = operator.len(), "operator alerts on");
+        let alerter = alerts::Alerter {
+            config: config.clone(),
+            db: db.clone(),
+            clock: clock.clone(),
+            status: sources.status,
+            tokens: sources.tokens,
+            targets: operator.clone(),
+            started: clock.now(),
+        };
+        tokio::spawn(alerter.run());
+    }
+    let targets: Vec<Destination> = community.into_iter().chain(operator).collect();
+    if !targets.is_empty() {
+        tokio::spawn(worker(config, db, clock, targets));
+    }
 }
 
 struct Watcher {
@@ -320,7 +354,7 @@ fn send(agent: &ureq::Agent, target: &Destination, text: &str) -> Sent {
             url.clone(),
             serde_json::json!({"content": announce::discord_escape(text), "allowed_mentions": {"parse": []}}),
         ),
-        Destination::Telegram { url, chat_id } => (
+        Destination::Telegram { url, chat_id, .. } => (
             url.clone(),
             serde_json::json!({"chat_id": chat_id, "text": text, "disable_web_page_preview": true}),
         ),

@@ -122,6 +122,10 @@ impl Syncer {
                     message: "the upstream refused this token before the last restart".into(),
                 }),
                 local_failure: None,
+                backup_failure: None,
+                token_warning: chrono::Duration::hours(i64::from(
+                    config.notify.token_warning_hours,
+                )),
                 token_expires_at: None,
                 interval: cron_interval(&Self::cron_for(&config, Source::Demo)),
             })),

@@ -66,12 +66,11 @@ pub fn fingerprint(token: &Secret) -> String {
     digest[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Warnings about the token start this long before it expires.
-pub const WARN_BEFORE_DAYS: i64 = 3;
-
-/// Whether a token expiring at `exp` is within the warning period (or expired) at `now`.
-pub fn expires_soon(exp: DateTime<Utc>, now: DateTime<Utc>) -> bool {
-    exp - now < chrono::Duration::days(WARN_BEFORE_DAYS)
+/// Whether a token expiring at `exp` is within `warning` of it (or expired) at `now`.
+/// The warning is `notify.token_warning_hours` (3 by default): Goated's tokens live 24
+/// hours (6 in some periods), so a warning days ahead would be on from the start.
+pub fn expires_soon(exp: DateTime<Utc>, now: DateTime<Utc>, warning: chrono::Duration) -> bool {
+    exp - now < warning
 }
 
 /// The `exp` claim of a JWT, read without verifying the signature (we have no key):

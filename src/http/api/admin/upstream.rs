@@ -150,7 +150,8 @@ impl UpstreamAdminApi {
             configured: current.is_some(),
             fingerprint: current.as_ref().map(token::fingerprint),
             expires_at: expires_at.map(timestamp),
-            expires_soon: expires_at.is_some_and(|e| token::expires_soon(e, now)),
+            expires_soon: expires_at
+                .is_some_and(|e| token::expires_soon(e, now, sync.token_warning)),
             auth_failed: sync.auth_failure.is_some(),
             last_auth_failure_at: sync.auth_failure.as_ref().map(|f| timestamp(f.at)),
             last_auth_failure: sync.auth_failure.map(|f| f.message),
