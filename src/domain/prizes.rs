@@ -146,4 +146,19 @@ mod tests {
             prop_assert!(prizes.iter().all(|c| c.0 >= 0));
         }
     }
+
+    proptest! {
+        /// The admin page turns dollars per place into shares as amount ÷ sum (in
+        /// cents): the split to the cent must give back exactly those amounts.
+        #[test]
+        fn dollar_amounts_typed_per_place_come_back_to_the_cent(
+            amounts in prop::collection::vec(1i64..10_000_000, 1..30)
+        ) {
+            let pool: i64 = amounts.iter().sum();
+            let shares: Vec<f64> = amounts.iter().map(|&a| a as f64 / pool as f64).collect();
+            prop_assert!(check_distribution(&shares).is_ok());
+            let paid: Vec<i64> = place_prizes(Cents(pool), &shares).into_iter().map(|c| c.0).collect();
+            prop_assert_eq!(paid, amounts);
+        }
+    }
 }

@@ -3,6 +3,7 @@
 // Only for admins; the API checks again on every call.
 import { api, currentAccount, formData, formError, h, num, ready, replace, showError, usd, when } from "/js/common.js";
 import { twoFactorSection } from "/js/twofactor.js";
+import { readSplit, splitFields } from "/js/splits.js";
 
 const root = document.getElementById("admin");
 const section = (title, ...body) => h("section", { class: "card" }, h("h2", {}, title), ...body);
@@ -47,7 +48,9 @@ async function syncing() {
       button.disabled = false;
     }
   });
-  return section("Syncing", h("div", { class: "toolbar" }, button, result), h("div", { class: "table-wrap" }, table));
+  const card = section("Syncing", h("div", { class: "toolbar" }, button, result), h("div", { class: "table-wrap" }, table));
+  card.id = "syncing";
+  return card;
 }
 
 function cacheFlush() {
@@ -66,7 +69,8 @@ function cacheFlush() {
 
 async function upstreamToken() {
   const t = await api("/api/admin/upstream/token", { auth: true });
-  const facts = h("p", {}, t.configured ? `Token ${t.fingerprint}, expires ${when(t.expiresAt)}${t.expiresSoon ? " — soon!" : ""}.` : "No token set (demo mode).",
+  const expiry = t.expiresAt ? `expires ${when(t.expiresAt)} (in ${until(t.expiresAt)})${t.expiresSoon ? " — soon!" : ""}` : "its expiry cannot be read";
+  const facts = h("p", {}, t.configured ? `Token ${t.fingerprint}, ${expiry}. It is checked with Goated.com before it is kept.` : "No token set (demo mode): copy it from a signed-in Goated.com session.",
     t.authFailed ? h("strong", {}, ` The casino refused it at ${when(t.lastAuthFailureAt)}.`) : "");
   const form = h("form", { class: "stack" }, h("label", {}, "New token", h("input", { name: "token", type: "password", autocomplete: "off", required: true, minlength: 10 })), h("button", { type: "submit" }, "Replace token"));
   form.addEventListener("submit", async (e) => {
@@ -78,21 +82,22 @@ async function upstreamToken() {
       formError(form, err);
     }
   });
-  return section("Upstream token", facts, form);
+  const card = section("Goated token", facts, form);
+  card.id = "upstream-token";
+  return card;
 }
 
 function prizes() {
   const form = h("form", { class: "stack" },
     h("label", {}, "Race (YYYYMM)", h("input", { name: "race", required: true, pattern: "\\d{6}" })),
-    h("label", {}, "Prize pool (dollars)", h("input", { name: "prizePool", type: "number", min: 0, step: "0.01", required: true })),
-    h("label", {}, "Shares by place, comma-separated", h("input", { name: "shares", required: true, placeholder: "0.5, 0.3, 0.1, 0.05, 0.05" })),
+    ...splitFields(),
     h("button", { type: "submit" }, "Save prizes"));
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     const f = formData(form);
     try {
-      const out = await api(`/api/admin/races/${f.race}/prizes`, { method: "PUT", auth: true, body: { prizePool: Number(f.prizePool), prizeDistribution: f.shares.split(",").map(Number) } });
-      formError(form, `Saved: ${usd(out.prizePool)} split ${out.prizeDistribution.join(" / ")}.`);
+      const out = await api(`/api/admin/races/${f.race}/prizes`, { method: "PUT", auth: true, body: readSplit(f) });
+      formError(form, `Saved: ${usd(out.prizePool)} split ${out.prizeDistribution.map((s) => `${+(s * 100).toFixed(2)}%`).join(" / ")}.`);
     } catch (err) {
       formError(form, err);
     }
@@ -123,13 +128,11 @@ async function races() {
   const table = h("div", { class: "table-wrap" }, h("table", { id: "defined-races" },
     h("thead", {}, h("tr", {}, ["Id", "Name", "Kind", "Window", "Pool", ""].map((t) => h("th", { scope: "col" }, t)))),
     h("tbody", {}, rows.length ? rows : [h("tr", {}, h("td", { colspan: 6, class: "muted" }, "No weekly or custom race yet."))])));
-  const shares = (text) => text.split(",").map(Number);
   const custom = h("form", { class: "stack", id: "new-race" },
     h("label", {}, "Name", h("input", { name: "name", required: true, maxlength: 80 })),
     h("label", {}, "Starts (your local time)", h("input", { name: "startsAt", type: "datetime-local", required: true })),
     h("label", {}, "Ends (your local time)", h("input", { name: "endsAt", type: "datetime-local", required: true })),
-    h("label", {}, "Prize pool (dollars)", h("input", { name: "prizePool", type: "number", min: 0, step: "0.01", required: true })),
-    h("label", {}, "Shares by place, comma-separated", h("input", { name: "shares", required: true, placeholder: "0.5, 0.3, 0.2" })),
+    ...splitFields(),
     h("label", {}, "Minimum wager (dollars)", h("input", { name: "minWager", type: "number", min: 0, step: "0.01", value: 0 })),
     h("button", { type: "submit" }, "Create race"));
   custom.addEventListener("submit", async (e) => {
@@ -138,7 +141,7 @@ async function races() {
     try {
       await api("/api/admin/races", { method: "POST", auth: true, body: {
         name: f.name, startsAt: new Date(f.startsAt).toISOString(), endsAt: new Date(f.endsAt).toISOString(),
-        prizePool: Number(f.prizePool), prizeDistribution: shares(f.shares), minWager: Number(f.minWager || 0) } });
+        ...readSplit(f), minWager: Number(f.minWager || 0) } });
       render();
     } catch (err) {
       formError(custom, err);
@@ -162,8 +165,7 @@ async function races() {
     h("label", {}, "Name", h("input", { name: "name", required: true, maxlength: 80, value: "Weekly Race" })),
     h("label", {}, "Starts on", h("select", { name: "startWeekday" }, days.map((d, i) => h("option", { value: i + 1 }, d)))),
     h("label", {}, "At hour (race time zone)", h("input", { name: "startHour", type: "number", min: 0, max: 23, value: 0, required: true })),
-    h("label", {}, "Prize pool (dollars)", h("input", { name: "prizePool", type: "number", min: 0, step: "0.01", required: true })),
-    h("label", {}, "Shares by place, comma-separated", h("input", { name: "shares", required: true, placeholder: "0.5, 0.3, 0.2" })),
+    ...splitFields(),
     h("button", { type: "submit" }, "Start weekly series"));
   weekly.addEventListener("submit", async (e) => {
     e.preventDefault();
@@ -171,7 +173,7 @@ async function races() {
     try {
       await api("/api/admin/race-series", { method: "POST", auth: true, body: {
         name: f.name, startWeekday: Number(f.startWeekday), startHour: Number(f.startHour),
-        prizePool: Number(f.prizePool), prizeDistribution: shares(f.shares) } });
+        ...readSplit(f) } });
       render();
     } catch (err) {
       formError(weekly, err);
@@ -353,6 +355,57 @@ async function fillPayouts(card, raceId) {
       h("tbody", {}, rows.length ? rows : [h("tr", {}, h("td", { colspan: 5, class: "muted" }, "This race paid no prizes."))]))));
 }
 
+/** How long until `iso`, in words ("3 h 20 min", "2 days"). */
+function until(iso) {
+  const ms = new Date(iso) - Date.now();
+  if (ms <= 0) return "now";
+  const min = Math.round(ms / 60000);
+  if (min < 60) return `${min} min`;
+  if (min < 48 * 60) return `${Math.floor(min / 60)} h ${min % 60} min`;
+  return `${Math.round(min / 1440)} days`;
+}
+
+/** The first card: what needs the operator now, each line linking to where it is done. */
+async function needsDoing() {
+  const [token, waiting, totals, health, live] = await Promise.all([
+    api("/api/admin/upstream/token", { auth: true }),
+    api("/api/admin/verifications", { auth: true }),
+    api("/api/admin/payouts", { auth: true }),
+    api("/api/health", { fresh: true }),
+    api("/api/wager-races?status=live&limit=100"),
+  ]);
+  const items = [];
+  const todo = (text, href, urgent) => items.push(h("li", { class: urgent ? "urgent" : "" }, h("a", { href }, text)));
+  if (!token.configured) todo("No Goated token: the site shows simulated data. Paste your token and set your referral code to go live.", "#upstream-token", true);
+  else if (token.authFailed) todo("Goated.com refused the token: syncing has stopped. Paste a fresh one.", "#upstream-token", true);
+  else if (token.expiresAt) todo(`The Goated token expires in ${until(token.expiresAt)}.`, "#upstream-token", token.expiresSoon);
+  if (waiting.length) todo(`${waiting.length} verification request${waiting.length === 1 ? "" : "s"} waiting.`, "#pending-verifications", true);
+  const pending = (totals.byStatus || []).find((t) => t.status === "pending");
+  if (pending && pending.count) todo(`${pending.count} prize${pending.count === 1 ? "" : "s"} (${usd(pending.amount)}) to approve.`, "#payouts", true);
+  const last = health.lastSync;
+  if (health.localFailure) todo(`Syncs fail on the server: ${health.localFailure.message}`, "#syncing", true);
+  else if (last && last.outcome !== "success") todo(`The last sync ${last.outcome}${last.error ? `: ${last.error}` : ""}.`, "#syncing", true);
+  const ends = (live.results || []).map((r) => r.endDate).filter(Boolean).sort()[0];
+  if (ends) todo(`The next race ends in ${until(ends)} (${when(ends)}).`, "/races.html", false);
+  if (!items.some((li) => li.classList.contains("urgent"))) items.unshift(h("li", {}, "Nothing needs you right now."));
+  return h("section", { class: "card", id: "needs-doing" }, h("h2", {}, "Needs doing"), h("ul", { class: "list" }, items));
+}
+
+/** Usage analytics on a tab of their own: loaded only when opened. */
+function analyticsTab() {
+  const tab = h("details", { class: "card", id: "analytics-tab" }, h("summary", {}, "Usage analytics"));
+  tab.addEventListener("toggle", async () => {
+    if (!tab.open || tab.dataset.loaded) return;
+    tab.dataset.loaded = "1";
+    try {
+      tab.append(await analytics(1));
+    } catch (err) {
+      tab.append(h("p", { class: "form-error", role: "alert" }, err.message));
+    }
+  }, { once: false });
+  return tab;
+}
+
 async function render() {
   const me = currentAccount();
   if (!me || me.role !== "admin") {
@@ -360,7 +413,7 @@ async function render() {
     return;
   }
   try {
-    replace(root, await analytics(1), await verifications(), await payouts(), await races(), await overlay(), await notifications(), await syncing(), await upstreamToken(), cacheFlush(), prizes(), await twoFactorSection());
+    replace(root, await needsDoing(), await upstreamToken(), await verifications(), await payouts(), await races(), prizes(), await overlay(), await notifications(), await syncing(), await twoFactorSection(), cacheFlush(), analyticsTab());
   } catch (err) {
     if (err.code === "ADMIN_ADDRESS") {
       // Away from the allowed addresses: two-factor opens the admin page from anywhere.

@@ -142,7 +142,15 @@ fn sign_up_claim_approve_edit_bio_and_see_it_on_the_profile() {
         "the pending claim",
         "document.querySelector('#pending-verifications [data-approve]')",
     );
-    // Usage analytics as charts: a bar per hour, and the endpoints this test called.
+    // The page opens on what needs doing: here, the claim waiting.
+    assert!(
+        browser.text("#needs-doing").contains("1 verification request waiting"),
+        "{}",
+        browser.text("#needs-doing")
+    );
+    // Usage analytics as charts on their own tab: a bar per hour, and the endpoints this
+    // test called.
+    browser.click("#analytics-tab > summary");
     browser.wait_for(
         "the analytics charts",
         "document.querySelectorAll('#chart-requests rect.bar').length === 25 \
@@ -226,4 +234,55 @@ fn every_page_fits_a_360_pixel_phone_without_sideways_scrolling() {
             browser.screenshot("race-phone");
         }
     }
+}
+
+/// The code an authenticator app shows now for `secret` (base32).
+fn code_now(secret: &str) -> String {
+    use goated::auth::totp;
+    let bytes = totp::from_base32(secret).unwrap();
+    let step = totp::step_at(chrono::Utc::now().timestamp());
+    format!("{:06}", totp::hotp(&bytes, step as u64))
+}
+
+#[test]
+fn an_admin_turns_on_two_factor_on_a_phone_and_signs_in_with_a_recovery_code() {
+    let (_upstream, app) = site();
+    admin_session(&app, "phone_admin");
+    let browser = Browser::start(390, 844);
+    browser.goto(&app.url("/account.html"));
+    sign_in_form(&browser, "phone_admin");
+    browser.wait_for("the account page", "document.querySelector('#logout')");
+    browser.goto(&app.url("/admin.html"));
+    browser.wait_for("the admin page", "document.querySelector('#totp-start')");
+    let fits = "return document.documentElement.scrollWidth <= window.innerWidth;";
+    assert_eq!(browser.script(fits), json!(true), "the admin page scrolls sideways at 390 px");
+    browser.script("window.scrollTo(0, 0); return true;");
+    browser.screenshot("admin-opens-phone");
+    browser.click("#totp-start");
+    browser.wait_for("the QR code", "document.querySelector('#totp-confirm .qr svg')");
+    let secret = browser.text("#totp-secret");
+    browser.type_into("#totp-confirm input[name=code]", &code_now(&secret));
+    browser.click("#totp-confirm button[type=submit]");
+    browser.wait_for(
+        "the recovery codes",
+        "document.querySelectorAll('#recovery-codes li').length === 10",
+    );
+    assert_eq!(browser.script(fits), json!(true), "the recovery codes scroll sideways");
+    browser.screenshot("admin-two-factor-phone");
+    let recovery = browser.text("#recovery-codes li");
+    assert_eq!(app.count("SELECT count(*) FROM audit_log WHERE action = 'totp.enroll'"), 1);
+
+    // Signed out and in again: the form asks for the code after the password.
+    browser.goto(&app.url("/account.html"));
+    browser.wait_for("the account page", "document.querySelector('#logout')");
+    browser.click("#logout");
+    sign_in_form(&browser, "phone_admin");
+    browser.wait_for("the code field", "document.querySelector('#login-totp')");
+    browser.type_into("#login-totp", &recovery);
+    browser.click("#login-form button[type=submit]");
+    browser.wait_for("signed in", "document.querySelector('#logout')");
+    assert_eq!(
+        app.count("SELECT count(*) FROM totp_recovery_codes WHERE used_at IS NOT NULL"),
+        1
+    );
 }

@@ -740,8 +740,8 @@ fn an_admin_creates_and_cancels_a_custom_race_on_the_admin_page_and_everyone_see
          const local = (ms) => { const d = new Date(Date.now() + ms); \
            d.setMinutes(d.getMinutes() - d.getTimezoneOffset()); return d.toISOString().slice(0, 16); }; \
          f.name.value = 'Holiday Sprint'; f.startsAt.value = local(86400000); \
-         f.endsAt.value = local(3 * 86400000); f.prizePool.value = '300'; \
-         f.shares.value = '0.6, 0.4'; return true;",
+         f.endsAt.value = local(3 * 86400000); f.prizes.value = '$180, $120'; \
+         return true;",
     );
     browser.click("#new-race button[type=submit]");
     browser.wait_for(
@@ -751,6 +751,7 @@ fn an_admin_creates_and_cancels_a_custom_race_on_the_admin_page_and_everyone_see
     let served = race(&app, "holiday-sprint");
     assert_eq!(served["status"], "upcoming");
     assert_eq!(served["prizePool"], 300.0);
+    // Typed as dollars per place: the pool is their sum, each place gets its amount.
     assert_eq!(served["metadata"]["prizeDistribution"], json!([0.6, 0.4]));
 
     browser.goto(&app.url("/races.html"));
