@@ -5,7 +5,9 @@ CREATE TABLE account_totp (
     secret     TEXT NOT NULL,               -- base32
     created_at TEXT NOT NULL,
     enabled_at TEXT,                        -- NULL: enrolled, not confirmed yet
-    last_step  INTEGER NOT NULL DEFAULT 0   -- the newest 30-second step whose code was used
+    last_step  INTEGER NOT NULL DEFAULT 0,  -- the newest 30-second step whose code was used
+    failures   INTEGER NOT NULL DEFAULT 0,  -- wrong codes since failed_since
+    failed_since TEXT
 ) STRICT;
 
 -- Recovery codes: only a hash is stored; each works once.
@@ -16,6 +18,7 @@ CREATE TABLE totp_recovery_codes (
     PRIMARY KEY (account_id, code_hash)
 ) STRICT;
 
--- Whether the sign-in that started a refresh-token family used a second factor: its
--- access tokens carry `mfa` for as long as the family lives.
+-- The second factor of the sign-in that started a refresh-token family: 0 none, 1 a
+-- TOTP or recovery code (kept while two-factor stays on), 2 first-run setup's code.
+-- Its access tokens carry `mfa` while it holds.
 ALTER TABLE refresh_tokens ADD COLUMN mfa INTEGER NOT NULL DEFAULT 0;

@@ -316,6 +316,8 @@ fn create_admin(config: &Config, username: &str, create: bool) -> anyhow::Result
                 &now,
             )?;
             accounts::end_sessions(tx, existing.id, &now)?;
+            // The way back from a lost phone: two-factor starts over with the password.
+            crate::db::totp::remove(tx, existing.id)?;
             Ok(false)
         }
         None => {
@@ -335,7 +337,8 @@ fn create_admin(config: &Config, username: &str, create: bool) -> anyhow::Result
         println!("created admin {username} in {}", shown.display());
     } else {
         println!(
-            "promoted admin {username} in {}; its sessions were ended",
+            "promoted admin {username} in {}; its sessions were ended and its two-factor \
+             turned off (turn it on again on the admin page)",
             shown.display()
         );
     }

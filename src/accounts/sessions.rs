@@ -24,18 +24,29 @@ pub enum SessionError {
 
 crate::use_case_error!(SessionError);
 
+/// What proved a sign-in beside the password; kept with its refresh-token family, and
+/// said by every access token of it as `mfa` while it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Factor {
+    None = 0,
+    /// A two-factor code or recovery code: holds while the account keeps two-factor on.
+    Totp = 1,
+    /// First-run setup's one-time code, read from the server's own log: the person who
+    /// made the first admin controls the server.
+    Setup = 2,
+}
+
 /// A new session's refresh token, as given to the client once.
 pub struct Started {
     pub token: String,
 }
 
-/// Starts a family with its first refresh token; `mfa`: the sign-in used a second
-/// factor, which every access token of the family then says.
+/// Starts a family with its first refresh token, remembering the sign-in's `factor`.
 pub fn start(
     tx: &Transaction<'_>,
     account: i64,
     now: DateTime<Utc>,
-    mfa: bool,
+    factor: Factor,
 ) -> Result<Started, DbError> {
     let token = random_token();
     refresh_tokens::insert(
@@ -45,13 +56,14 @@ pub fn start(
         &random_token(),
         &timestamp(now),
         &expiry(now),
-        mfa,
+        factor as i64,
     )?;
     Ok(Started { token })
 }
 
-/// The rotated session: the account, its next refresh token, and whether the family
-/// began with a second factor.
+/// The rotated session: the account, its next refresh token, and whether its access
+/// tokens say `mfa` (a two-factor family only while two-factor is still on: turning it
+/// off, or a reset after a lost phone, takes admin-from-anywhere from its sessions).
 pub struct Rotated {
     pub account: Account,
     pub token: String,
@@ -88,13 +100,18 @@ pub fn rotate(
         &found.family,
         &ts,
         &expiry(now),
-        found.mfa,
+        found.factor,
     )?;
     let account = accounts::by_id(tx, found.account_id)?.ok_or(SessionError::Invalid)?;
+    let mfa = match found.factor {
+        f if f == Factor::Setup as i64 => true,
+        f if f == Factor::Totp as i64 => super::two_factor::is_on(tx, account.id)?,
+        _ => false,
+    };
     Ok(Rotated {
         account,
         token,
-        mfa: found.mfa,
+        mfa,
     })
 }
 
@@ -137,7 +154,7 @@ mod tests {
 
     fn started(conn: &mut Connection, account: i64, now: &str) -> String {
         let tx = conn.transaction().unwrap();
-        let token = start(&tx, account, at(now), false).unwrap().token;
+        let token = start(&tx, account, at(now), Factor::None).unwrap().token;
         tx.commit().unwrap();
         token
     }

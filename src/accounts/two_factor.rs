@@ -23,11 +23,48 @@ pub enum TwoFactorError {
     Required,
     #[error("The code is wrong, expired or already used.")]
     WrongCode,
+    /// Too many wrong codes lately: none is checked until the wait is over.
+    #[error("Too many wrong codes. Try again in {0} seconds.")]
+    TooManyTries(i64),
     #[error(transparent)]
     Db(#[from] DbError),
 }
 
 crate::use_case_error!(TwoFactorError);
+
+/// Wrong codes an account may type in [`WRONG_WINDOW`] before none is checked.
+pub const MAX_WRONG: i64 = 5;
+/// The window wrong codes are counted in.
+pub const WRONG_WINDOW: chrono::Duration = chrono::Duration::minutes(15);
+
+/// Refuses while the account has typed [`MAX_WRONG`] wrong codes in the window. Kept in
+/// the database and judged in the writer's transaction, so concurrent guesses are
+/// counted one after another: six digits cannot be guessed faster than this, whatever
+/// the addresses or the number of requests at once.
+fn guard(tx: &Connection, account: i64, now: DateTime<Utc>) -> Result<(), TwoFactorError> {
+    let (failures, since) = store::failures(tx, account)?;
+    let since = since.and_then(|s| s.parse::<DateTime<Utc>>().ok());
+    match since {
+        Some(since) if failures >= MAX_WRONG && now - since < WRONG_WINDOW => Err(
+            TwoFactorError::TooManyTries((since + WRONG_WINDOW - now).num_seconds().max(1)),
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// Counts a wrong code; the refusal that follows commits it (`settle`).
+fn wrong(tx: &Connection, account: i64, now: DateTime<Utc>) -> Result<TwoFactorError, DbError> {
+    let (failures, since) = store::failures(tx, account)?;
+    let current = since
+        .as_deref()
+        .and_then(|s| s.parse::<DateTime<Utc>>().ok())
+        .filter(|since| now - *since < WRONG_WINDOW);
+    match current {
+        Some(_) => store::set_failures(tx, account, failures + 1, since.as_deref())?,
+        None => store::set_failures(tx, account, 1, Some(&timestamp(now)))?,
+    }
+    Ok(TwoFactorError::WrongCode)
+}
 
 /// A secret waiting for its first code, for the account's authenticator app.
 pub struct Enrollment {
@@ -69,8 +106,11 @@ pub fn confirm(
         Some(t) if t.enabled => return Err(TwoFactorError::AlreadyOn),
         Some(t) => t,
     };
-    let step =
-        totp::verify(&pending.secret, code, now.timestamp(), 0).ok_or(TwoFactorError::WrongCode)?;
+    guard(tx, account, now)?;
+    let Some(step) = totp::verify(&pending.secret, code, now.timestamp(), 0) else {
+        return Err(wrong(tx, account, now)?);
+    };
+    store::set_failures(tx, account, 0, None)?;
     let codes = totp::recovery_codes();
     let hashes: Vec<String> = codes.iter().map(|c| totp::recovery_hash(c)).collect();
     store::enable(tx, account, step, &hashes, &timestamp(now))?;
@@ -96,18 +136,20 @@ pub fn check(
     };
     let code = code.map(str::trim).filter(|c| !c.is_empty());
     let code = code.ok_or(TwoFactorError::Required)?;
-    if totp::is_recovery_code(code) {
+    guard(tx, account, now)?;
+    let passed = if totp::is_recovery_code(code) {
         let hash = totp::recovery_hash(code);
-        return match store::use_recovery(tx, account, &hash, &timestamp(now))? {
-            true => Ok(true),
-            false => Err(TwoFactorError::WrongCode),
-        };
+        store::use_recovery(tx, account, &hash, &timestamp(now))?
+    } else {
+        match totp::verify(&on.secret, code, now.timestamp(), on.last_step) {
+            Some(step) => store::use_step(tx, account, step)?,
+            None => false,
+        }
+    };
+    if !passed {
+        return Err(wrong(tx, account, now)?);
     }
-    let step = totp::verify(&on.secret, code, now.timestamp(), on.last_step)
-        .ok_or(TwoFactorError::WrongCode)?;
-    if !store::use_step(tx, account, step)? {
-        return Err(TwoFactorError::WrongCode);
-    }
+    store::set_failures(tx, account, 0, None)?;
     Ok(true)
 }
 
@@ -198,5 +240,29 @@ mod tests {
             !check(&conn, id, None, t2).unwrap(),
             "no second factor: nothing to check"
         );
+    }
+
+    #[test]
+    fn five_wrong_codes_stop_every_check_for_the_window_even_the_right_code() {
+        let (conn, id) = db();
+        let t0 = at(1_800_000_000);
+        let e = enroll(&conn, id, "alice", "Races", t0).unwrap();
+        confirm(&conn, id, &code_for(&e.secret, t0), t0).unwrap();
+        let t1 = at(1_800_000_000 + 60);
+        for _ in 0..MAX_WRONG {
+            assert!(matches!(
+                check(&conn, id, Some("000000"), t1),
+                Err(TwoFactorError::WrongCode)
+            ));
+        }
+        let right = code_for(&e.secret, t1);
+        assert!(matches!(
+            check(&conn, id, Some(&right), t1),
+            Err(TwoFactorError::TooManyTries(_))
+        ));
+        // After the window, the right code works and the count starts over.
+        let later = t1 + WRONG_WINDOW + chrono::Duration::seconds(1);
+        assert!(check(&conn, id, Some(&code_for(&e.secret, later)), later).unwrap());
+        assert_eq!(store::failures(&conn, id).unwrap().0, 0);
     }
 }

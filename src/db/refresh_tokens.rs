@@ -11,8 +11,8 @@ pub struct RefreshToken {
     pub expires_at: String,
     pub used_at: Option<String>,
     pub revoked_at: Option<String>,
-    /// The family began with a sign-in that used a second factor.
-    pub mfa: bool,
+    /// The second factor of the sign-in the family began with (`accounts::sessions::Factor`).
+    pub factor: i64,
 }
 
 pub fn insert(
@@ -22,12 +22,12 @@ pub fn insert(
     family: &str,
     now: &str,
     expires_at: &str,
-    mfa: bool,
+    factor: i64,
 ) -> DbResult<()> {
     conn.execute(
         "INSERT INTO refresh_tokens (token_hash, account_id, family, created_at, expires_at, mfa)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![hash, account_id, family, now, expires_at, mfa],
+        params![hash, account_id, family, now, expires_at, factor],
     )?;
     Ok(())
 }
@@ -44,7 +44,7 @@ pub fn get(conn: &Connection, hash: &str) -> DbResult<Option<RefreshToken>> {
                     expires_at: r.get(2)?,
                     used_at: r.get(3)?,
                     revoked_at: r.get(4)?,
-                    mfa: r.get(5)?,
+                    factor: r.get(5)?,
                 })
             },
         )
@@ -88,8 +88,8 @@ mod tests {
             t,
         )
         .unwrap();
-        insert(&conn, "old", 1, "f", t, "2026-11-10T00:00:00.000Z", false).unwrap();
-        insert(&conn, "live", 1, "f", t, "2026-12-10T00:00:00.000Z", false).unwrap();
+        insert(&conn, "old", 1, "f", t, "2026-11-10T00:00:00.000Z", 0).unwrap();
+        insert(&conn, "live", 1, "f", t, "2026-12-10T00:00:00.000Z", 0).unwrap();
         assert_eq!(prune_expired(&conn, "2026-11-23T00:00:00.000Z").unwrap(), 1);
         assert!(get(&conn, "old").unwrap().is_none());
         assert!(get(&conn, "live").unwrap().is_some());

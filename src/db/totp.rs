@@ -4,14 +4,49 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::DbResult;
 
-/// An account's second factor.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An account's second factor. Its `Debug` leaves the secret out.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Totp {
     /// Base32. Never answered once `enabled`.
     pub secret: String,
     pub enabled: bool,
     /// The newest step whose code was accepted.
     pub last_step: i64,
+}
+
+impl std::fmt::Debug for Totp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Totp")
+            .field("secret", &"(hidden)")
+            .field("enabled", &self.enabled)
+            .field("last_step", &self.last_step)
+            .finish()
+    }
+}
+
+/// Wrong codes typed for `account` since when (none: `(0, None)`).
+pub fn failures(conn: &Connection, account: i64) -> DbResult<(i64, Option<String>)> {
+    Ok(conn
+        .query_row(
+            "SELECT failures, failed_since FROM account_totp WHERE account_id = ?1",
+            [account],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?
+        .unwrap_or((0, None)))
+}
+
+pub fn set_failures(
+    conn: &Connection,
+    account: i64,
+    failures: i64,
+    since: Option<&str>,
+) -> DbResult<()> {
+    conn.execute(
+        "UPDATE account_totp SET failures = ?2, failed_since = ?3 WHERE account_id = ?1",
+        params![account, failures, since],
+    )?;
+    Ok(())
 }
 
 pub fn get(conn: &Connection, account: i64) -> DbResult<Option<Totp>> {

@@ -9,33 +9,68 @@
 
 use std::borrow::Cow;
 
-/// Whether `c` is removed from a name: a control character (C0, DEL, C1), a
-/// bidirectional control (marks, embeddings, overrides, isolates), a zero-width
-/// character or joiner, a line or paragraph separator, a soft hyphen, a byte-order
-/// mark, or an interlinear annotation character.
+/// Whether `c` is removed from a name: a control character (C0, DEL, C1), a format
+/// character (Unicode's Cf: bidirectional marks, embeddings, overrides and isolates,
+/// zero-width characters and joiners, invisible operators, the soft hyphen, the
+/// byte-order mark, Arabic number signs, tag characters that can smuggle text), a line
+/// or paragraph separator, or a character drawn as nothing (the combining grapheme
+/// joiner, the Hangul fillers).
 pub fn is_unsafe_in_a_name(c: char) -> bool {
     c.is_control()
         || matches!(
             c,
             '\u{00AD}'
+                | '\u{034F}'
+                | '\u{0600}'..='\u{0605}'
                 | '\u{061C}'
+                | '\u{06DD}'
+                | '\u{070F}'
+                | '\u{0890}'..='\u{0891}'
+                | '\u{08E2}'
+                | '\u{115F}'..='\u{1160}'
                 | '\u{180E}'
                 | '\u{200B}'..='\u{200F}'
                 | '\u{2028}'..='\u{202E}'
-                | '\u{2060}'..='\u{2069}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{206F}'
+                | '\u{3164}'
                 | '\u{FEFF}'
+                | '\u{FFA0}'
                 | '\u{FFF9}'..='\u{FFFB}'
+                | '\u{110BD}'
+                | '\u{110CD}'
+                | '\u{13430}'..='\u{1343F}'
+                | '\u{1BCA0}'..='\u{1BCA3}'
+                | '\u{1D173}'..='\u{1D17A}'
+                | '\u{E0001}'
+                | '\u{E0020}'..='\u{E007F}'
         )
 }
 
+/// Variation selectors choose how the character before them is drawn (an emoji's
+/// colour form): kept after a character, but no name is made of them alone.
+fn is_variation_selector(c: char) -> bool {
+    matches!(c, '\u{FE00}'..='\u{FE0F}' | '\u{E0100}'..='\u{E01EF}')
+}
+
 /// `name` without the characters [`is_unsafe_in_a_name`] removes, and with its spaces
-/// trimmed; borrowed when there was nothing to remove (every real name).
+/// trimmed; empty when nothing visible is left; borrowed when there was nothing to
+/// remove (every real name).
 pub fn clean_name(name: &str) -> Cow<'_, str> {
-    if !name.chars().any(is_unsafe_in_a_name) && name.trim() == name {
+    let blank = |n: &str| {
+        n.chars()
+            .all(|c| c.is_whitespace() || is_variation_selector(c))
+    };
+    if !name.chars().any(is_unsafe_in_a_name) && name.trim() == name && !blank(name) {
         return Cow::Borrowed(name);
     }
     let kept: String = name.chars().filter(|&c| !is_unsafe_in_a_name(c)).collect();
-    Cow::Owned(kept.trim().to_string())
+    let kept = kept.trim();
+    Cow::Owned(if blank(kept) {
+        String::new()
+    } else {
+        kept.to_string()
+    })
 }
 
 #[cfg(test)]
@@ -52,6 +87,13 @@ mod tests {
         assert_eq!(clean_name("A\u{200B}li\u{2066}ce\u{2069}"), "Alice");
         assert_eq!(clean_name("x\r\u{85}\u{2028}\u{2029}y\u{FEFF}"), "xy");
         assert_eq!(clean_name("\u{0}\u{7}"), "");
+        // Tag characters (text that shows as nothing), fillers, invisible operators.
+        assert_eq!(clean_name("Bob\u{E0041}\u{E0042}\u{E007F}"), "Bob");
+        assert_eq!(clean_name("\u{3164}\u{115F}\u{FFA0}\u{034F}"), "");
+        assert_eq!(clean_name("a\u{2062}b\u{206A}"), "ab");
+        // Variation selectors stay with their character, but make no name alone.
+        assert_eq!(clean_name("Love\u{2764}\u{FE0F}"), "Love\u{2764}\u{FE0F}");
+        assert_eq!(clean_name("\u{FE0F}\u{FE0F}"), "");
     }
 
     #[test]

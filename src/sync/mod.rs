@@ -35,6 +35,8 @@ use crate::upstream::{ErrorClass, FetchError, LeaderboardSource, Source, StopFla
 /// The database cache key of the last good upstream body, gzipped (see [`pack`]; before
 /// 2026-12-03 it was kept as it came, which a reader tells by the gzip magic bytes).
 pub const LAST_GOOD_PAYLOAD: &str = "upstream:last_good";
+/// How a run judged a tenfold board says so (and how the next run recognizes it).
+const FLOODED: &str = ": not applied (ten times the last good; applied if the next answer agrees)";
 const AUTH_FAILED_SETTING: &str = "upstream.auth_failed";
 
 /// What one sync did, as recorded in `sync_runs`.
@@ -347,11 +349,23 @@ impl Syncer {
                         r.received.unwrap_or(0) as usize,
                     )
                 });
-            if is_flooded(data.received, last_good_received) {
+            // A tenfold board that comes back the next sync (within a tenth) is the board
+            // having grown, not a flood: applied the second time, so real growth is
+            // delayed one sync, never blocked for good.
+            let grown = self.status.read().last_run.as_ref().is_some_and(|r| {
+                r.outcome == RunOutcome::Suspect
+                    && r.source == source.as_str()
+                    && r.error.as_deref().is_some_and(|e| e.contains(FLOODED))
+                    && r.received.is_some_and(|before| {
+                        let before = before.max(0) as usize;
+                        before.abs_diff(data.received) * 10 <= before
+                    })
+            });
+            if is_flooded(data.received, last_good_received) && !grown {
                 outcome.outcome = RunOutcome::Suspect;
                 outcome.error_class = Some(ErrorClass::Payload);
                 outcome.error = Some(format!(
-                    "{} entries where the last good sync had {last_good_received}: not applied",
+                    "{} entries where the last good sync had {last_good_received}{FLOODED}",
                     data.received
                 ));
                 return Err(Stop::recorded(outcome));

@@ -367,15 +367,17 @@ function until(iso) {
 
 /** The first card: what needs the operator now, each line linking to where it is done. */
 async function needsDoing() {
-  const [token, waiting, totals, health, live] = await Promise.all([
+  const [token, waiting, totals, health, live, totp] = await Promise.all([
     api("/api/admin/upstream/token", { auth: true }),
     api("/api/admin/verifications", { auth: true }),
     api("/api/admin/payouts", { auth: true }),
     api("/api/health", { fresh: true }),
     api("/api/wager-races?status=live&limit=100"),
+    api("/api/auth/totp", { auth: true }),
   ]);
   const items = [];
   const todo = (text, href, urgent) => items.push(h("li", { class: urgent ? "urgent" : "" }, h("a", { href }, text)));
+  if (!totp.enabled) todo("Turn on two-factor sign-in: with it you manage the site from any address, your phone included.", "#two-factor", true);
   if (!token.configured) todo("No Goated token: the site shows simulated data. Paste your token and set your referral code to go live.", "#upstream-token", true);
   else if (token.authFailed) todo("Goated.com refused the token: syncing has stopped. Paste a fresh one.", "#upstream-token", true);
   else if (token.expiresAt) todo(`The Goated token expires in ${until(token.expiresAt)}.`, "#upstream-token", token.expiresSoon);

@@ -144,7 +144,9 @@ fn sign_up_claim_approve_edit_bio_and_see_it_on_the_profile() {
     );
     // The page opens on what needs doing: here, the claim waiting.
     assert!(
-        browser.text("#needs-doing").contains("1 verification request waiting"),
+        browser
+            .text("#needs-doing")
+            .contains("1 verification request waiting"),
         "{}",
         browser.text("#needs-doing")
     );
@@ -255,11 +257,18 @@ fn an_admin_turns_on_two_factor_on_a_phone_and_signs_in_with_a_recovery_code() {
     browser.goto(&app.url("/admin.html"));
     browser.wait_for("the admin page", "document.querySelector('#totp-start')");
     let fits = "return document.documentElement.scrollWidth <= window.innerWidth;";
-    assert_eq!(browser.script(fits), json!(true), "the admin page scrolls sideways at 390 px");
+    assert_eq!(
+        browser.script(fits),
+        json!(true),
+        "the admin page scrolls sideways at 390 px"
+    );
     browser.script("window.scrollTo(0, 0); return true;");
     browser.screenshot("admin-opens-phone");
     browser.click("#totp-start");
-    browser.wait_for("the QR code", "document.querySelector('#totp-confirm .qr svg')");
+    browser.wait_for(
+        "the QR code",
+        "document.querySelector('#totp-confirm .qr svg')",
+    );
     let secret = browser.text("#totp-secret");
     browser.type_into("#totp-confirm input[name=code]", &code_now(&secret));
     browser.click("#totp-confirm button[type=submit]");
@@ -267,10 +276,17 @@ fn an_admin_turns_on_two_factor_on_a_phone_and_signs_in_with_a_recovery_code() {
         "the recovery codes",
         "document.querySelectorAll('#recovery-codes li').length === 10",
     );
-    assert_eq!(browser.script(fits), json!(true), "the recovery codes scroll sideways");
+    assert_eq!(
+        browser.script(fits),
+        json!(true),
+        "the recovery codes scroll sideways"
+    );
     browser.screenshot("admin-two-factor-phone");
     let recovery = browser.text("#recovery-codes li");
-    assert_eq!(app.count("SELECT count(*) FROM audit_log WHERE action = 'totp.enroll'"), 1);
+    assert_eq!(
+        app.count("SELECT count(*) FROM audit_log WHERE action = 'totp.enroll'"),
+        1
+    );
 
     // Signed out and in again: the form asks for the code after the password.
     browser.goto(&app.url("/account.html"));

@@ -560,6 +560,16 @@ fn admin_create_on_an_existing_account_ends_its_sessions() {
     assert_eq!(app.authed("GET", "/api/auth/me", &access, None).status, 200);
     let db_path = app.db_path();
     let (config, dir, options) = app.stop();
+    // Two-factor was on, and its phone is lost: the CLI is the way back.
+    let id = session["account"]["id"].as_i64().unwrap();
+    rusqlite::Connection::open(&db_path)
+        .unwrap()
+        .execute(
+            "INSERT INTO account_totp (account_id, secret, created_at, enabled_at) \
+             VALUES (?1, 'JBSWY3DPEHPK3PXP', 't', 't')",
+            [id],
+        )
+        .unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_goated"))
         .args(["admin", "create", "boss", "--db"])
         .arg(&db_path)
@@ -574,6 +584,7 @@ fn admin_create_on_an_existing_account_ends_its_sessions() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("sessions were ended"));
     let app = crate::helpers::start_again(config, dir, options);
+    assert_eq!(app.count("SELECT count(*) FROM account_totp"), 0);
     assert_error(
         &app.authed("GET", "/api/auth/me", &access, None),
         401,

@@ -214,6 +214,24 @@ fn an_answer_past_max_entries_or_ten_times_the_last_is_suspect_and_changes_nothi
 }
 
 #[test]
+fn a_tenfold_board_that_comes_back_the_next_sync_is_growth_and_is_applied() {
+    let upstream = FakeUpstream::start(players(150));
+    let app = spawn_live_app(&upstream, |_| {});
+    assert!(app.sync().succeeded());
+    upstream.push_fault(Fault::Flood(2_000));
+    assert_suspect(&app, "2000 entries where the last good sync had 150");
+    assert_eq!(app.count("SELECT count(*) FROM players"), 150);
+    // The same board again (within a tenth): the affiliate's board did grow.
+    upstream.push_fault(Fault::Flood(2_050));
+    let report = app.sync();
+    assert!(report.succeeded(), "{:?}", report.outcome);
+    assert_eq!(
+        app.count("SELECT count(*) FROM players WHERE uid LIKE 'f%'"),
+        2_050
+    );
+}
+
+#[test]
 fn a_redirect_from_the_upstream_is_a_failed_run_not_an_empty_board() {
     let upstream = FakeUpstream::start(players(40));
     let app = spawn_live_app(&upstream, |_| {});

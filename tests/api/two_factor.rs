@@ -14,6 +14,8 @@ use goated::auth::totp;
 use goated::clock::ManualClock;
 
 const T0: &str = "2026-12-06T12:00:00Z";
+/// The admin address of the tests that move `admin.allowed_ips` away from loopback.
+const ALLOWED: &str = "10.9.8.7";
 
 /// The code the account's app would show at `secs` after T0.
 fn code(secret: &str, clock_secs: i64) -> String {
@@ -49,23 +51,30 @@ fn login_with(app: &TestApp, username: &str, totp: Option<&str>) -> crate::helpe
 /// clock; the secret and the recovery codes.
 fn enroll(app: &TestApp, session: &Value, at: i64) -> (String, Vec<String>) {
     let access = token(session);
-    let started = app.authed("POST", "/api/auth/totp", &access, None);
+    // From the admin's allowed address (where an app sets that up: the tests that move
+    // the allow-list to 10.9.8.7 trust the loopback proxy's X-Forwarded-For).
+    let bearer = format!("Bearer {access}");
+    let from = [
+        ("authorization", bearer.as_str()),
+        ("x-forwarded-for", ALLOWED),
+    ];
+    let started = app.request("POST", "/api/auth/totp", &from, None);
     assert_eq!(started.status, 200, "{}", started.text());
     let data = started.json()["data"].clone();
     let secret = data["secret"].as_str().unwrap().to_string();
     assert!(data["otpauthUrl"].as_str().unwrap().contains(&secret));
     assert!(data["qrSvg"].as_str().unwrap().starts_with("<svg"));
-    let wrong = app.authed(
+    let wrong = app.request(
         "POST",
         "/api/auth/totp/confirm",
-        &access,
+        &from,
         Some(&json!({"code": "000000"})),
     );
     assert_error(&wrong, 400, "VALIDATION_ERROR");
-    let confirmed = app.authed(
+    let confirmed = app.request(
         "POST",
         "/api/auth/totp/confirm",
-        &access,
+        &from,
         Some(&json!({"code": code(&secret, at)})),
     );
     assert_eq!(confirmed.status, 200, "{}", confirmed.text());
@@ -344,5 +353,115 @@ fn a_new_upstream_token_is_checked_before_it_is_kept() {
         requests.last().unwrap().1.as_deref(),
         Some("fresh-token-0001"),
         "the check asked the upstream with the new token"
+    );
+}
+
+#[test]
+fn a_password_alone_does_not_let_a_remote_admin_turn_on_two_factor_but_setup_does() {
+    let clock = ManualClock::new(T0.parse().unwrap());
+    let app = spawn_app_with_clock(&clock, |c| {
+        c.server.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+        c.admin.allowed_ips = vec!["10.9.8.7/32".parse().unwrap()];
+    });
+    let far = "203.0.113.50";
+    let code = app.state.setup_code.lock().clone().unwrap();
+    let made = app.request(
+        "POST",
+        "/api/setup",
+        &[("x-forwarded-for", far)],
+        Some(&json!({"code": code, "username": "owner", "password": PASSWORD})),
+    );
+    let setup_session = made.json()["data"].clone();
+    // The setup session counts as two-factor: the admin API answers it from afar.
+    let as_far = |access: &str, method: &str, path: &str, body: Option<&Value>| {
+        app.request(
+            method,
+            path,
+            &[
+                ("authorization", &format!("Bearer {access}")),
+                ("x-forwarded-for", far),
+            ],
+            body,
+        )
+    };
+    assert_eq!(claims(&token(&setup_session))["mfa"], true);
+    assert_eq!(
+        as_far(
+            &token(&setup_session),
+            "GET",
+            "/api/admin/verifications",
+            None
+        )
+        .status,
+        200
+    );
+
+    // The same admin signed in with the password alone, from afar: no admin API, and no
+    // enrolling of a (thief's) app either.
+    let password_only = app.request(
+        "POST",
+        "/api/auth/login",
+        &[("x-forwarded-for", far)],
+        Some(&json!({"username": "owner", "password": PASSWORD})),
+    );
+    let access = token(&password_only.json()["data"]);
+    assert_error(
+        &as_far(&access, "GET", "/api/admin/verifications", None),
+        403,
+        "ADMIN_ADDRESS",
+    );
+    assert_error(
+        &as_far(&access, "POST", "/api/auth/totp", None),
+        403,
+        "ADMIN_ADDRESS",
+    );
+    // In the setup session it works.
+    let started = as_far(&token(&setup_session), "POST", "/api/auth/totp", None);
+    assert_eq!(started.status, 200, "{}", started.text());
+    let secret = started.json()["data"]["secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let on = as_far(
+        &token(&setup_session),
+        "POST",
+        "/api/auth/totp/confirm",
+        Some(&json!({"code": code_at(&secret, 0)})),
+    );
+    assert_eq!(on.status, 200, "{}", on.text());
+}
+
+/// `code`, under the name the two-factor tests read best.
+fn code_at(secret: &str, secs: i64) -> String {
+    code(secret, secs)
+}
+
+#[test]
+fn turning_two_factor_off_takes_admin_from_anywhere_from_its_sessions() {
+    let clock = ManualClock::new(T0.parse().unwrap());
+    let app = spawn_app_with_clock(&clock, |c| {
+        c.server.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+        c.admin.allowed_ips = vec!["10.9.8.7/32".parse().unwrap()];
+    });
+    let admin = admin_session(&app, "boss");
+    let (secret, recovery) = enroll(&app, &admin, 0);
+    clock.advance(chrono::Duration::seconds(60));
+    let signed = login_with(&app, "boss", Some(&code(&secret, 60))).json()["data"].clone();
+    let off = app.request(
+        "DELETE",
+        "/api/auth/totp",
+        &[("authorization", &format!("Bearer {}", token(&signed)))],
+        Some(&json!({"code": recovery[0]})),
+    );
+    assert_eq!(off.status, 200, "{}", off.text());
+    let refreshed = app.post_json(
+        "/api/auth/refresh",
+        &json!({"refreshToken": signed["refreshToken"]}),
+    );
+    assert_eq!(refreshed.status, 200, "{}", refreshed.text());
+    assert!(
+        claims(&token(&refreshed.json()["data"]))
+            .get("mfa")
+            .is_none()
     );
 }

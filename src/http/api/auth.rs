@@ -20,7 +20,7 @@ use crate::db::accounts::{self, Account};
 use crate::db::audit::Action;
 use crate::db::{settle, timestamp};
 use crate::domain::ids::{Email, Username};
-use crate::http::api::session::{Actor, AuditRow};
+use crate::http::api::session::{Actor, AuditRow, require_admin_address};
 use crate::http::client::{client_ip, is_https, limit_key};
 use crate::http::envelope::{Created, Success};
 use crate::http::error::{ApiError, ApiResult, ErrorCode};
@@ -260,7 +260,7 @@ impl AuthApi {
             .await??;
         tracing::info!(account = created.id, "account registered");
         let session = self
-            .start_session(req, &created, body.refresh_in.0, false)
+            .start_session(req, &created, body.refresh_in.0, sessions::Factor::None)
             .await?;
         Ok(Created(session))
     }
@@ -327,7 +327,12 @@ impl AuthApi {
             Err(err) => return Err(err.into()),
         };
         throttle.succeeded(&key, ip, now);
-        self.start_session(req, &account, body.refresh_in.0, mfa)
+        let factor = if mfa {
+            sessions::Factor::Totp
+        } else {
+            sessions::Factor::None
+        };
+        self.start_session(req, &account, body.refresh_in.0, factor)
             .await
     }
 
@@ -413,8 +418,13 @@ impl AuthApi {
     /// is not on until `POST /api/auth/totp/confirm` sends a first code from it. 409
     /// while two-factor is on.
     #[oai(path = "/totp", method = "post")]
-    async fn totp_enroll(&self, auth: BearerAuth) -> ApiResult<Success<TotpEnrollment>> {
+    async fn totp_enroll(
+        &self,
+        req: &Request,
+        auth: BearerAuth,
+    ) -> ApiResult<Success<TotpEnrollment>> {
         let account = signed_in(&self.state, &auth).await?;
+        self.admin_may_enroll(req, &account)?;
         let issuer = issuer(&self.state);
         let (id, label, now) = (account.id, account.username.clone(), self.state.clock.now());
         let made = self
@@ -439,6 +449,7 @@ impl AuthApi {
         body: Json<TotpCode>,
     ) -> ApiResult<Success<TotpEnabled>> {
         let account = signed_in(&self.state, &auth).await?;
+        self.admin_may_enroll(req, &account)?;
         let (id, code) = (account.id, body.0.code.0);
         self.guard_codes(req, id)?;
         let row = AuditRow::new(&self.state, req, &Actor::of(account), Action::TotpEnroll);
@@ -521,12 +532,32 @@ impl From<TwoFactorError> for ApiError {
                 ApiError::new(StatusCode::UNAUTHORIZED, ErrorCode::TotpRequired, message)
             }
             TwoFactorError::WrongCode => ApiError::validation("code", message),
+            TwoFactorError::TooManyTries(secs) => ApiError::rate_limited(secs.max(1) as u64),
             TwoFactorError::Db(err) => ApiError::from(err),
         }
     }
 }
 
 impl AuthApi {
+    /// An admin account turns two-factor on only where it may already act as an admin:
+    /// from `admin.allowed_ips`, or in a session that already counts as two-factor (the
+    /// one first-run setup began). Otherwise a stolen password would enroll the thief's
+    /// own app and open the admin API from anywhere (and lock the owner out).
+    fn admin_may_enroll(&self, req: &Request, account: &Account) -> ApiResult<()> {
+        if !account.is_admin() {
+            return Ok(());
+        }
+        require_admin_address(&self.state, req).map_err(|_| {
+            ApiError::new(
+                StatusCode::FORBIDDEN,
+                ErrorCode::AdminAddress,
+                "An admin turns on two-factor from an address in admin.allowed_ips (an SSH \
+                 tunnel to the server counts), or in the session first-run setup opened: a \
+                 password alone must not open the admin API from anywhere.",
+            )
+        })
+    }
+
     /// Codes typed by a signed-in account (to turn two-factor on or off) are throttled
     /// as sign-ins are: per account and per address.
     fn guard_codes(&self, req: &Request, account: i64) -> ApiResult<()> {
@@ -562,16 +593,17 @@ impl AuthApi {
         req: &Request,
         account: &Account,
         refresh_in: Option<RefreshIn>,
-        mfa: bool,
+        factor: sessions::Factor,
     ) -> ApiResult<Success<SessionView>> {
         let (now, id) = (self.state.clock.now(), account.id);
         let token = self
             .state
             .db
-            .write(move |tx| sessions::start(tx, id, now, mfa))
+            .write(move |tx| sessions::start(tx, id, now, factor))
             .await?
             .token;
         let in_cookie = refresh_in == Some(RefreshIn::Cookie);
+        let mfa = factor != sessions::Factor::None;
         let session = self.session_view(account, &token, in_cookie, mfa);
         Ok(self.with_cookie(
             req,

@@ -11,6 +11,7 @@ use poem_openapi::{Object, OpenApi};
 use super::ApiTags;
 use super::auth::{AuthApi, RefreshIn, SessionView};
 use super::shapes::{Omittable, Text};
+use crate::accounts::sessions::Factor;
 use crate::accounts::setup::{SetupError, first_admin};
 use crate::auth::password::check_strength;
 use crate::auth::totp::constant_time_eq;
@@ -98,7 +99,7 @@ impl SetupApi {
             state: self.state.clone(),
         };
         let session = auth
-            .start_session(req, &made, body.refresh_in.0, false)
+            .start_session(req, &made, body.refresh_in.0, Factor::Setup)
             .await?;
         Ok(Created(session))
     }
