@@ -165,16 +165,9 @@ pub fn destinations(config: &Config) -> Vec<Destination> {
             url: url.expose().to_string(),
         });
     }
-    if let (Some(token), Some(chat)) = (&n.telegram_bot_token, &n.operator_telegram_chat_id) {
-        out.push(Destination::Telegram {
-            id: "operator-telegram".into(),
-            url: format!(
-                "{}/bot{}/sendMessage",
-                n.telegram_api_base.trim_end_matches('/'),
-                token.expose()
-            ),
-            chat_id: chat.clone(),
-        });
+    let chat = n.operator_telegram_chat_id.as_deref();
+    if let Some(telegram) = super::telegram(config, "operator-telegram", chat) {
+        out.push(telegram);
     }
     out
 }

@@ -63,18 +63,25 @@ pub fn destinations(config: &Config) -> Vec<Destination> {
             url: url.expose().to_string(),
         })
         .collect();
-    if let (Some(token), Some(chat)) = (&n.telegram_bot_token, &n.telegram_chat_id) {
-        out.push(Destination::Telegram {
-            id: "telegram".into(),
-            url: format!(
-                "{}/bot{}/sendMessage",
-                n.telegram_api_base.trim_end_matches('/'),
-                token.expose()
-            ),
-            chat_id: chat.clone(),
-        });
+    if let Some(telegram) = telegram(config, "telegram", n.telegram_chat_id.as_deref()) {
+        out.push(telegram);
     }
     out
+}
+
+/// A Telegram chat reached through the configured bot, when both are set.
+pub fn telegram(config: &Config, id: &str, chat_id: Option<&str>) -> Option<Destination> {
+    let n = &config.notify;
+    let (token, chat) = (n.telegram_bot_token.as_ref()?, chat_id?);
+    Some(Destination::Telegram {
+        id: id.into(),
+        url: format!(
+            "{}/bot{}/sendMessage",
+            n.telegram_api_base.trim_end_matches('/'),
+            token.expose()
+        ),
+        chat_id: chat.to_string(),
+    })
 }
 
 /// Queues `text` for every destination, once per `dedupe` key.

@@ -25,6 +25,7 @@ use crate::http::client::{client_ip, is_https, limit_key};
 use crate::http::envelope::{Created, Success};
 use crate::http::error::{ApiError, ApiResult, ErrorCode};
 use crate::http::state::AppState;
+use chrono::{DateTime, Utc};
 
 const COOKIE: &str = "goated_refresh";
 
@@ -450,22 +451,16 @@ impl AuthApi {
     ) -> ApiResult<Success<TotpEnabled>> {
         let account = signed_in(&self.state, &auth).await?;
         self.admin_may_enroll(req, &account)?;
-        let (id, code) = (account.id, body.0.code.0);
-        self.guard_codes(req, id)?;
-        let row = AuditRow::new(&self.state, req, &Actor::of(account), Action::TotpEnroll);
-        let now = self.state.clock.now();
-        let done = self
-            .state
-            .db
-            .write(move |tx| {
-                let done = settle(two_factor::confirm(tx, id, &code, now))?;
-                if done.is_ok() {
-                    row.write(tx)?;
-                }
-                Ok(done)
-            })
+        let id = account.id;
+        let codes = self
+            .with_code(
+                req,
+                account,
+                body.0.code.0,
+                Action::TotpEnroll,
+                two_factor::confirm,
+            )
             .await?;
-        let codes = self.count_code(req, id, done)?;
         tracing::info!(account = id, "two-factor turned on");
         Ok(Success::new(&TotpEnabled {
             recovery_codes: codes,
@@ -481,22 +476,15 @@ impl AuthApi {
         body: Json<TotpCode>,
     ) -> ApiResult<Success<TotpState>> {
         let account = signed_in(&self.state, &auth).await?;
-        let (id, code) = (account.id, body.0.code.0);
-        self.guard_codes(req, id)?;
-        let row = AuditRow::new(&self.state, req, &Actor::of(account), Action::TotpDisable);
-        let now = self.state.clock.now();
-        let done = self
-            .state
-            .db
-            .write(move |tx| {
-                let done = settle(two_factor::disable(tx, id, &code, now))?;
-                if done.is_ok() {
-                    row.write(tx)?;
-                }
-                Ok(done)
-            })
-            .await?;
-        self.count_code(req, id, done)?;
+        let id = account.id;
+        self.with_code(
+            req,
+            account,
+            body.0.code.0,
+            Action::TotpDisable,
+            two_factor::disable,
+        )
+        .await?;
         tracing::info!(account = id, "two-factor turned off");
         Ok(Success::new(&TotpState {
             enabled: false,
@@ -568,6 +556,34 @@ impl AuthApi {
             .throttle
             .check(&LoginKey::Account(account), ip, now)
             .map_err(|wait| ApiError::rate_limited(wait.as_secs() + 1))
+    }
+
+    /// Runs a two-factor change that takes a code (`change`), throttled, with its audit
+    /// row in the same transaction when it is done.
+    async fn with_code<T: Send + 'static>(
+        &self,
+        req: &Request,
+        account: Account,
+        code: String,
+        action: Action,
+        change: fn(&rusqlite::Connection, i64, &str, DateTime<Utc>) -> Result<T, TwoFactorError>,
+    ) -> ApiResult<T> {
+        let id = account.id;
+        self.guard_codes(req, id)?;
+        let row = AuditRow::new(&self.state, req, &Actor::of(account), action);
+        let now = self.state.clock.now();
+        let done = self
+            .state
+            .db
+            .write(move |tx| {
+                let done = settle(change(tx, id, &code, now))?;
+                if done.is_ok() {
+                    row.write(tx)?;
+                }
+                Ok(done)
+            })
+            .await?;
+        self.count_code(req, id, done)
     }
 
     /// Counts a wrong code against the throttle; passes the rest on.
