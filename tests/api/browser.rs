@@ -302,3 +302,27 @@ fn an_admin_turns_on_two_factor_on_a_phone_and_signs_in_with_a_recovery_code() {
         1
     );
 }
+
+#[test]
+fn a_streamer_makes_the_first_admin_from_the_setup_link_on_a_phone() {
+    let upstream = FakeUpstream::start(players());
+    let app = spawn_live_app(&upstream, |_| {});
+    let code = app.state.setup_code.lock().clone().unwrap();
+    let browser = Browser::start(390, 844);
+    browser.goto(&app.url(&format!("/setup?code={code}")));
+    browser.wait_for("the setup form", "document.querySelector('#setup-form')");
+    let fits = "return document.documentElement.scrollWidth <= window.innerWidth;";
+    assert_eq!(browser.script(fits), json!(true), "the setup page scrolls sideways");
+    browser.screenshot("setup-phone");
+    browser.type_into("#setup-form input[name=username]", "streamer");
+    browser.type_into("#setup-form input[name=password]", PASSWORD);
+    browser.click("#setup-form button[type=submit]");
+    // Signed in and on the admin page, which says what to do first.
+    browser.wait_for("the admin page", "document.querySelector('#needs-doing')");
+    assert!(
+        browser.text("#needs-doing").contains("Turn on two-factor"),
+        "{}",
+        browser.text("#needs-doing")
+    );
+    assert_eq!(app.count("SELECT count(*) FROM accounts WHERE role = 'admin'"), 1);
+}
