@@ -66,7 +66,8 @@ const IDLE_GOODBYE: Duration = Duration::from_secs(5);
 /// What every connection is held to; shared by all the workers.
 #[derive(Clone)]
 pub struct Limits {
-    /// A connection with no request in progress for this long is closed.
+    /// A connection with no request in progress for this long (and at most a third
+    /// more, see [`LOOKS`]) is closed.
     pub idle: Duration,
     /// Open connections per client address; `None` is no cap.
     pub per_address: Option<Arc<PerAddress>>,
@@ -150,31 +151,18 @@ impl Drop for Admitted {
     }
 }
 
-/// Whether a connection is answering a request, and since when it has not been.
+/// How many looks at a connection's requests make up the idle limit: a connection is
+/// idle once this many looks, [`Limits::idle`] / `LOOKS` apart, found no request in
+/// progress and none begun since the look before (so it closes between the limit and a
+/// third more). Counting requests rather than timing them keeps the clock off the hot
+/// path: a request costs two atomic additions here.
+const LOOKS: u32 = 3;
+
+/// A connection's requests: how many are in progress, and how many have begun.
+#[derive(Default)]
 struct Activity {
-    born: Instant,
     in_progress: AtomicUsize,
-    /// Milliseconds from `born` to the end of the last request.
-    last_end: AtomicU64,
-}
-
-impl Activity {
-    fn new() -> Activity {
-        Activity {
-            born: Instant::now(),
-            in_progress: AtomicUsize::new(0),
-            last_end: AtomicU64::new(0),
-        }
-    }
-
-    /// How long the connection has held no request; `None` while it holds one.
-    fn idle_for(&self, now: Instant) -> Option<Duration> {
-        if self.in_progress.load(Ordering::Acquire) > 0 {
-            return None;
-        }
-        let last = self.born + Duration::from_millis(self.last_end.load(Ordering::Acquire));
-        Some(now.saturating_duration_since(last))
-    }
+    begun: AtomicU64,
 }
 
 /// A request in progress on its connection: counted from when hyper hands it over
@@ -183,16 +171,15 @@ struct Busy(Arc<Activity>);
 
 impl Busy {
     fn start(activity: &Arc<Activity>) -> Busy {
-        activity.in_progress.fetch_add(1, Ordering::AcqRel);
+        activity.in_progress.fetch_add(1, Ordering::Relaxed);
+        activity.begun.fetch_add(1, Ordering::Relaxed);
         Busy(activity.clone())
     }
 }
 
 impl Drop for Busy {
     fn drop(&mut self) {
-        let since_born = self.0.born.elapsed().as_millis() as u64;
-        self.0.last_end.store(since_born, Ordering::Release);
-        self.0.in_progress.fetch_sub(1, Ordering::AcqRel);
+        self.0.in_progress.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -261,7 +248,7 @@ where
         );
         tokio::spawn(async move {
             let (_alive, _admitted) = (alive, admitted);
-            let activity = Arc::new(Activity::new());
+            let activity = Arc::new(Activity::default());
             let requests = activity.clone();
             let service = hyper::service::service_fn(move |req| {
                 let endpoint = endpoint.clone();
@@ -277,8 +264,10 @@ where
             });
             let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
             tokio::pin!(conn);
-            let idle_check = tokio::time::sleep(idle);
+            let look_every = idle / LOOKS;
+            let idle_check = tokio::time::sleep(look_every);
             tokio::pin!(idle_check);
+            let (mut quiet_looks, mut begun_before) = (0, 0);
             let deadline = loop {
                 tokio::select! {
                     _ = &mut conn => return,
@@ -287,12 +276,16 @@ where
                         Err(_) => Instant::now(),
                     },
                     _ = &mut idle_check => {
+                        let begun = activity.begun.load(Ordering::Relaxed);
+                        let quiet = activity.in_progress.load(Ordering::Relaxed) == 0
+                            && begun == begun_before;
+                        quiet_looks = if quiet { quiet_looks + 1 } else { 0 };
+                        begun_before = begun;
                         let now = Instant::now();
-                        match activity.idle_for(now) {
-                            Some(quiet) if quiet >= idle => break now + IDLE_GOODBYE,
-                            Some(quiet) => idle_check.as_mut().reset(now + (idle - quiet)),
-                            None => idle_check.as_mut().reset(now + idle),
+                        if quiet_looks >= LOOKS {
+                            break now + IDLE_GOODBYE;
                         }
+                        idle_check.as_mut().reset(now + look_every);
                     }
                 }
             };
