@@ -312,7 +312,11 @@ fn a_streamer_makes_the_first_admin_from_the_setup_link_on_a_phone() {
     browser.goto(&app.url(&format!("/setup?code={code}")));
     browser.wait_for("the setup form", "document.querySelector('#setup-form')");
     let fits = "return document.documentElement.scrollWidth <= window.innerWidth;";
-    assert_eq!(browser.script(fits), json!(true), "the setup page scrolls sideways");
+    assert_eq!(
+        browser.script(fits),
+        json!(true),
+        "the setup page scrolls sideways"
+    );
     browser.screenshot("setup-phone");
     browser.type_into("#setup-form input[name=username]", "streamer");
     browser.type_into("#setup-form input[name=password]", PASSWORD);
@@ -324,5 +328,8 @@ fn a_streamer_makes_the_first_admin_from_the_setup_link_on_a_phone() {
         "{}",
         browser.text("#needs-doing")
     );
-    assert_eq!(app.count("SELECT count(*) FROM accounts WHERE role = 'admin'"), 1);
+    assert_eq!(
+        app.count("SELECT count(*) FROM accounts WHERE role = 'admin'"),
+        1
+    );
 }
