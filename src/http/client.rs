@@ -55,10 +55,53 @@ pub fn limit_key(ip: IpAddr) -> IpAddr {
 }
 
 /// `::ffff:1.2.3.4` is 1.2.3.4.
-fn canonical(ip: IpAddr) -> IpAddr {
+pub(crate) fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
         v4 => v4,
+    }
+}
+
+/// What each client address (its [`limit_key`]) holds of something capped per address:
+/// open connections, live-feed sockets. An address holding nothing has no entry, so
+/// the map only ever lists addresses that hold something now.
+#[derive(Default)]
+pub struct AddressCounts(Mutex<HashMap<IpAddr, usize>>);
+
+impl AddressCounts {
+    /// Takes one place for `key` unless it holds `max` already (0: no cap).
+    pub fn take(&self, key: IpAddr, max: usize) -> bool {
+        let mut held = self.0.lock();
+        let n = held.entry(key).or_insert(0);
+        if max > 0 && *n >= max {
+            if *n == 0 {
+                held.remove(&key);
+            }
+            return false;
+        }
+        *n += 1;
+        true
+    }
+
+    /// Gives back a place [`AddressCounts::take`] gave.
+    pub fn give_back(&self, key: IpAddr) {
+        let mut held = self.0.lock();
+        if let Some(n) = held.get_mut(&key) {
+            *n -= 1;
+            if *n == 0 {
+                held.remove(&key);
+            }
+        }
+    }
+
+    /// The places `key` holds.
+    pub fn held(&self, key: IpAddr) -> usize {
+        self.0.lock().get(&key).copied().unwrap_or(0)
+    }
+
+    /// Whether no address holds anything.
+    pub fn is_empty(&self) -> bool {
+        self.0.lock().is_empty()
     }
 }
 

@@ -24,7 +24,6 @@
 //! `http::deadline`'s; a body that stops arriving is the body limit's
 //! (`middleware::gate`), which answers it 408.
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::io;
@@ -41,6 +40,8 @@ use poem::listener::Acceptor;
 use poem::{Endpoint, Request, Response};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
+
+use super::client::{AddressCounts, canonical, limit_key};
 
 /// HTTP/2 settings: poem's, 20 pending resets before GOAWAY (the "rapid reset" guard)
 /// and 16 KiB of headers, except that hyper's cap of 200 concurrent streams per
@@ -83,7 +84,7 @@ impl Limits {
                 Arc::new(PerAddress {
                     max: max_per_address,
                     exempt: exempt.into(),
-                    open: parking_lot::Mutex::new(HashMap::new()),
+                    open: AddressCounts::default(),
                 })
             }),
         }
@@ -104,23 +105,24 @@ impl Limits {
 pub struct PerAddress {
     max: usize,
     exempt: Arc<[ipnet::IpNet]>,
-    open: parking_lot::Mutex<HashMap<IpAddr, usize>>,
+    open: AddressCounts,
 }
 
+/// An address that holds its share of connections already.
+struct Full;
+
 impl PerAddress {
-    /// A place for one more connection from `ip`, or `None` when its address is full.
-    fn admit(self: &Arc<Self>, ip: IpAddr) -> Option<Option<Admitted>> {
-        if self.exempt.iter().any(|net| net.contains(&ip)) {
-            return Some(None);
+    /// A place for one more connection from `ip` (`None`: a trusted proxy, not counted),
+    /// or [`Full`].
+    fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<Option<Admitted>, Full> {
+        if self.exempt.iter().any(|net| net.contains(&canonical(ip))) {
+            return Ok(None);
         }
-        let key = crate::http::client::limit_key(ip);
-        let mut open = self.open.lock();
-        let held = open.entry(key).or_insert(0);
-        if *held >= self.max {
-            return None;
+        let key = limit_key(ip);
+        if !self.open.take(key, self.max) {
+            return Err(Full);
         }
-        *held += 1;
-        Some(Some(Admitted {
+        Ok(Some(Admitted {
             owner: self.clone(),
             key,
         }))
@@ -128,8 +130,7 @@ impl PerAddress {
 
     /// How many connections `ip`'s address holds (for tests and metrics).
     pub fn open_from(&self, ip: IpAddr) -> usize {
-        let key = crate::http::client::limit_key(ip);
-        self.open.lock().get(&key).copied().unwrap_or(0)
+        self.open.held(limit_key(ip))
     }
 }
 
@@ -141,13 +142,7 @@ struct Admitted {
 
 impl Drop for Admitted {
     fn drop(&mut self) {
-        let mut open = self.owner.open.lock();
-        if let Some(held) = open.get_mut(&self.key) {
-            *held -= 1;
-            if *held == 0 {
-                open.remove(&self.key);
-            }
-        }
+        self.owner.open.give_back(self.key);
     }
 }
 
@@ -228,8 +223,8 @@ where
         };
         let admitted = match (&limits.per_address, remote.as_socket_addr()) {
             (Some(cap), Some(peer)) => match cap.admit(peer.ip()) {
-                Some(admitted) => admitted,
-                None => {
+                Ok(admitted) => admitted,
+                Err(Full) => {
                     // Closed before a byte is read: the address holds its share.
                     metrics::counter!("goated_connections_refused_total", "reason" => "per_address")
                         .increment(1);
@@ -626,6 +621,28 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         assert_eq!(cap.open_from(addr.ip()), 0);
+    }
+
+    #[test]
+    fn a_trusted_proxy_is_not_counted_however_its_address_is_written() {
+        let cap = Limits::new(1, &["127.0.0.1/32".parse().unwrap()])
+            .per_address
+            .unwrap();
+        for proxy in ["127.0.0.1", "::ffff:127.0.0.1"] {
+            assert!(
+                matches!(cap.admit(proxy.parse().unwrap()), Ok(None)),
+                "{proxy}"
+            );
+        }
+        // Anyone else is counted, an IPv6 client by its /64.
+        let first = cap.admit("2001:db8::1".parse().unwrap());
+        assert!(matches!(first, Ok(Some(_))));
+        assert!(matches!(
+            cap.admit("2001:db8::2".parse().unwrap()),
+            Err(Full)
+        ));
+        drop(first);
+        assert_eq!(cap.open_from("2001:db8::2".parse().unwrap()), 0);
     }
 
     #[test]

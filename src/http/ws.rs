@@ -8,7 +8,7 @@
 //! socket is closed with 1009. One client address (an IPv6 /64) holds at most
 //! `server.max_websockets_per_ip` sockets.
 
-use std::collections::HashMap;
+use crate::http::client::AddressCounts;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -44,7 +44,7 @@ pub struct Feed {
     messages: broadcast::Sender<Arc<str>>,
     clients: AtomicUsize,
     max_clients: usize,
-    per_address: parking_lot::Mutex<HashMap<IpAddr, usize>>,
+    per_address: AddressCounts,
     max_per_address: usize,
 }
 
@@ -54,7 +54,7 @@ impl Feed {
             messages: broadcast::channel(16).0,
             clients: AtomicUsize::new(0),
             max_clients,
-            per_address: parking_lot::Mutex::new(HashMap::new()),
+            per_address: AddressCounts::default(),
             max_per_address,
         })
     }
@@ -62,16 +62,14 @@ impl Feed {
     /// Takes a place for a client at `address` (its limit key), or says which cap is
     /// full. A per-address cap of 0 is no cap, as `rate_limit_per_minute = 0` is no limit.
     fn admit(self: &Arc<Self>, address: IpAddr) -> Result<Slot, Full> {
-        let mut per_address = self.per_address.lock();
-        let held = per_address.get(&address).copied().unwrap_or(0);
-        if self.max_per_address > 0 && held >= self.max_per_address {
+        if !self.per_address.take(address, self.max_per_address) {
             return Err(Full::Address);
         }
         if self.clients.fetch_add(1, Ordering::Relaxed) >= self.max_clients {
             self.clients.fetch_sub(1, Ordering::Relaxed);
+            self.per_address.give_back(address);
             return Err(Full::Server);
         }
-        per_address.insert(address, held + 1);
         Ok(Slot {
             feed: self.clone(),
             address,
@@ -159,13 +157,7 @@ struct Slot {
 impl Drop for Slot {
     fn drop(&mut self) {
         self.feed.clients.fetch_sub(1, Ordering::Relaxed);
-        let mut per_address = self.feed.per_address.lock();
-        if let Some(held) = per_address.get_mut(&self.address) {
-            *held -= 1;
-            if *held == 0 {
-                per_address.remove(&self.address);
-            }
-        }
+        self.feed.per_address.give_back(self.address);
     }
 }
 
@@ -454,9 +446,6 @@ mod tests {
         assert_eq!(feed.clients(), 50);
         drop(held);
         assert_eq!(feed.clients(), 0);
-        assert!(
-            feed.per_address.lock().is_empty(),
-            "no entry left per address"
-        );
+        assert!(feed.per_address.is_empty(), "no entry left per address");
     }
 }
