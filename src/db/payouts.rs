@@ -119,6 +119,19 @@ pub fn set_status(
     Ok(())
 }
 
+/// Finished races with prizes still pending: race id, race name, how many, cents.
+pub fn pending_by_race(conn: &Connection) -> DbResult<Vec<(String, String, i64, Cents)>> {
+    let mut stmt = conn.prepare(
+        "SELECT p.race_id, coalesce(r.name, p.race_id), count(*), sum(p.prize_cents)
+         FROM race_payouts p LEFT JOIN races r ON r.race_id = p.race_id
+         WHERE p.status = 'pending' GROUP BY p.race_id ORDER BY p.race_id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, Cents(r.get(3)?)))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// Count and sum of prizes in each state, over every race.
 pub fn totals(conn: &Connection) -> DbResult<Vec<(PayoutStatus, i64, Cents)>> {
     let mut stmt = conn.prepare_cached(

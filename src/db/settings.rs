@@ -12,6 +12,15 @@ pub fn get(conn: &Connection, key: &str) -> DbResult<Option<String>> {
         .optional()?)
 }
 
+/// Every `(key, value)` whose key begins with `prefix`.
+pub fn with_prefix(conn: &Connection, prefix: &str) -> DbResult<Vec<(String, String)>> {
+    let mut stmt = conn.prepare(
+        "SELECT key, value FROM settings WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key",
+    )?;
+    let rows = stmt.query_map([prefix], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 pub fn set(conn: &Connection, key: &str, value: &str, now: &str) -> DbResult<()> {
     conn.execute(
         "INSERT INTO settings (key, value, updated_at) VALUES (?1, ?2, ?3)

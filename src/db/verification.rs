@@ -73,6 +73,15 @@ pub fn pending(conn: &Connection) -> DbResult<Vec<Request>> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// How many requests wait for an admin's decision.
+pub fn pending_count(conn: &Connection) -> DbResult<i64> {
+    Ok(conn.query_row(
+        "SELECT count(*) FROM verification_requests WHERE status = 'pending'",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
 pub fn has_pending(conn: &Connection, account_id: i64) -> DbResult<bool> {
     Ok(conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM verification_requests WHERE account_id = ?1 AND status = 'pending')",

@@ -18,7 +18,8 @@ use chrono::{DateTime, Utc};
 
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::db::{Db, DbResult, settings, timestamp};
+use crate::db::{Db, DbResult, payouts, settings, timestamp, verification};
+use crate::domain::Cents;
 use crate::domain::runs::Circuit;
 use crate::status::SharedStatus;
 use crate::upstream::token::{self, TokenStore};
@@ -54,8 +55,8 @@ pub struct Inputs {
     pub interval: chrono::Duration,
     pub local_failure: Option<String>,
     pub backup_failure: Option<String>,
-    /// Finished races with prizes still pending: (race id, race name, count, dollars).
-    pub pending_payouts: Vec<(String, String, i64, f64)>,
+    /// Finished races with prizes still pending: (race id, race name, count, amount).
+    pub pending_payouts: Vec<(String, String, i64, Cents)>,
     pub pending_verifications: i64,
     /// `https://races.example.com/admin.html`, when the site's address is known.
     pub admin_page: Option<String>,
@@ -131,7 +132,8 @@ pub fn causes(i: &Inputs) -> Vec<Cause> {
             cleared: "✅ Backups work again.".into(),
         });
     }
-    for (race, name, count, dollars) in &i.pending_payouts {
+    for (race, name, count, amount) in &i.pending_payouts {
+        let dollars = amount.to_dollars();
         out.push(Cause {
             key: format!("payouts:{race}"),
             alert: format!(
@@ -198,27 +200,10 @@ impl Alerter {
         let (pending_payouts, pending_verifications) = self
             .db
             .read(|c| {
-                let mut stmt = c.prepare(
-                    "SELECT p.race_id, coalesce(r.name, p.race_id), count(*), sum(p.prize_cents)
-                     FROM race_payouts p LEFT JOIN races r ON r.race_id = p.race_id
-                     WHERE p.status = 'pending' GROUP BY p.race_id ORDER BY p.race_id",
-                )?;
-                let races = stmt
-                    .query_map([], |r| {
-                        Ok((
-                            r.get::<_, String>(0)?,
-                            r.get::<_, String>(1)?,
-                            r.get::<_, i64>(2)?,
-                            r.get::<_, i64>(3)? as f64 / 100.0,
-                        ))
-                    })?
-                    .collect::<Result<Vec<_>, _>>()?;
-                let waiting: i64 = c.query_row(
-                    "SELECT count(*) FROM verification_requests WHERE status = 'pending'",
-                    [],
-                    |r| r.get(0),
-                )?;
-                Ok((races, waiting))
+                Ok((
+                    payouts::pending_by_race(c)?,
+                    verification::pending_count(c)?,
+                ))
             })
             .await?;
         let status = self.status.read().clone();
@@ -252,17 +237,7 @@ impl Alerter {
         let inputs = self.inputs().await?;
         let now = inputs.now;
         let open_now = causes(&inputs);
-        let was_open: Vec<(String, String)> = self
-            .db
-            .read(|c| {
-                let mut stmt =
-                    c.prepare("SELECT key, value FROM settings WHERE key LIKE 'alert.open.%'")?;
-                let rows = stmt
-                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok(rows)
-            })
-            .await?;
+        let was_open = self.db.read(|c| settings::with_prefix(c, OPEN)).await?;
         for cause in &open_now {
             let key = format!("{OPEN}{}", cause.key);
             if was_open.iter().any(|(k, _)| *k == key) {
@@ -362,7 +337,7 @@ mod tests {
         i.circuit = Circuit::Open;
         i.last_success = Some(now - chrono::Duration::minutes(16));
         i.backup_failure = Some("disk".into());
-        i.pending_payouts = vec![("202611".into(), "November".into(), 3, 500.0)];
+        i.pending_payouts = vec![("202611".into(), "November".into(), 3, Cents(50_000))];
         i.pending_verifications = 2;
         i.admin_page = Some("https://r.example/admin.html".into());
         let open = causes(&i);
