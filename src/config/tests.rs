@@ -136,6 +136,40 @@ fn invalid_values_name_their_key() {
         ("[server]\ntls_key = \"key.pem\"\n", "server.tls_cert"),
         ("[analytics]\nflush_secs = 0\n", "analytics.flush_secs"),
         ("[race]\nname_masking = \"half\"\n", "race.name_masking"),
+        ("[upstream]\nmax_entries = 0\n", "upstream.max_entries"),
+        (
+            "[site]\npublic_url = \"races.example.com\"\n",
+            "site.public_url",
+        ),
+        ("[site]\npublic_url = \"https://a b\"\n", "site.public_url"),
+        (
+            "[server]\nmax_connections_per_ip = -1\n",
+            "server.max_connections_per_ip",
+        ),
+        (
+            "[database]\nmax_size_mb = \"big\"\n",
+            "database.max_size_mb",
+        ),
+        (
+            "[admin]\nremote_with_totp = \"yes\"\n",
+            "admin.remote_with_totp",
+        ),
+        (
+            "[notify]\noperator_discord_webhook = \"discord.com/x\"\n",
+            "notify.operator_discord_webhook",
+        ),
+        (
+            "[notify]\ntoken_warning_hours = 0\n",
+            "notify.token_warning_hours",
+        ),
+        (
+            "[notify]\nalert_check_secs = 0\n",
+            "notify.alert_check_secs",
+        ),
+        (
+            "[notify]\noperator_telegram_chat_id = \"42\"\n",
+            "notify.telegram_chat_id",
+        ),
         (
             "[upstream]\ndemo_history_days = 401\n",
             "upstream.demo_history_days",
@@ -289,4 +323,14 @@ fn every_optional_key_the_file_documents_in_a_comment_is_real() {
          telegram_bot_token, telegram_chat_id, operator_discord_webhook, \
          operator_telegram_chat_id, public_url"
     );
+}
+
+#[test]
+fn the_bot_may_serve_the_operators_chat_alone() {
+    let (_dir, sources) = sources_with_file(
+        "[notify]\ntelegram_bot_token = \"123:abc\"\noperator_telegram_chat_id = \"42\"\n",
+    );
+    let c = Config::load(&sources).unwrap().config;
+    assert_eq!(c.notify.operator_telegram_chat_id.as_deref(), Some("42"));
+    assert!(c.notify.telegram_chat_id.is_none());
 }

@@ -17,9 +17,7 @@ impl Config {
         }
         self.check_notify()?;
         if let Some(url) = &self.site.public_url
-            && !((url.starts_with("https://") || url.starts_with("http://"))
-                && url.len() > "https://".len()
-                && !url.chars().any(|c| c.is_whitespace() || c.is_control()))
+            && !is_http_url(url)
         {
             return Err(ConfigError::invalid(
                 "site.public_url",
@@ -194,18 +192,40 @@ impl Config {
     fn check_notify(&self) -> Result<(), ConfigError> {
         let n = &self.notify;
         for hook in &n.discord_webhooks {
-            let url = hook.expose();
-            if !(url.starts_with("https://") || url.starts_with("http://")) {
+            if !is_http_url(hook.expose()) {
                 return Err(ConfigError::invalid(
                     "notify.discord_webhooks",
                     "each must be an http(s) URL",
                 ));
             }
         }
-        if n.telegram_bot_token.is_some() != n.telegram_chat_id.is_some() {
+        if let Some(hook) = &n.operator_discord_webhook
+            && !is_http_url(hook.expose())
+        {
+            return Err(ConfigError::invalid(
+                "notify.operator_discord_webhook",
+                "must be an http(s) URL",
+            ));
+        }
+        // The bot serves the community's chat, the operator's, or both.
+        let chats = n.telegram_chat_id.is_some() || n.operator_telegram_chat_id.is_some();
+        if n.telegram_bot_token.is_some() != chats {
             return Err(ConfigError::invalid(
                 "notify.telegram_chat_id",
-                "telegram_bot_token and telegram_chat_id are set together",
+                "telegram_bot_token is set together with telegram_chat_id or \
+                 operator_telegram_chat_id (or both)",
+            ));
+        }
+        if !(1..=168).contains(&n.token_warning_hours) {
+            return Err(ConfigError::invalid(
+                "notify.token_warning_hours",
+                "must be 1 to 168",
+            ));
+        }
+        if !(1..=3600).contains(&n.alert_check_secs) {
+            return Err(ConfigError::invalid(
+                "notify.alert_check_secs",
+                "must be 1 to 3600",
             ));
         }
         if !(n.telegram_api_base.starts_with("https://")
@@ -261,4 +281,12 @@ fn check_amount(key: &str, value: f64) -> Result<(), ConfigError> {
             "must be a non-negative number of dollars",
         ))
     }
+}
+
+/// An `http://` or `https://` address with a host and no space or control character.
+fn is_http_url(url: &str) -> bool {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    rest.is_some_and(|r| !r.is_empty() && !r.chars().any(|c| c.is_whitespace() || c.is_control()))
 }
