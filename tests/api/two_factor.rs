@@ -465,3 +465,37 @@ fn turning_two_factor_off_takes_admin_from_anywhere_from_its_sessions() {
             .is_none()
     );
 }
+
+#[test]
+fn oversized_or_repeated_codes_are_refused_and_change_nothing() {
+    let clock = ManualClock::new(T0.parse().unwrap());
+    let app = spawn_app_with_clock(&clock, |_| {});
+    let huge = "9".repeat(129);
+    let setup = app.post_json(
+        "/api/setup",
+        &json!({"code": huge, "username": "owner", "password": PASSWORD}),
+    );
+    let err = assert_error(&setup, 400, "VALIDATION_ERROR");
+    assert!(err["message"].as_str().unwrap().contains("`code`"), "{err}");
+    assert_eq!(app.count("SELECT count(*) FROM accounts"), 0);
+
+    let session = register(&app, "carol");
+    let (secret, _) = enroll(&app, &session, 0);
+    // The same confirmation again: two-factor is on already, and the codes stay.
+    let again = app.authed(
+        "POST",
+        "/api/auth/totp/confirm",
+        &token(&session),
+        Some(&json!({"code": code(&secret, 0)})),
+    );
+    assert_error(&again, 409, "CONFLICT");
+    assert_eq!(
+        app.count("SELECT count(*) FROM totp_recovery_codes WHERE used_at IS NULL"),
+        10
+    );
+    // A code far longer than any: refused as input, not counted as a guess.
+    let login = login_with(&app, "carol", Some(&"1".repeat(33)));
+    let err = assert_error(&login, 400, "VALIDATION_ERROR");
+    assert!(err["message"].as_str().unwrap().contains("`totp`"), "{err}");
+    assert_eq!(app.count("SELECT failures FROM account_totp"), 0);
+}
