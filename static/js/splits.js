@@ -30,12 +30,16 @@ export function splitFields(defaultUnit = "dollars") {
     h("option", { value: "dollars", selected: defaultUnit === "dollars" }, "dollars per place"),
     h("option", { value: "percent", selected: defaultUnit === "percent" }, "percent of the pool"));
   const pool = h("label", { class: "pool-field" }, "Prize pool (dollars)", h("input", { name: "prizePool", type: "number", min: 0, step: "0.01" }));
-  const sync = () => { pool.hidden = unit.value !== "percent"; };
+  const prizes = h("input", { name: "prizes", required: true, inputmode: "decimal" });
+  const sync = () => {
+    const percent = unit.value === "percent";
+    pool.hidden = !percent;
+    prizes.placeholder = percent ? "50, 30, 20" : "150, 100, 50";
+  };
   unit.addEventListener("change", sync);
   sync();
   return [
-    h("label", {}, "Prizes by place, first place first",
-      h("span", { class: "split-row" }, h("input", { name: "prizes", required: true, placeholder: "150, 100, 50", inputmode: "decimal" }), unit)),
+    h("label", {}, "Prizes by place, first place first", h("span", { class: "split-row" }, prizes, unit)),
     pool,
   ];
 }
