@@ -735,6 +735,20 @@ fn an_admin_creates_and_cancels_a_custom_race_on_the_admin_page_and_everyone_see
     browser.wait_for("the signed-in page", "document.querySelector('#logout')");
     browser.goto(&app.url("/admin.html"));
     browser.wait_for("the races card", "document.querySelector('#new-race')");
+    // Dollars per place make the pool their sum: no pool field to fill until the unit
+    // is percent.
+    let pool_shown =
+        "return document.querySelector('#new-race .pool-field').offsetParent !== null;";
+    assert_eq!(browser.script(pool_shown), json!(false));
+    browser.script(
+        "const s = document.querySelector('#new-race select[name=unit]'); s.value = 'percent'; \
+         s.dispatchEvent(new Event('change')); return true;",
+    );
+    assert_eq!(browser.script(pool_shown), json!(true));
+    browser.script(
+        "const s = document.querySelector('#new-race select[name=unit]'); s.value = 'dollars'; \
+         s.dispatchEvent(new Event('change')); return true;",
+    );
     browser.script(
         "const f = document.querySelector('#new-race'); \
          const local = (ms) => { const d = new Date(Date.now() + ms); \
